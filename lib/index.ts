@@ -1,0 +1,9 @@
+/**
+ * score-sde-ts public API. Call `await initBackend()` once before any tensor work.
+ */
+export * as tf from "@tensorflow/tfjs";
+export { initBackend, backendInfo, BACKEND_ORDER } from "./backend";
+export type { BackendName, BackendInfo, InitBackendOptions } from "./backend";
+export { createRng, recordingRng, replayRng } from "./random";
+export type { Rng, RngState, Draw, DrawKind } from "./random";
+export * from "./sde";

@@ -1,0 +1,63 @@
+/** Shared test utilities: backend start-up, the official reference vectors, tolerant comparisons. */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend";
+
+/** Repository root (the folder holding package.json), found from the compiled or the source location. */
+export const ROOT = (() => {
+  let d = __dirname;
+  while (!fs.existsSync(path.join(d, "package.json"))) {
+    const up = path.dirname(d);
+    if (up === d) throw new Error("package.json not found above " + __dirname);
+    d = up;
+  }
+  return d;
+})();
+
+export async function setup(): Promise<void> {
+  await initBackend({ quiet: true });
+}
+
+/**
+ * The official PyTorch reference vectors (see test/fixtures/official_vectors.README.md). A copy is committed so the
+ * suite runs without ../shared; reference.test.ts checks that the copy equals ../shared/reference when present.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+let cached: Json | undefined;
+export function reference(): Json {
+  cached ??= JSON.parse(fs.readFileSync(path.join(ROOT, "test", "fixtures", "official_vectors.json"), "utf8"));
+  return cached;
+}
+
+/** Flattens nested number arrays. */
+export function flat(v: unknown): number[] {
+  return Array.isArray(v) ? v.flatMap(flat) : [v as number];
+}
+
+/** |a − b| ≤ atol + rtol |b| elementwise, with a message locating the first failure. */
+export function assertClose(
+  actual: tf.Tensor | ArrayLike<number> | number,
+  expected: unknown,
+  { rtol = 1e-5, atol = 1e-6, what = "" }: { rtol?: number; atol?: number; what?: string } = {},
+): void {
+  const a = typeof actual === "number" ? [actual] : actual instanceof tf.Tensor ? Array.from(actual.dataSync()) : Array.from(actual);
+  const e = flat(expected);
+  assert.equal(a.length, e.length, `${what}: length ${a.length} vs expected ${e.length}`);
+  for (let i = 0; i < a.length; i++) {
+    const tol = atol + rtol * Math.abs(e[i]);
+    if (!(Math.abs(a[i] - e[i]) <= tol)) {
+      assert.fail(`${what}[${i}]: got ${a[i]}, expected ${e[i]} (|diff| ${Math.abs(a[i] - e[i]).toExponential(3)} > tol ${tol.toExponential(3)})`);
+    }
+  }
+}
+
+/** Runs fn and asserts it leaves no tensors behind. */
+export async function assertNoLeak(fn: () => unknown | Promise<unknown>, what = "fn"): Promise<void> {
+  const before = tf.memory().numTensors;
+  await fn();
+  const after = tf.memory().numTensors;
+  assert.equal(after, before, `${what} leaked ${after - before} tensors`);
+}

@@ -135,7 +135,7 @@ class Xoshiro128 implements Rng {
   }
 
   getState(): RngState {
-    return { algorithm: "xoshiro128**", s: [this.s0, this.s1, this.s2, this.s3] };
+    return { algorithm: "xoshiro128**", s: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0] };
   }
 
   setState(state: RngState): void {

@@ -1,0 +1,22 @@
+export type {
+  PCUpdateResult,
+  PCUpdater,
+  Predictor,
+  Corrector,
+  PredictorContext,
+  CorrectorContext,
+  PredictorFactory,
+  CorrectorFactory,
+} from "./types";
+export { EulerMaruyamaPredictor, ReverseDiffusionPredictor, AncestralSamplingPredictor, NonePredictor } from "./predictors";
+export { LangevinCorrector, AnnealedLangevinCorrector, NoneCorrector } from "./correctors";
+export {
+  registerPredictor,
+  getPredictor,
+  predictorNames,
+  registerCorrector,
+  getCorrector,
+  correctorNames,
+} from "./registry";
+export { pcSample } from "./pc";
+export type { PCSampleOptions, PCSampleResult, PCStepInfo } from "./pc";

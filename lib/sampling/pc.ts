@@ -1,0 +1,162 @@
+/**
+ * The predictor–corrector sampler (Song et al. 2021, Alg. 1; official `get_pc_sampler`).
+ *
+ * Loop, exactly as the official code:
+ *   x ~ prior (drawn through rng FIRST);  t_i = linspace(T, eps, N)_i;
+ *   for i = 0 … N−1:  (x, x̄) = corrector(x, t_i);  (x, x̄) = predictor(x, t_i)      — corrector FIRST
+ *   return x̄ of the last step if denoise (the final Tweedie-like step without noise), else x.
+ * Random draws, in order: the prior (1 normal of the sample shape), then per step the corrector's nSteps normals,
+ * then the predictor's 1 normal (0 for 'none'). Replaying the same draws (replayRng) replays the run exactly.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Rng } from "../random";
+import { ScoreFn, SDE, linspace, timeVector } from "../sde";
+import { checkNonNegative, checkNonNegativeInt, checkPositiveInt, fail } from "../validate";
+import { checkSdeAndScore } from "./checks";
+import { getCorrector, getPredictor } from "./registry";
+import type { PCUpdateResult } from "./types";
+
+/** What the callback sees after step i. The tensors are freed after the callback returns: clone to keep them. */
+export interface PCStepInfo {
+  /** Step index 0 … N−1. */
+  i: number;
+  /** Grid time t_i of this step (the state moved from t_i towards t_{i+1}). */
+  t: number;
+  x: tf.Tensor;
+  xMean: tf.Tensor;
+}
+
+export interface PCSampleOptions {
+  sde: SDE;
+  /** s(x, t[B]) ≈ ∇ log p_t(x), e.g. the exact score of a toy distribution or a wrapped network. */
+  score: ScoreFn;
+  /** Sample shape [B, ...dims]. */
+  shape: readonly number[];
+  /** Registered predictor name (default "reverse_diffusion", the official config default). */
+  predictor?: string;
+  /** Registered corrector name (default "langevin"). */
+  corrector?: string;
+  /** Langevin signal-to-noise ratio r ≥ 0 (default 0.16, the CIFAR-10 configs). */
+  snr?: number;
+  /** Corrector steps per noise scale, integer ≥ 0 (default 1; Table 1's C2000 uses 2 with predictor "none"). */
+  nSteps?: number;
+  /** Last time of the grid, in (0, T) (default sde.defaultEps: 1e-5 VE, 1e-3 VP / sub-VP). */
+  eps?: number;
+  /** Return x̄ (no noise) of the last step (default true, the official `noise_removal`). */
+  denoise?: boolean;
+  /** Predictor on the probability-flow ODE (reverse_diffusion + this = the paper's "probability flow" row). */
+  probabilityFlow?: boolean;
+  rng: Rng;
+  /** Called after every step (may return a promise, which is awaited). */
+  callback?: (info: PCStepInfo) => void | Promise<void>;
+  /** Keep the noisy states x: the prior and the state after every `trajectoryStride`-th step (and the last). */
+  keepTrajectory?: boolean;
+  /** Default 1. */
+  trajectoryStride?: number;
+}
+
+export interface PCSampleResult {
+  samples: tf.Tensor;
+  /**
+   * Number of function evaluations as the official code reports it: N · (nSteps + 1), whatever the predictor and
+   * corrector (so it counts N·(nSteps+1) even with corrector "none" — the official convention, kept comparable).
+   */
+  nfe: number;
+  /** Score evaluations actually made: N · (predictor evals + corrector nSteps), e.g. N with corrector "none". */
+  scoreEvals: number;
+  /** [K, ...shape]: x_T, then x after the kept steps (only with keepTrajectory). */
+  trajectory?: tf.Tensor;
+  /** For each trajectory row, the number of steps done (0 = the prior draw, N = the end). */
+  trajectorySteps?: number[];
+}
+
+const WHERE = "pcSample";
+
+export async function pcSample(opts: PCSampleOptions): Promise<PCSampleResult> {
+  if (opts === null || typeof opts !== "object") fail(WHERE, "options", opts, "an options object");
+  const { sde, score, rng, callback } = opts;
+  checkSdeAndScore(WHERE, sde, score);
+  const shape = checkShape(opts.shape);
+  const predictorName = opts.predictor ?? "reverse_diffusion";
+  const correctorName = opts.corrector ?? "langevin";
+  const snr = checkNonNegative(WHERE, "snr", opts.snr ?? 0.16);
+  const nSteps = checkNonNegativeInt(WHERE, "nSteps", opts.nSteps ?? 1);
+  const eps = opts.eps ?? sde.defaultEps;
+  if (typeof eps !== "number" || !(eps > 0 && eps < sde.T)) fail(WHERE, "eps", eps, `a number in (0, ${sde.T}) (open interval)`);
+  const denoise = opts.denoise ?? true;
+  const probabilityFlow = opts.probabilityFlow ?? false;
+  if (typeof denoise !== "boolean") fail(WHERE, "denoise", denoise, "a boolean");
+  if (typeof probabilityFlow !== "boolean") fail(WHERE, "probabilityFlow", probabilityFlow, "a boolean");
+  if (!rng || typeof rng.normal !== "function") fail(WHERE, "rng", typeof rng, "an Rng (createRng(seed))");
+  if (callback !== undefined && typeof callback !== "function") fail(WHERE, "callback", typeof callback, "a function or undefined");
+  const keep = opts.keepTrajectory ?? false;
+  const stride = checkPositiveInt(WHERE, "trajectoryStride", opts.trajectoryStride ?? 1);
+
+  // Count the score calls actually made (the official nfe is a formula, see PCSampleResult.nfe).
+  let scoreEvals = 0;
+  const counted: ScoreFn = (x, t) => {
+    scoreEvals++;
+    return score(x, t);
+  };
+  // Factories validate the combination (sub-VP ancestral, VP β_max/N ≥ 1, …) before any tensor is made.
+  const predictor = getPredictor(predictorName)({ sde, score: counted, probabilityFlow });
+  const corrector = getCorrector(correctorName)({ sde, score: counted, snr, nSteps });
+
+  const N = sde.N;
+  const B = shape[0];
+  const times = linspace(sde.T, eps, N);
+  let x = sde.priorSample(shape, rng);
+  let xMean = x.clone();
+  const traj: tf.Tensor[] = [];
+  const trajSteps: number[] = [];
+  if (keep) {
+    traj.push(x.clone());
+    trajSteps.push(0);
+  }
+  try {
+    for (let i = 0; i < N; i++) {
+      const t = timeVector(times[i], B, sde.T, WHERE);
+      try {
+        for (const updater of [corrector, predictor]) {
+          const next: PCUpdateResult = updater.update(x, t, rng);
+          x.dispose();
+          xMean.dispose();
+          x = next.x;
+          // Keep x and xMean distinct objects so that each is disposed exactly once.
+          xMean = next.xMean === next.x ? next.x.clone() : next.xMean;
+        }
+      } finally {
+        t.dispose();
+      }
+      if (keep && ((i + 1) % stride === 0 || i === N - 1)) {
+        traj.push(x.clone());
+        trajSteps.push(i + 1);
+      }
+      if (callback) {
+        const r = callback({ i, t: times[i], x, xMean });
+        if (r && typeof (r as Promise<void>).then === "function") await r;
+      }
+    }
+    const samples = denoise ? xMean : x;
+    (denoise ? x : xMean).dispose();
+    const result: PCSampleResult = { samples, nfe: N * (nSteps + 1), scoreEvals };
+    if (keep) {
+      result.trajectory = tf.stack(traj);
+      result.trajectorySteps = trajSteps;
+    }
+    return result;
+  } catch (err) {
+    x.dispose();
+    xMean.dispose();
+    throw err;
+  } finally {
+    for (const tr of traj) tr.dispose();
+  }
+}
+
+function checkShape(shape: unknown): number[] {
+  const ok =
+    Array.isArray(shape) && shape.length >= 2 && shape.every((d) => Number.isInteger(d) && (d as number) > 0);
+  if (!ok) fail(WHERE, "shape", shape, "an array [B, ...dims] of positive integers with at least one data dimension");
+  return (shape as number[]).slice();
+}

@@ -1,0 +1,24 @@
+export type { ScoreNetwork, ApplyOptions } from "./network";
+export { createToyMLP, resolveToyMLPConfig } from "./mlp";
+export type { ToyMLPConfig, ResolvedToyMLPConfig } from "./mlp";
+export { scoreFnFromModel, labelsForTime } from "./score";
+export type { ScoreFnOptions } from "./score";
+export { getWeights, setWeights } from "./weights";
+export type { NamedWeight } from "./weights";
+export { networkFromConfig, registerNetwork, registeredNetworks } from "./registry";
+export type { NetworkFactory } from "./registry";
+export {
+  ParamStore,
+  Dense,
+  Conv2d,
+  GroupNorm,
+  Attention,
+  FourierEmbedding,
+  PositionalEmbedding,
+  makeEmbedding,
+  activation,
+  ACTIVATIONS,
+  EMBEDDINGS,
+} from "./layers";
+export type { Activation, EmbeddingType, Init } from "./layers";
+export { linear, bmm, conv2dSame, silu, avgPool2, upsampleNearest2, groupNorm } from "./ops";

@@ -1,0 +1,169 @@
+/**
+ * Differentiable primitives written so that both the forward AND the backward pass run fast on every tfjs backend,
+ * in particular on wasm (XNNPACK), where the stock gradients are slow or missing:
+ *
+ * - matMul with transposeA / transposeB (what tfjs' own MatMul gradient uses) falls to a scalar loop on wasm,
+ *   ~1 GFLOP/s against ~11–15 GFLOP/s for an explicit `tf.transpose` followed by a plain matMul. `linear` and
+ *   `bmm` therefore carry their own gradients written with explicit transposes.
+ * - wasm has no `Conv2DBackpropFilter` kernel at all (training any stock conv fails with "Kernel
+ *   'Conv2DBackpropFilter' not registered") and its `Conv2DBackpropInput` is a scalar loop. `conv2dSame` writes
+ *   both gradients as forward `conv2d` calls: the input gradient is a conv with the spatially flipped,
+ *   channel-swapped filter; the filter gradient is a 'valid' conv of the (padded) input, with batch and channels
+ *   swapped, against the output gradient used as a filter.
+ * - Up/down-sampling are reshapes and broadcasts (their gradients are sums), never gather (no UnsortedSegmentSum
+ *   on wasm) and never transposed convolutions.
+ *
+ * Gradients are checked against finite differences and against tfjs' stock gradients on the cpu backend
+ * (test/layers.test.ts).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { fail } from "../validate";
+
+type Save = tf.GradSaveFunc;
+
+/** y = x W + b for x [N, in], W [in, out], b [out]. */
+const linearOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
+  const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, Save];
+  save([x, w]);
+  return {
+    value: tf.fused.matMul({ a: x, b: w, bias: b }),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const dy2 = dy as tf.Tensor2D;
+      return [tf.matMul(dy2, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy2), tf.sum(dy2, 0)];
+    },
+  };
+});
+
+/** y = x W (no bias), same fast gradient. */
+const matMulOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
+  const [x, w, save] = args as [tf.Tensor2D, tf.Tensor2D, Save];
+  save([x, w]);
+  return {
+    value: tf.matMul(x, w),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const dy2 = dy as tf.Tensor2D;
+      return [tf.matMul(dy2, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy2)];
+    },
+  };
+});
+
+/**
+ * Affine map on the last axis: x [..., in] · W [in, out] (+ b [out]) → [..., out]. Leading axes are flattened
+ * into one matrix product (a 1×1 convolution / "NIN" layer is this on [B, H, W, C]).
+ */
+export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const [inDim, outDim] = w.shape as [number, number];
+  if (x.shape[x.rank - 1] !== inDim) fail("linear", "x.shape", x.shape, `[..., ${inDim}] to match the weight [${w.shape}]`);
+  const lead = x.shape.slice(0, -1);
+  const x2 = x.rank === 2 ? x : x.reshape([-1, inDim]);
+  const y = b ? linearOp(x2, w, b) : matMulOp(x2, w);
+  return x.rank === 2 ? y : y.reshape([...lead, outDim]);
+}
+
+/** Batched a [B, n, k] · b [B, k, m] → [B, n, m] with gradients written as plain batched matMuls. */
+export const bmm = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
+  const [a, b, save] = args as [tf.Tensor3D, tf.Tensor3D, Save];
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [as, bs] = saved as [tf.Tensor3D, tf.Tensor3D];
+      const dy3 = dy as tf.Tensor3D;
+      return [tf.matMul(dy3, tf.transpose(bs, [0, 2, 1])), tf.matMul(tf.transpose(as, [0, 2, 1]), dy3)];
+    },
+  };
+}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor3D;
+
+/** Gradient of a stride-1 'same' conv with an odd k×k filter, as two forward convolutions (see file comment). */
+function convGrads(x: tf.Tensor4D, w: tf.Tensor4D, dy: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
+  const k = w.shape[0];
+  const p = (k - 1) / 2;
+  // dx[b,y,x,ci] = Σ_{i,j,co} dy[b, y−i+p, x−j+p, co] W[i,j,ci,co]: a 'same' conv with the flipped filter.
+  const wFlip = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+  const dx = tf.conv2d(dy, wFlip, 1, "same");
+  // dW[i,j,ci,co] = Σ_{b,h,w} xpad[b, h+i, w+j, ci] dy[b,h,w,co]: a 'valid' conv where the input channels play the
+  // batch, the batch plays the input channels, and dy [H, W, B, Cout] is the filter. Output [Cin, k, k, Cout].
+  const xPad = p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
+  const xT = tf.transpose(xPad, [3, 1, 2, 0]) as tf.Tensor4D;
+  const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
+  const dw = tf.transpose(tf.conv2d(xT, dyT, 1, "valid"), [1, 2, 0, 3]) as tf.Tensor4D;
+  return [dx, dw];
+}
+
+const conv2dBiasOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
+  const [x, w, b, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, Save];
+  save([x, w]);
+  return {
+    value: tf.fused.conv2d({ x, filter: w, strides: 1, pad: "same", bias: b }),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const dy4 = dy as tf.Tensor4D;
+      const [dx, dw] = convGrads(xs, ws, dy4);
+      return [dx, dw, tf.sum(dy4, [0, 1, 2])];
+    },
+  };
+});
+
+const conv2dOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
+  const [x, w, save] = args as [tf.Tensor4D, tf.Tensor4D, Save];
+  save([x, w]);
+  return {
+    value: tf.conv2d(x, w, 1, "same"),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+      return convGrads(xs, ws, dy as tf.Tensor4D);
+    },
+  };
+});
+
+/** Stride-1 'same' convolution, NHWC: x [B, H, W, Cin], w [k, k, Cin, Cout] (k odd), b [Cout]. */
+export function conv2dSame(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor4D {
+  if (x.rank !== 4) fail("conv2dSame", "x.shape", x.shape, "[B, H, W, C] (NHWC)");
+  const [kh, kw, cin] = w.shape;
+  if (kh !== kw || kh % 2 !== 1) fail("conv2dSame", "filter.shape", w.shape, "[k, k, Cin, Cout] with k odd");
+  if (x.shape[3] !== cin) fail("conv2dSame", "x.shape", x.shape, `[B, H, W, ${cin}] to match the filter [${w.shape}]`);
+  return (b ? conv2dBiasOp(x, w, b) : conv2dOp(x, w)) as tf.Tensor4D;
+}
+
+/** SiLU / swish x·σ(x), with its derivative σ(x)(1 + x(1 − σ(x))) written out (one sigmoid, saved). */
+export const silu = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
+  const [x, save] = args as [tf.Tensor, Save];
+  const s = tf.sigmoid(x);
+  save([x, s]);
+  return {
+    value: tf.mul(x, s),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ss] = saved;
+      return [dy.mul(ss.mul(tf.scalar(1).add(xs.mul(tf.scalar(1).sub(ss)))))];
+    },
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
+
+/** 2×2 average pooling [B, H, W, C] → [B, H/2, W/2, C] as reshape + mean (H, W even). */
+export function avgPool2(x: tf.Tensor): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  if (h % 2 !== 0 || w % 2 !== 0) fail("avgPool2", "x.shape", x.shape, "[B, H, W, C] with H and W even");
+  return x.reshape([b, h / 2, 2, w / 2, 2, c]).mean([2, 4]) as tf.Tensor4D;
+}
+
+/** Nearest-neighbour 2× upsampling [B, H, W, C] → [B, 2H, 2W, C] as a broadcast (its gradient is a sum). */
+export function upsampleNearest2(x: tf.Tensor): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  return tf.broadcastTo(x.reshape([b, h, 1, w, 1, c]), [b, h, 2, w, 2, c]).reshape([b, 2 * h, 2 * w, c]) as tf.Tensor4D;
+}
+
+/**
+ * Group normalisation over (H, W, C/G) per example and group, then a per-channel affine map. x is [B, ..., C];
+ * eps 1e-6 as the official NCSN++/DDPM++ GroupNorm.
+ */
+export function groupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps = 1e-6): tf.Tensor {
+  const c = x.shape[x.rank - 1];
+  if (c % groups !== 0) fail("groupNorm", "groups", groups, `a divisor of the channel count ${c}`);
+  const b = x.shape[0];
+  const xr = x.reshape([b, -1, groups, c / groups]);
+  const { mean, variance } = tf.moments(xr, [1, 3], true);
+  const xn = xr.sub(mean).mul(variance.add(eps).rsqrt()).reshape(x.shape);
+  return xn.mul(gamma).add(beta);
+}

@@ -5,6 +5,8 @@
  *   t = u (T − eps) + eps with u ~ U[0,1), z ~ N(0, I), x_t = m(t) x0 + s(t) z, s_θ = score(x_t, t);
  *   weighting λ = σ² (default): ℓ_b = R((s_θ s(t) + z)²); likelihood weighting λ = g² (Song et al. 2021b):
  *   ℓ_b = R((s_θ + z / s(t))²) g(t)²; R = mean over data dims (reduceMean) or ½ sum; loss = mean over the batch.
+ * With a `model`, the score is the official wrapping of the network (`scoreFnFromModel`): VE — label σ(t), output
+ *   σ·score (scaleBySigma, default) or the score; VP / sub-VP — label 999 t, output ε, score = −ε / s(t).
  * - `smldLoss` (VE) and `ddpmLoss` (VP) — the legacy discrete objectives with integer noise labels.
  *
  * Random draw order (so that `replayRng` can feed the official fixed arrays, and a resumed run draws the same
@@ -14,6 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ScoreNetwork } from "./models/network";
+import { scoreFnFromModel } from "./models/score";
 import type { Rng } from "./random";
 import { SDE, ScoreFn, VESDE, VPSDE, perExample } from "./sde";
 import { checkBatched, checkOneOf, fail } from "./validate";
@@ -35,6 +38,11 @@ export interface LossOptions {
   eps?: number;
   /** Continuous-time DSM (true, default) or the legacy discrete SMLD (VE) / DDPM (VP) loss. */
   continuous?: boolean;
+  /** VE with a model: the network predicts σ·score (default true, see `scoreFnFromModel`); false: the score. */
+  scaleBySigma?: boolean;
+  /** Run the network in training mode (dropout); its masks are drawn from `dropoutRng`. */
+  training?: boolean;
+  dropoutRng?: Rng;
 }
 
 // A type alias (not an interface) so that it is a tf.TensorContainer and can be returned from tf.tidy.
@@ -75,18 +83,7 @@ function resolveScore(where: string, o: LossOptions, continuous: boolean): Score
     if (typeof o.score !== "function") fail(where, "score", o.score, "a function (x, t) => tensor");
     return o.score;
   }
-  return wrapModel(o.sde, o.model as ScoreNetwork, continuous);
-}
-
-// TEMPORARY until lib/models exports scoreFnFromModel: the official continuous wrapping (SPEC §1.2).
-function wrapModel(sde: SDE, model: ScoreNetwork, continuous: boolean): ScoreFn {
-  if (!continuous) throw new Error("discrete wrapping: not available yet");
-  return (x, t) =>
-    tf.tidy(() => {
-      if (sde instanceof VESDE) return model.apply(x, sde.sigma(t));
-      const std = sde.marginalCoefficients(t).std;
-      return model.apply(x, t.mul(999)).div(perExample(std, x)).neg();
-    });
+  return scoreFnFromModel(o.sde, o.model as ScoreNetwork, { continuous, scaleBySigma: o.scaleBySigma, training: o.training, rng: o.dropoutRng });
 }
 
 /**

@@ -84,7 +84,7 @@ function coefs(sde: SDE, t: number): { m: number; s: number } {
 }
 
 function standIn(apply: (x: tf.Tensor, label: tf.Tensor) => tf.Tensor): ScoreNetwork {
-  return { kind: "stand-in", apply, trainableVariables: [], getConfig: () => ({}), dispose: () => undefined };
+  return { kind: "stand-in", apply, trainableVariables: [], variableNames: [], stateVariables: [], paramCount: 0, getConfig: () => ({}), dispose: () => undefined };
 }
 
 /** The continuous stand-in network: inverts the official wrapping (VE label σ → score; VP/sub-VP label 999t → −s·score). */
@@ -138,7 +138,8 @@ describe("losses vs official section d", () => {
           for (const via of ["model", "score"] as const) {
             const rng = replayRng(contDraws());
             const src = via === "model" ? { model: continuousNet(g, sde) } : { score: exactScore(g, sde) };
-            const r = dsmLoss({ sde, ...src, x0, rng, reduceMean: rm, likelihoodWeighting: lw, eps: d.eps });
+            // scaleBySigma false: the official VE score_fn returns the network output as the score.
+            const r = dsmLoss({ sde, ...src, x0, rng, reduceMean: rm, likelihoodWeighting: lw, eps: d.eps, scaleBySigma: via === "model" && name === "VESDE" ? false : undefined });
             assert.equal(rng.remaining, 0, "draws u then z, nothing else");
             assertClose(r.t, d.per_sde[name].t_used, { rtol: 1e-6, what: `${name} t_used` });
             assertClose(r.perExample, want.per_example, { rtol: 1e-5, what: `${name} per_example (${via})` });

@@ -1,0 +1,16 @@
+export { Adam, EMA, warmupLr, clipByGlobalNorm, withWeights, resolveAdamConfig } from "./optim";
+export type { AdamConfig, AdamState, ResolvedAdamConfig } from "./optim";
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  loadWeightsInto,
+  checkCompatible,
+  configDiff,
+  writeFileAtomic,
+  variableTable,
+  assignState,
+} from "./checkpoint";
+export type { CheckpointData } from "./checkpoint";
+export { train, Trainer, TrainingDivergedError, toyBatchSource, datasetBatchSource } from "./train";
+export type { BatchSource, TrainOptions, TrainResult, TrainLossOptions, OptimizerOptions, StepInfo, LogInfo, CheckpointOptions } from "./train";
+export { formatDuration, progressLine } from "./progress";

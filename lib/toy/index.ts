@@ -5,3 +5,8 @@ export { eightGaussians, gridGaussians, anisotropicMixture } from "./presets";
 export type { EightGaussiansOptions, GridGaussiansOptions } from "./presets";
 export { symmetricEigen } from "./linalg";
 export type { SymmetricEigen } from "./linalg";
+export { TwoMoons, SwissRoll, Checkerboard, ConcentricRings, Pinwheel } from "./samplers";
+export { twoMoons, swissRoll, checkerboard, concentricRings, pinwheel } from "./samplers";
+export type { TwoMoonsOptions, SwissRollOptions, CheckerboardOptions, RingsOptions, PinwheelOptions } from "./samplers";
+export { TOY_NAMES, toyDistribution } from "./registry";
+export type { ToyName } from "./registry";

@@ -28,6 +28,8 @@ for (const a of args) {
 const log = args.has("--quiet") ? () => {} : (m) => console.log(m);
 
 const tslabBin = path.join(root, "node_modules", "tslab", "bin", "tslab");
+// tslab's kernel behind a small launcher that lets notebooks and lib import folders (see kernel-main.js).
+const launcher = path.join(root, "tools", "notebooks", "kernel-main.js");
 if (!fs.existsSync(tslabBin)) {
   console.error(`install-kernel.js: ${tslabBin} is missing; run \`npm ci\` first.`);
   process.exit(1);
@@ -37,7 +39,7 @@ const MARK = "score-sde-ts";
 /** The kernelspec: the exact node that runs this script, so the kernel uses the same Node as the project. */
 function spec() {
   return {
-    argv: [process.execPath, tslabBin, "kernel", "--config-path", "{connection_file}"],
+    argv: [process.execPath, launcher, "kernel", "--config-path", "{connection_file}"],
     display_name: "TypeScript (tslab)",
     language: "typescript",
     interrupt_mode: "signal",

@@ -1,0 +1,288 @@
+/**
+ * Plotly figure builders. They return plain JSON (the plotly.js figure schema: `{ data, layout }`), never display
+ * anything and import nothing browser- or Jupyter-specific, so tests and scripts can build and inspect figures, and
+ * `show` (display.ts) or the renderer (render.ts) decide where they go.
+ *
+ * The types are deliberately loose (plotly's schema is huge): a trace is a record with a `type`; layouts are records.
+ */
+
+/** One plotly trace (`scatter`, `heatmap`, `contour`, …) with any of plotly's attributes. */
+export interface Trace {
+  type: string;
+  [attribute: string]: unknown;
+}
+
+export type Layout = Record<string, unknown>;
+
+export interface Figure {
+  data: Trace[];
+  layout: Layout;
+}
+
+/** A panel of a subplot grid: its traces (axes are assigned by `grid`) and optional axis titles/ranges. */
+export interface Panel {
+  title?: string;
+  traces: Trace[];
+  xaxis?: Record<string, unknown>;
+  yaxis?: Record<string, unknown>;
+}
+
+export interface GridOptions {
+  title?: string;
+  /** Pixel size of one panel (default 300 × 280). */
+  panelWidth?: number;
+  panelHeight?: number;
+  /** Gap between panels as a fraction of the figure (default 0.06 horizontally, 0.1 vertically). */
+  hgap?: number;
+  vgap?: number;
+  showlegend?: boolean;
+  /** Same x (and y) axis range for every panel: axes are matched to the first panel's. */
+  shareAxes?: boolean;
+}
+
+/**
+ * Lays panels out on a rows × columns grid (`panels[row][col]`, row 0 on top) with one x/y axis pair per panel, as
+ * plotly's `make_subplots` does: trace i of panel k gets `xaxis: "x{k}"`, `yaxis: "y{k}"`, and the axes get domains.
+ */
+export function grid(panels: Panel[][], opts: GridOptions = {}): Figure {
+  const rows = panels.length;
+  const cols = Math.max(...panels.map((r) => r.length));
+  if (rows === 0 || cols === 0) throw new RangeError("grid: panels must be a non-empty rows × columns array");
+  const hgap = opts.hgap ?? 0.06;
+  const vgap = opts.vgap ?? 0.1;
+  const w = (1 - hgap * (cols - 1)) / cols;
+  const h = (1 - vgap * (rows - 1)) / rows;
+  const data: Trace[] = [];
+  const layout: Layout = {
+    width: (opts.panelWidth ?? 300) * cols + 80,
+    height: (opts.panelHeight ?? 280) * rows + (opts.title ? 90 : 60),
+    margin: { l: 50, r: 20, t: opts.title ? 80 : 40, b: 40 },
+    showlegend: opts.showlegend ?? false,
+    annotations: [] as unknown[],
+  };
+  if (opts.title) layout.title = { text: opts.title };
+  let k = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < panels[r].length; c++) {
+      k++;
+      const p = panels[r][c];
+      const ax = k === 1 ? "" : String(k);
+      for (const t of p.traces) data.push({ ...t, xaxis: `x${ax}`, yaxis: `y${ax}` });
+      const x0 = c * (w + hgap);
+      const y1 = 1 - r * (h + vgap);
+      const shared = opts.shareAxes && k > 1 ? { matches: "x" } : {};
+      const sharedY = opts.shareAxes && k > 1 ? { matches: "y" } : {};
+      layout[`xaxis${ax}`] = { domain: [x0, x0 + w], anchor: `y${ax}`, ...shared, ...p.xaxis };
+      layout[`yaxis${ax}`] = { domain: [y1 - h, y1], anchor: `x${ax}`, ...sharedY, ...p.yaxis };
+      if (p.title) {
+        (layout.annotations as unknown[]).push({
+          text: p.title,
+          x: x0 + w / 2,
+          y: y1,
+          xref: "paper",
+          yref: "paper",
+          xanchor: "center",
+          yanchor: "bottom",
+          showarrow: false,
+          font: { size: 13 },
+        });
+      }
+    }
+  }
+  return { data, layout };
+}
+
+export interface LineSeries {
+  name: string;
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
+  dash?: "solid" | "dash" | "dot" | "dashdot";
+  color?: string;
+  width?: number;
+}
+
+/** Line traces, one per series (plain arrays, so the JSON stays small and readable). */
+export function lines(series: LineSeries[]): Trace[] {
+  return series.map((s) => ({
+    type: "scatter",
+    mode: "lines",
+    name: s.name,
+    x: Array.from(s.x),
+    y: Array.from(s.y),
+    line: { dash: s.dash ?? "solid", ...(s.color ? { color: s.color } : {}), width: s.width ?? 2 },
+  }));
+}
+
+/** A line plot on one set of axes. */
+export function lineFigure(series: LineSeries[], opts: { title?: string; xTitle?: string; yTitle?: string; logY?: boolean; width?: number; height?: number } = {}): Figure {
+  return {
+    data: lines(series),
+    layout: {
+      width: opts.width ?? 640,
+      height: opts.height ?? 400,
+      ...(opts.title ? { title: { text: opts.title } } : {}),
+      xaxis: { title: { text: opts.xTitle ?? "" } },
+      yaxis: { title: { text: opts.yTitle ?? "" }, ...(opts.logY ? { type: "log" } : {}) },
+    },
+  };
+}
+
+/** Points of a 2-D point cloud given as a flat [n, 2] row-major array. */
+export function scatter2d(
+  xy: ArrayLike<number>,
+  opts: { name?: string; color?: string; size?: number; opacity?: number } = {},
+): Trace {
+  const n = Math.floor(xy.length / 2);
+  const x = new Array<number>(n);
+  const y = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    x[i] = round(xy[2 * i]);
+    y[i] = round(xy[2 * i + 1]);
+  }
+  return {
+    type: "scatter",
+    mode: "markers",
+    name: opts.name ?? "samples",
+    x,
+    y,
+    marker: { size: opts.size ?? 3, opacity: opts.opacity ?? 0.6, ...(opts.color ? { color: opts.color } : {}) },
+  };
+}
+
+/** A scalar field on a regular grid as a filled contour / heatmap: z[j][i] is the value at (xs[i], ys[j]). */
+export function field(
+  xs: ArrayLike<number>,
+  ys: ArrayLike<number>,
+  z: ArrayLike<number>,
+  opts: { kind?: "heatmap" | "contour"; colorscale?: string; showscale?: boolean; name?: string; zmin?: number; zmax?: number } = {},
+): Trace {
+  const nx = xs.length;
+  const ny = ys.length;
+  if (z.length !== nx * ny) throw new RangeError(`field: z has ${z.length} values, expected ${nx} × ${ny} = ${nx * ny}`);
+  const rows: number[][] = [];
+  for (let j = 0; j < ny; j++) {
+    const row = new Array<number>(nx);
+    for (let i = 0; i < nx; i++) row[i] = round(z[j * nx + i]);
+    rows.push(row);
+  }
+  return {
+    type: opts.kind ?? "heatmap",
+    name: opts.name ?? "",
+    x: Array.from(xs, round),
+    y: Array.from(ys, round),
+    z: rows,
+    colorscale: opts.colorscale ?? "Blues",
+    showscale: opts.showscale ?? false,
+    ...(opts.zmin !== undefined ? { zmin: opts.zmin } : {}),
+    ...(opts.zmax !== undefined ? { zmax: opts.zmax } : {}),
+    ...(opts.kind === "contour" ? { contours: { coloring: "heatmap" }, line: { width: 0 } } : {}),
+  };
+}
+
+/**
+ * A vector field as arrows (plotly has no quiver trace): one `scatter` trace whose line segments are separated by
+ * nulls. Arrows are scaled so the longest has length `maxLength` (in data units); `normalize` draws every arrow at
+ * that length (direction only), which reads better when magnitudes span orders of magnitude, as scores near t = 0 do.
+ */
+export function quiver(
+  points: ArrayLike<number>,
+  vectors: ArrayLike<number>,
+  opts: { maxLength?: number; normalize?: boolean; color?: string; name?: string; headSize?: number; width?: number } = {},
+): Trace {
+  const n = Math.floor(points.length / 2);
+  if (vectors.length !== points.length) throw new RangeError("quiver: points and vectors must both be [n, 2]");
+  let maxNorm = 0;
+  for (let i = 0; i < n; i++) maxNorm = Math.max(maxNorm, Math.hypot(vectors[2 * i], vectors[2 * i + 1]));
+  const L = opts.maxLength ?? 0.3;
+  const head = opts.headSize ?? 0.3;
+  const x: (number | null)[] = [];
+  const y: (number | null)[] = [];
+  for (let i = 0; i < n; i++) {
+    const px = points[2 * i];
+    const py = points[2 * i + 1];
+    const norm = Math.hypot(vectors[2 * i], vectors[2 * i + 1]);
+    if (!(norm > 0) || !(maxNorm > 0)) continue;
+    const len = opts.normalize ? L : (L * norm) / maxNorm;
+    const ux = vectors[2 * i] / norm;
+    const uy = vectors[2 * i + 1] / norm;
+    const tx = px + ux * len;
+    const ty = py + uy * len;
+    // Shaft, then the two barbs of the head (rotated ±25° back from the tip).
+    const hb = len * head;
+    const c = Math.cos(0.44);
+    const s = Math.sin(0.44);
+    x.push(round(px), round(tx), null, round(tx - hb * (ux * c - uy * s)), round(tx), round(tx - hb * (ux * c + uy * s)), null);
+    y.push(round(py), round(ty), null, round(ty - hb * (uy * c + ux * s)), round(ty), round(ty - hb * (uy * c - ux * s)), null);
+  }
+  return {
+    type: "scatter",
+    mode: "lines",
+    name: opts.name ?? "score",
+    x,
+    y,
+    hoverinfo: "skip",
+    line: { color: opts.color ?? "#333", width: opts.width ?? 1 },
+  };
+}
+
+/**
+ * Paths of particles over time: `paths[k]` is a flat [n, 2] array of all particles at step k. Draws the first
+ * `maxPaths` particles as polylines (null-separated in one trace) and, optionally, their end points.
+ */
+export function trajectories(
+  paths: ArrayLike<number>[],
+  opts: { maxPaths?: number; color?: string; name?: string; width?: number; opacity?: number; endPoints?: boolean } = {},
+): Trace[] {
+  if (paths.length === 0) return [];
+  const n = Math.floor(paths[0].length / 2);
+  const m = Math.min(n, opts.maxPaths ?? 50);
+  const x: (number | null)[] = [];
+  const y: (number | null)[] = [];
+  for (let p = 0; p < m; p++) {
+    for (const step of paths) {
+      x.push(round(step[2 * p]));
+      y.push(round(step[2 * p + 1]));
+    }
+    x.push(null);
+    y.push(null);
+  }
+  const out: Trace[] = [
+    {
+      type: "scatter",
+      mode: "lines",
+      name: opts.name ?? "trajectories",
+      x,
+      y,
+      hoverinfo: "skip",
+      opacity: opts.opacity ?? 0.7,
+      line: { color: opts.color ?? "#d62728", width: opts.width ?? 1 },
+    },
+  ];
+  if (opts.endPoints ?? true) {
+    const last = paths[paths.length - 1];
+    out.push({
+      ...scatter2d(Array.from(last).slice(0, 2 * m), { name: `${opts.name ?? "trajectories"} (end)`, color: opts.color ?? "#d62728", size: 4, opacity: 0.9 }),
+    });
+  }
+  return out;
+}
+
+/** Regular 2-D grid points in row-major order (y outer, x inner) as a flat [nx·ny, 2] array, with the axes. */
+export function meshgrid(xmin: number, xmax: number, ymin: number, ymax: number, nx: number, ny = nx): { xs: number[]; ys: number[]; points: Float32Array } {
+  const xs = Array.from({ length: nx }, (_, i) => xmin + ((xmax - xmin) * i) / Math.max(1, nx - 1));
+  const ys = Array.from({ length: ny }, (_, j) => ymin + ((ymax - ymin) * j) / Math.max(1, ny - 1));
+  const points = new Float32Array(nx * ny * 2);
+  for (let j = 0; j < ny; j++) {
+    for (let i = 0; i < nx; i++) {
+      points[2 * (j * nx + i)] = xs[i];
+      points[2 * (j * nx + i) + 1] = ys[j];
+    }
+  }
+  return { xs, ys, points };
+}
+
+/** Rounds to 5 significant digits: figures are committed as JSON and shown on GitHub, so keep them small. */
+function round(v: number): number {
+  if (!Number.isFinite(v) || v === 0) return Number.isFinite(v) ? v : NaN;
+  return Number(v.toPrecision(5));
+}

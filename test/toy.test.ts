@@ -168,7 +168,7 @@ describe("GaussianMixture densities", () => {
     g.dispose();
   });
 
-  it("accepts [B, ...dims] inputs with d values per example and returns the score in x's shape", () => {
+  it("accepts [B, ...dims] inputs with d values per example and returns the score in x's shape", async () => {
     const g = new GaussianMixture({
       weights: [0.5, 0.5],
       means: [
@@ -185,6 +185,12 @@ describe("GaussianMixture densities", () => {
       assert.deepEqual(s.shape, [6, 1, 2, 2]);
       assertClose(s, Array.from(g.scoreAt(sde, x.reshape([6, 4]), t).dataSync()), { what: "4-D score" });
     });
+    // The internal reshape of a rank-4 input must not leak.
+    const x4 = tf.ones([3, 1, 2, 2]);
+    const t4 = timeVector(0.3, 3, 1);
+    g.logProb(x4).dispose();
+    await assertNoLeak(() => tf.dispose([g.scoreAt(new VPSDE(), x4, t4), g.logProb(x4), g.logProbAt(new VESDE(), x4, t4)]), "rank-4 input");
+    tf.dispose([x4, t4]);
     g.dispose();
   });
 });

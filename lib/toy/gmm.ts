@@ -211,8 +211,9 @@ export class GaussianMixture implements ToyDistribution {
 
   /** log p₀(x) per example, [B]; x is [B, ...dims] with prod(dims) = d. */
   logProb(x: tf.Tensor): tf.Tensor1D {
-    const x2 = this.flatInput("logProb", x);
+    this.checkInput("logProb", x);
     return tf.tidy(() => {
+      const x2 = this.as2d(x);
       const B = x2.shape[0];
       return this.core(x2, tf.ones([B]), tf.zeros([B]), false).logp;
     });
@@ -220,8 +221,9 @@ export class GaussianMixture implements ToyDistribution {
 
   /** log p_t(x) per example, [B], under the marginal of `sde` at the per-example times t [B]. */
   logProbAt(sde: SDE, x: tf.Tensor, t: tf.Tensor): tf.Tensor1D {
-    const x2 = this.flatInput("logProbAt", x, t);
+    this.checkInput("logProbAt", x, t);
     return tf.tidy(() => {
+      const x2 = this.as2d(x);
       const { mean, std } = sde.marginalCoefficients(t);
       return this.core(x2, mean, std, false).logp;
     });
@@ -229,8 +231,9 @@ export class GaussianMixture implements ToyDistribution {
 
   /** ∇ₓ log p_t(x), same shape as x, under the marginal of `sde` at the per-example times t [B]. */
   scoreAt(sde: SDE, x: tf.Tensor, t: tf.Tensor): tf.Tensor {
-    const x2 = this.flatInput("scoreAt", x, t);
+    this.checkInput("scoreAt", x, t);
     return tf.tidy(() => {
+      const x2 = this.as2d(x);
       const { mean, std } = sde.marginalCoefficients(t);
       return this.core(x2, mean, std, true).score!.reshape(x.shape);
     });
@@ -238,8 +241,9 @@ export class GaussianMixture implements ToyDistribution {
 
   /** Both at once (one pass): log p_t(x) [B] and the score. */
   logProbAndScoreAt(sde: SDE, x: tf.Tensor, t: tf.Tensor): { logp: tf.Tensor1D; score: tf.Tensor } {
-    const x2 = this.flatInput("logProbAndScoreAt", x, t);
+    this.checkInput("logProbAndScoreAt", x, t);
     return tf.tidy(() => {
+      const x2 = this.as2d(x);
       const { mean, std } = sde.marginalCoefficients(t);
       const r = this.core(x2, mean, std, true);
       return { logp: r.logp, score: r.score!.reshape(x.shape) };
@@ -271,8 +275,8 @@ export class GaussianMixture implements ToyDistribution {
     });
   }
 
-  /** Checks x ([B, ...dims], prod(dims) = d) and the batch of t; returns x as [B, d] (shape checks only, no reads). */
-  private flatInput(method: string, x: tf.Tensor, t?: tf.Tensor): tf.Tensor2D {
+  /** Checks x ([B, ...dims], prod(dims) = d) and the batch of t (shapes only, no reads). */
+  private checkInput(method: string, x: tf.Tensor, t?: tf.Tensor): void {
     const where = `${WHERE}.${method}`;
     if (!(x instanceof tf.Tensor)) fail(where, "x", x, `a tf.Tensor of shape [B, ${this.dim}]`);
     checkBatched(where, "x", x);
@@ -282,7 +286,10 @@ export class GaussianMixture implements ToyDistribution {
         fail(where, "t.shape", t instanceof tf.Tensor ? t.shape : t, `[${x.shape[0]}] (one time per example of x)`);
       }
     }
-    // A reshape of an existing tensor is a view; it is disposed by the caller's tidy.
+  }
+
+  /** x as [B, d]; a reshape makes a new tensor handle, so call this inside a tidy. */
+  private as2d(x: tf.Tensor): tf.Tensor2D {
     return (x.rank === 2 ? x : x.reshape([x.shape[0], this.dim])) as tf.Tensor2D;
   }
 

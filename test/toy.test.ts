@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { createRng } from "../lib/random";
 import { SDE, SubVPSDE, VESDE, VPSDE, timeVector } from "../lib/sde";
-import { GaussianMixture, anisotropicMixture, eightGaussians, gridGaussians, symmetricEigen } from "../lib/toy";
+import { GaussianMixture, anisotropicMixture, eightGaussians, gridGaussians, productMixture, symmetricEigen } from "../lib/toy";
 import { assertClose, assertNoLeak, reference, setup } from "./helpers";
 
 const ref = reference();
@@ -192,6 +192,34 @@ describe("GaussianMixture densities", () => {
     await assertNoLeak(() => tf.dispose([g.scoreAt(new VPSDE(), x4, t4), g.logProb(x4), g.logProbAt(new VESDE(), x4, t4)]), "rank-4 input");
     tf.dispose([x4, t4]);
     g.dispose();
+  });
+});
+
+describe("productMixture", () => {
+  it("on the official 4-D loss data [8,4,1,1]: score = the pair scores concatenated, log p = their sum", () => {
+    const a = refMixture();
+    const b = eightGaussians();
+    const p = productMixture(a, b);
+    assert.equal(p.dim, 4);
+    assert.equal(p.numComponents, 24);
+    const x0: number[][] = ref.d_losses.x0;
+    for (const [name, make] of SDES) {
+      const sde = make();
+      tf.tidy(() => {
+        const x = tf.tensor4d(x0.flat(), [8, 4, 1, 1]);
+        const t = tf.tensor1d(ref.d_losses.u.map((u: number) => 0.02 + 0.97 * u));
+        const x2 = x.reshape([8, 4]);
+        const first = x2.slice([0, 0], [8, 2]);
+        const second = x2.slice([0, 2], [8, 2]);
+        const s = p.scoreAt(sde, x, t);
+        assert.deepEqual(s.shape, [8, 4, 1, 1]);
+        const expected = tf.concat([a.scoreAt(sde, first, t), b.scoreAt(sde, second, t)], 1);
+        assertClose(s, Array.from(expected.dataSync()), { what: `${name} product score`, rtol: 1e-5, atol: 1e-5 });
+        const lp = a.logProbAt(sde, first, t).add(b.logProbAt(sde, second, t));
+        assertClose(p.logProbAt(sde, x, t), Array.from(lp.dataSync()), { what: `${name} product logp`, rtol: 1e-5 });
+      });
+    }
+    [a, b, p].forEach((g) => g.dispose());
   });
 });
 

@@ -353,3 +353,46 @@ export class GaussianMixture implements ToyDistribution {
     return { logp, score };
   }
 }
+
+/**
+ * The product distribution of independent mixtures (coordinates concatenated in order): a mixture in Σ d_i
+ * dimensions with Π K_i components, weights the products, covariances block-diagonal. Its score is the parts'
+ * scores concatenated and its log-density their sum — e.g. the official 4-D loss data, two independent copies of
+ * the 2-D reference mixture on channels (0, 1) and (2, 3): `productMixture(anisotropicMixture(), anisotropicMixture())`.
+ */
+export function productMixture(...parts: GaussianMixture[]): GaussianMixture {
+  if (parts.length === 0 || parts.some((p) => !(p instanceof GaussianMixture))) {
+    fail("productMixture", "parts", parts.length, "one or more GaussianMixture instances");
+  }
+  let weights: number[] = [1];
+  let means: number[][] = [[]];
+  let covs: number[][][] = [[]];
+  let offset = 0;
+  for (const p of parts) {
+    const w2: number[] = [];
+    const m2: number[][] = [];
+    const c2: number[][][] = [];
+    weights.forEach((w, a) => {
+      for (let k = 0; k < p.numComponents; k++) {
+        w2.push(w * p.weights[k]);
+        m2.push([...means[a], ...p.means[k]]);
+        // Rows so far get zeros for the new block; the new rows are zeros, then the block.
+        const rows = covs[a].map((r) => [...r, ...new Array<number>(p.dim).fill(0)]);
+        p.covariances[k].forEach((r) => rows.push([...new Array<number>(offset).fill(0), ...r]));
+        c2.push(rows);
+      }
+    });
+    weights = w2;
+    means = m2;
+    covs = c2;
+    offset += p.dim;
+  }
+  // Products of weights summing to 1 sum to 1 up to rounding; renormalise so validation sees an exact 1.
+  const sum = weights.reduce((a, b) => a + b, 0);
+  return new GaussianMixture({
+    name: parts.map((p) => p.name).join("×"),
+    weights: weights.map((w) => w / sum),
+    means,
+    covariances: covs,
+  });
+}

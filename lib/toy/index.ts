@@ -1,5 +1,5 @@
 export type { ToyDistribution } from "./types";
-export { GaussianMixture } from "./gmm";
+export { GaussianMixture, productMixture } from "./gmm";
 export type { GaussianMixtureConfig } from "./gmm";
 export { eightGaussians, gridGaussians, anisotropicMixture } from "./presets";
 export type { EightGaussiansOptions, GridGaussiansOptions } from "./presets";

@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { createRng, recordingRng, replayRng } from "../lib/random";
 import { SDE, SubVPSDE, VESDE, VPSDE, linspace, timeVector } from "../lib/sde";
-import { getCorrector, getPredictor, pcSample } from "../lib/sampling";
+import { TABLE1_COLUMNS, TABLE1_ROWS, getCorrector, getPredictor, pcSample, table1Settings } from "../lib/sampling";
 import type { PCStepInfo } from "../lib/sampling";
 import { GaussianMixture } from "../lib/toy";
 import { assertClose, assertNoLeak, reference, setup } from "./helpers";
@@ -182,6 +182,46 @@ describe("pcSample errors", () => {
     const o2 = await pcSample({ sde: vp, score: mix.scoreFn(vp), shape: [8, 2], predictor: "euler_maruyama", corrector: "none", probabilityFlow: true, rng: replayRng(draws) });
     assertClose(o2.samples, Array.from(o1.samples.dataSync()), { rtol: 0, atol: 0, what: "ODE samples" });
     tf.dispose([o1.samples, o2.samples, prior]);
+    mix.dispose();
+  });
+});
+
+describe("Table 1 settings", () => {
+  it("map every cell to the paper's configuration (Table 1 + Table 5 snr)", () => {
+    assert.deepEqual(table1Settings("P1000", "reverse diffusion", "VE"), { N: 1000, predictor: "reverse_diffusion", corrector: "none", snr: 0, nSteps: 1, probabilityFlow: false });
+    assert.deepEqual(table1Settings("P2000", "probability flow", "VP"), { N: 2000, predictor: "reverse_diffusion", corrector: "none", snr: 0, nSteps: 1, probabilityFlow: true });
+    assert.deepEqual(table1Settings("P1000", "ancestral sampling", "VP").predictor, "ancestral_sampling");
+    for (const row of TABLE1_ROWS) {
+      assert.deepEqual(table1Settings("C2000", row, "VE"), { N: 1000, predictor: "none", corrector: "langevin", snr: 0.22, nSteps: 2, probabilityFlow: false });
+      assert.equal(table1Settings("C2000", row, "VP").snr, 0.27);
+    }
+    const pc = (row: (typeof TABLE1_ROWS)[number], sde: "VE" | "VP") => table1Settings("PC1000", row, sde).snr;
+    assert.deepEqual([pc("ancestral sampling", "VE"), pc("reverse diffusion", "VE"), pc("probability flow", "VE")], [0.17, 0.16, 0.17]);
+    assert.deepEqual([pc("ancestral sampling", "VP"), pc("reverse diffusion", "VP"), pc("probability flow", "VP")], [0.01, 0.01, 0.04]);
+    assert.throws(() => table1Settings("P4000" as "P1000", "reverse diffusion", "VE"), /column = "P4000" is not allowed; column must be one of "P1000", "P2000", "C2000", "PC1000"/);
+    assert.throws(() => table1Settings("P1000", "reverse diffusion", "subVP" as "VE"), /sde = "subVP"/);
+  });
+  it("every cell runs through pcSample (N shrunk to 40 here: the plumbing, not the quality) and C2000 at full N", async () => {
+    const mix = gmm();
+    for (const kind of ["VE", "VP"] as const) {
+      for (const column of TABLE1_COLUMNS) {
+        for (const row of TABLE1_ROWS) {
+          const s = table1Settings(column, row, kind);
+          const N = 40 * (s.N / 1000);
+          const sde = kind === "VE" ? new VESDE({ N }) : new VPSDE({ N });
+          const out = await pcSample({ sde, score: mix.scoreFn(sde), shape: [8, 2], rng: createRng(1), ...s });
+          assert.equal(out.nfe, N * (s.nSteps + 1));
+          assert.ok(Array.from(out.samples.dataSync()).every(Number.isFinite), `${kind} ${column} ${row}`);
+          out.samples.dispose();
+        }
+      }
+    }
+    const s = table1Settings("C2000", "reverse diffusion", "VE");
+    const sde = new VESDE({ N: s.N });
+    const out = await pcSample({ sde, score: mix.scoreFn(sde), shape: [8, 2], rng: createRng(1), ...s });
+    assert.equal(out.scoreEvals, 2000, "C2000: 2000 corrector score evaluations");
+    assert.equal(out.nfe, 3000, "official count N·(nSteps+1)");
+    out.samples.dispose();
     mix.dispose();
   });
 });

@@ -20,3 +20,5 @@ export {
 } from "./registry";
 export { pcSample } from "./pc";
 export type { PCSampleOptions, PCSampleResult, PCStepInfo } from "./pc";
+export { table1Settings, TABLE1_COLUMNS, TABLE1_ROWS } from "./table1";
+export type { Table1Column, Table1Row, Table1Settings } from "./table1";

@@ -17,9 +17,11 @@
  * Accuracy: against the official float64 values the score agrees to ≤ 1e-5 relative (log-density ≤ 2e-7). The
  * worst point is x = 0 at t ≈ 0, several standard deviations from every component: there the score (≈ −1.36) is
  * a near-cancellation of component terms C_k⁻¹(x − m μ_k) of size ≈ 17, so it amplifies absolute errors in the
- * logits (|logit| ≈ 10, float32 rounding ≈ 1e-6) about 25-fold. A float64 emulation of this pipeline shows the
- * float32 rounding of the constants alone (μ = −1.2, the eigenvectors) already costs ≈ 2e-6 there, and a
- * compensated (Dekker) m·μ product does not help consistently; only full double-float arithmetic would.
+ * logits (|logit| ≈ 10, float32 rounding ≈ 1e-6) about 25-fold. Measured in float64: merely rounding the mixture's
+ * parameters to float32 (μ = −1.2, S entries 0.03, …), with exact arithmetic otherwise, moves the score there by
+ * 5.7e-6 relative; the float32 operations add a comparable random part (total 1.0e-5 wasm, 9.5e-6 cpu). A
+ * compensated (Dekker) m·μ product carried into the quadratic form was tried in emulation and does not help
+ * consistently (other roundings are as large); only double-float parameters and arithmetic throughout would.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../random";

@@ -13,3 +13,4 @@ export * from "./models";
 export * from "./losses";
 export * from "./train";
 export * from "./viz";
+export * from "./metrics";

@@ -17,15 +17,17 @@ import {
   VESDE,
   VPSDE,
   anisotropicMixture,
+  FigureRenderer,
+  RendererUnavailable,
   createRng,
   eightGaussians,
+  energyDistance,
   grid,
   initBackend,
+  noiseFloor,
   pcSample,
   scatter2d,
 } from "../lib";
-import { energyDistance, noiseFloor } from "../lib/metrics";
-import { FigureRenderer, RendererUnavailable } from "../lib/viz";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

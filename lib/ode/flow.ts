@@ -7,7 +7,10 @@
  *   before calling the score (the official `.type(torch.float32)`), while the solver's arithmetic stays float64;
  * - sampling integrates from T down to eps (default `sde.defaultEps`: 1e-3 VP / sub-VP, 1e-5 VE, as run_lib);
  *   `denoise` then takes one reverse-diffusion (non-probability-flow) step at eps and returns its mean
- *   x − rev_f, the official `denoise_update_fn` (the official ODE sampler's default is denoise = false);
+ *   x − rev_f, the official `denoise_update_fn`. Default false, as `get_ode_sampler`'s signature; note that the
+ *   official run_lib goes through `get_sampling_fn`, which passes `config.sampling.noise_removal` (true in every
+ *   config) — pass `denoise: true` to reproduce that. The official inverse data scaler is not applied here
+ *   (samples stay in the model's data space; map them back with the data module's scaler);
  * - encoding integrates the same ODE forward from eps to T: z = x(T), and decoding z with the same eps and
  *   tolerances gives back x up to the solver tolerance (the flow is a bijection).
  */

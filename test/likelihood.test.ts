@@ -229,6 +229,8 @@ describe("logLikelihood: bad inputs and resources", () => {
       const levels = tf.tensor2d([[100, 200]]);
       disposeResult(await logLikelihood({ sde, score, x: levels, divergence: "rademacher", dequantize: { range: [0, 1] }, rng: createRng(1) }));
       levels.dispose();
+      // A solve that fails part-way (step cap) releases its probes and intermediates too.
+      await assert.rejects(logLikelihood({ sde, score, x, divergence: "rademacher", probes: 2, rng: createRng(1), maxSteps: 2 }), /maxSteps = 2/);
     }, "logLikelihood");
     x.dispose();
     mix.dispose();

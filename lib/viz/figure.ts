@@ -72,8 +72,10 @@ export function grid(panels: Panel[][], opts: GridOptions = {}): Figure {
       const y1 = 1 - r * (h + vgap);
       const shared = opts.shareAxes && k > 1 ? { matches: "x" } : {};
       const sharedY = opts.shareAxes && k > 1 ? { matches: "y" } : {};
-      layout[`xaxis${ax}`] = { domain: [x0, x0 + w], anchor: `y${ax}`, ...shared, ...p.xaxis };
-      layout[`yaxis${ax}`] = { domain: [y1 - h, y1], anchor: `x${ax}`, ...sharedY, ...p.yaxis };
+      // Domains rounded and clamped to [0, 1]: float sums such as 0.4 − 0.4 land a hair below 0, which plotly rejects.
+      const dom = (a: number, b: number): number[] => [a, b].map((v) => Math.min(1, Math.max(0, Math.round(v * 1e9) / 1e9)));
+      layout[`xaxis${ax}`] = { domain: dom(x0, x0 + w), anchor: `y${ax}`, ...shared, ...p.xaxis };
+      layout[`yaxis${ax}`] = { domain: dom(y1 - h, y1), anchor: `x${ax}`, ...sharedY, ...p.yaxis };
       if (p.title) {
         (layout.annotations as unknown[]).push({
           text: p.title,

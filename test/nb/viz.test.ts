@@ -1,0 +1,85 @@
+/** lib/viz: pure figure builders, display bundles (no kernel here: nothing is displayed), the quick-mode helpers. */
+import { describe, it } from "node:test";
+import * as assert from "node:assert/strict";
+import { field, figureBundle, grid, lineFigure, meshgrid, quiver, quickOr, isQuick, inKernel, scatter2d, show, tableBundle, trajectories, PLOTLY_MIME } from "../../lib/viz";
+
+describe("figure builders", () => {
+  it("grid gives panel k its own axis pair with domains and titles", () => {
+    const p = { traces: [{ type: "scatter", x: [0], y: [0] }] };
+    const fig = grid([[{ ...p, title: "a" }, p], [p]], { title: "g", hgap: 0.1, vgap: 0.2 });
+    assert.deepEqual(fig.data.map((t) => [t.xaxis, t.yaxis]), [["x", "y"], ["x2", "y2"], ["x3", "y3"]]);
+    assert.deepEqual(fig.layout.xaxis2, { domain: [0.55, 1], anchor: "y2" });
+    assert.deepEqual((fig.layout.yaxis3 as { domain: number[] }).domain, [0, 0.4]);
+    assert.equal((fig.layout.annotations as { text: string }[])[0].text, "a");
+    assert.throws(() => grid([]), /non-empty/);
+  });
+
+  it("quiver draws one shaft and two barbs per non-zero vector, scaled to maxLength", () => {
+    const tr = quiver([0, 0, 1, 1, 2, 2], [3, 4, 0, 0, 0, 1], { maxLength: 0.5 });
+    const x = tr.x as (number | null)[];
+    const y = tr.y as (number | null)[];
+    assert.equal(x.length, 14, "the zero vector is skipped");
+    assert.deepEqual([x[0], y[0], x[1], y[1]], [0, 0, 0.3, 0.4]); // |(3,4)| = 5 is the longest → length 0.5
+    assert.ok(Math.abs((y[8] as number) - 2.1) < 1e-12, "the unit vector gets 0.5 · 1/5 = 0.1");
+    const norm = quiver([0, 0, 2, 2], [3, 4, 0, 1], { maxLength: 0.5, normalize: true }).y as number[];
+    assert.ok(Math.abs(norm[8] - 2.5) < 1e-12, "normalize draws every arrow at maxLength");
+  });
+
+  it("field, scatter2d, trajectories, meshgrid, lineFigure shape the data as plotly expects", () => {
+    const g = meshgrid(-1, 1, 0, 2, 3, 2);
+    assert.deepEqual(g.xs, [-1, 0, 1]);
+    assert.deepEqual(Array.from(g.points.slice(0, 8)), [-1, 0, 0, 0, 1, 0, -1, 2]);
+    const f = field(g.xs, g.ys, [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(f.z, [[1, 2, 3], [4, 5, 6]]);
+    assert.throws(() => field([0, 1], [0], [1]), /expected 2 × 1/);
+    assert.deepEqual(scatter2d([1, 2, 3, 4]).x, [1, 3]);
+    const tr = trajectories([[0, 0, 5, 5], [1, 1, 6, 6]], { maxPaths: 1 });
+    assert.deepEqual(tr[0].x, [0, 1, null]);
+    assert.deepEqual(tr[1].x, [1], "end points of the drawn paths");
+    const lf = lineFigure([{ name: "a", x: [0, 1], y: [2, 3] }], { logY: true });
+    assert.deepEqual(lf.layout.yaxis, { title: { text: "" }, type: "log" });
+  });
+});
+
+describe("display", () => {
+  it("figureBundle carries the live figure, a text fallback and the figure name", () => {
+    const fig = lineFigure([{ name: "a", x: [0], y: [1] }], { title: "T" });
+    const b = figureBundle(fig, { name: "n1", width: 300 });
+    assert.equal(b.data[PLOTLY_MIME], fig);
+    assert.equal(b.data["text/plain"], '<plotly figure "n1": T (1 traces)>');
+    assert.deepEqual(b.metadata, { "score-sde-ts": { figure: "n1", width: 300, height: undefined } });
+  });
+
+  it("tableBundle renders danfo-like frames and record arrays as HTML and aligned text", () => {
+    const frame = { columns: ["x", "y<"], values: [[1, 0.123456], [22, 3]], index: ["r0", "r1"] };
+    const b = tableBundle(frame, 3);
+    assert.match(b.data["text/html"] as string, /<th>y&lt;<\/th>/);
+    assert.match(b.data["text/html"] as string, /<tr><th>r0<\/th><td>1<\/td><td>0\.123<\/td><\/tr>/);
+    assert.equal(b.data["text/plain"], "     x     y<\nr0   1  0.123\nr1  22      3");
+    const r = tableBundle([{ a: 1 }, { b: "z" }]);
+    assert.match(r.data["text/html"] as string, /<th>a<\/th><th>b<\/th>/);
+  });
+
+  it("outside a kernel show() displays nothing and does not throw", async () => {
+    assert.equal(inKernel(), false);
+    await show(lineFigure([{ name: "a", x: [0], y: [1] }]));
+  });
+});
+
+describe("run mode", () => {
+  it("isQuick / quickOr follow SCORE_SDE_QUICK", () => {
+    const old = process.env.SCORE_SDE_QUICK;
+    try {
+      process.env.SCORE_SDE_QUICK = "1";
+      assert.equal(isQuick(), true);
+      assert.equal(quickOr(10, 1000), 10);
+      process.env.SCORE_SDE_QUICK = "0";
+      assert.equal(quickOr(10, 1000), 1000);
+      delete process.env.SCORE_SDE_QUICK;
+      assert.equal(isQuick(), false);
+    } finally {
+      if (old === undefined) delete process.env.SCORE_SDE_QUICK;
+      else process.env.SCORE_SDE_QUICK = old;
+    }
+  });
+});

@@ -236,6 +236,22 @@ describe("logLikelihood: bad inputs and resources", () => {
     mix.dispose();
   });
 
+  it("accepts the official NCHW layout: [B, 2, 1, 1] gives the same log p as [B, 2]", async () => {
+    const sde = new VPSDE();
+    const mix = anisotropicMixture();
+    const x = mix.sample(4, createRng(15));
+    const x4 = x.reshape([4, 2, 1, 1]);
+    const a = await logLikelihood({ sde, score: mix.scoreFn(sde), x, divergence: "exact" });
+    const b = await logLikelihood({ sde, score: mix.scoreFn(sde), x: x4, divergence: "exact" });
+    assert.deepEqual(b.z.shape, [4, 2, 1, 1]);
+    assert.equal(b.nfe, a.nfe);
+    assertClose(b.logp, Array.from(a.logp.dataSync()), { rtol: 0, atol: 1e-6, what: "NCHW logp" });
+    disposeResult(a);
+    disposeResult(b);
+    tf.dispose([x, x4]);
+    mix.dispose();
+  });
+
   it("chunked exact divergence (one replica per pass) equals the single-pass result", async () => {
     const sde = new VESDE();
     const mix = anisotropicMixture();

@@ -91,6 +91,40 @@ describe("odeSample / odeEncode (probability-flow ODE, RK45)", () => {
     });
   }
 
+  it("solver error shrinks as the tolerance tightens (closed-form flow, VP), at the cost of more evaluations", async () => {
+    const sde = new VPSDE();
+    const g = gaussian();
+    const z = sde.priorSample([32, 2], createRng(13));
+    const expected = exactFlow(sde, z.arraySync() as number[][], 1, sde.defaultEps).flat();
+    const errs: number[] = [];
+    const nfes: number[] = [];
+    for (const tol of [1e-2, 1e-3, 1e-5]) {
+      const { samples, nfe } = await odeSample({ sde, score: g.scoreFn(sde), z, rtol: tol, atol: tol });
+      const v = samples.dataSync();
+      errs.push(Math.max(...expected.map((e, i) => Math.abs(v[i] - e))));
+      nfes.push(nfe);
+      samples.dispose();
+    }
+    assert.ok(errs[0] > errs[1] && errs[1] > errs[2], `errors ${errs}`);
+    assert.ok(nfes[0] < nfes[1] && nfes[1] < nfes[2], `nfe ${nfes}`);
+    tf.dispose(z);
+    g.dispose();
+  });
+
+  it("accepts the official NCHW layout: [B, 2, 1, 1] gives the same samples as [B, 2]", async () => {
+    const sde = new VESDE();
+    const mix = anisotropicMixture();
+    const z = sde.priorSample([8, 2], createRng(14));
+    const z4 = z.reshape([8, 2, 1, 1]);
+    const a = await odeSample({ sde, score: mix.scoreFn(sde), z });
+    const b = await odeSample({ sde, score: mix.scoreFn(sde), z: z4 });
+    assert.deepEqual(b.samples.shape, [8, 2, 1, 1]);
+    assert.equal(b.nfe, a.nfe);
+    assertClose(b.samples, Array.from(a.samples.dataSync()), { rtol: 0, atol: 1e-6, what: "NCHW samples" });
+    tf.dispose([z, z4, a.samples, b.samples]);
+    mix.dispose();
+  });
+
   it("denoise = one reverse-diffusion step at eps returning x − rev_f (official denoise_update_fn)", async () => {
     const sde = new VPSDE();
     const mix = anisotropicMixture();

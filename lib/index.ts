@@ -14,3 +14,5 @@ export * from "./losses";
 export * from "./train";
 export * from "./viz";
 export * from "./metrics";
+export * from "./ode";
+export * from "./likelihood";

@@ -10,8 +10,21 @@
  * Force one with the environment variable `SCORE_SDE_BACKEND=node-gpu|node|wasm|cpu` (or `auto`, the default),
  * or with `initBackend({ backend })`. The choice is printed once (silence it with `quiet: true` or
  * `SCORE_SDE_QUIET=1`).
+ *
+ * wasm threads: Node gets tfjs-backend-wasm's single-threaded build unless asked otherwise (tfjs disables its
+ * threaded build in Node). `initBackend({ wasmThreads: n })` or `SCORE_SDE_WASM_THREADS=n|auto` starts the threaded
+ * XNNPACK build through `lib/perf/wasmThreads` (a shim over tfjs-backend-wasm 4.22 internals); if that cannot
+ * start, the single-threaded build is used and the reason is recorded in `BackendInfo.wasmThreadsFallback`.
  */
+import * as os from "os";
 import * as tf from "@tensorflow/tfjs";
+import {
+  WASM_MAX_THREADS,
+  disableWasmThreads,
+  installWasmThreadsShim,
+  wasmThreadsUnsupportedReason,
+  type WasmBackendModule,
+} from "./perf/wasmThreads";
 
 export type BackendName = "node-gpu" | "node" | "wasm" | "cpu";
 export const BACKEND_ORDER: readonly BackendName[] = ["node-gpu", "node", "wasm", "cpu"];
@@ -25,6 +38,8 @@ export interface BackendInfo {
   skipped: { name: BackendName; reason: string }[];
   /** Worker threads the backend uses (wasm), when known. */
   threads?: number;
+  /** Why more wasm threads were asked for but one is used, when that happened. */
+  wasmThreadsFallback?: string;
 }
 
 export interface InitBackendOptions {
@@ -34,6 +49,14 @@ export interface InitBackendOptions {
   quiet?: boolean;
   /** Module loader, injectable for tests (default: Node's require). */
   load?: (moduleName: string) => unknown;
+  /**
+   * Threads for the wasm backend: 1 (the single-threaded build), an integer up to 8, or "auto" (one per CPU core,
+   * at most 8). Default: env SCORE_SDE_WASM_THREADS, else 1. Only takes effect when wasm is first initialised
+   * in the process (tfjs keeps one wasm backend per process).
+   */
+  wasmThreads?: number | "auto";
+  /** Give up on the threaded build after this long and fall back to one thread (default 30 s). */
+  wasmThreadsTimeoutMs?: number;
 }
 
 const NATIVE_MODULE: Record<"node-gpu" | "node", string> = {
@@ -54,7 +77,70 @@ function messageOf(e: unknown): string {
   return m.split("\n")[0];
 }
 
-async function tryBackend(name: BackendName, load: (m: string) => unknown): Promise<string | undefined> {
+/** Resolves the wanted wasm thread count (1..8) from the option, else the environment. */
+export function resolveWasmThreads(option?: number | "auto"): number {
+  const raw: number | string = option ?? process.env.SCORE_SDE_WASM_THREADS ?? 1;
+  if (raw === "auto" || (typeof raw === "string" && raw.trim().toLowerCase() === "auto"))
+    return Math.max(1, Math.min(WASM_MAX_THREADS, os.cpus().length));
+  const n = typeof raw === "number" ? raw : Number(raw.trim());
+  if (!Number.isInteger(n) || n < 1 || n > WASM_MAX_THREADS) {
+    const source = option !== undefined ? "initBackend({ wasmThreads })" : "environment variable SCORE_SDE_WASM_THREADS";
+    throw new Error(`${source}: wasm threads must be "auto" or an integer in [1, ${WASM_MAX_THREADS}], got "${raw}"`);
+  }
+  return n;
+}
+
+function timeout(ms: number, what: string): { promise: Promise<never>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not start within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+/**
+ * Starts the wasm backend with `threads` XNNPACK threads; resolves to undefined on success or to the reason it
+ * fell back. When the threaded build fails, the flags are reset so the caller can start the 1-thread build.
+ */
+async function startThreadedWasm(wasmModule: WasmBackendModule, threads: number, timeoutMs: number): Promise<string | undefined> {
+  const unsupported = wasmThreadsUnsupportedReason(wasmModule);
+  if (unsupported) return unsupported;
+  let shim: ReturnType<typeof installWasmThreadsShim>;
+  try {
+    shim = installWasmThreadsShim(tf.env(), wasmModule, threads);
+  } catch (e) {
+    disableWasmThreads(tf.env(), wasmModule);
+    return messageOf(e);
+  }
+  const limit = timeout(timeoutMs, "the threaded wasm build");
+  let reason: string | undefined;
+  try {
+    const ok = await Promise.race([tf.setBackend("wasm"), limit.promise]);
+    if (!ok) reason = "the threaded wasm build failed to initialise";
+  } catch (e) {
+    reason = messageOf(e);
+  } finally {
+    limit.cancel();
+    shim.restore();
+  }
+  if (reason === undefined) {
+    // The backend runs; if the pool came out smaller than asked, it is still a correct backend: keep it and say so.
+    const got = wasmModule.getThreadsCount();
+    return got === threads ? undefined : `the threaded wasm build started with ${got} thread(s) instead of ${threads}`;
+  }
+  // Nothing was registered (a failed or timed-out init leaves no instance; tfjs ignores a stale pending init once
+  // setBackend is called again): reset the flags so the next setBackend("wasm") builds the 1-thread module.
+  disableWasmThreads(tf.env(), wasmModule);
+  return reason;
+}
+
+async function tryBackend(
+  name: BackendName,
+  load: (m: string) => unknown,
+  opts: InitBackendOptions & { wantedThreads: number },
+  info: { threads?: number; wasmThreadsFallback?: string },
+): Promise<string | undefined> {
   try {
     if (name === "node-gpu" || name === "node") {
       load(NATIVE_MODULE[name]); // registers the "tensorflow" backend on the shared tfjs engine
@@ -62,8 +148,17 @@ async function tryBackend(name: BackendName, load: (m: string) => unknown): Prom
       return undefined;
     }
     if (name === "wasm") {
-      load("@tensorflow/tfjs-backend-wasm");
+      const wasmModule = load("@tensorflow/tfjs-backend-wasm") as WasmBackendModule;
+      const wanted = opts.wantedThreads;
+      const fresh = tf.engine().registry["wasm"] === undefined;
+      let why: string | undefined;
+      if (wanted > 1 && fresh) why = await startThreadedWasm(wasmModule, wanted, opts.wasmThreadsTimeoutMs ?? 30_000);
       if (!(await tf.setBackend("wasm"))) return "the wasm backend failed to initialise";
+      info.threads = typeof wasmModule.getThreadsCount === "function" ? wasmModule.getThreadsCount() : undefined;
+      if (!fresh && info.threads !== undefined && info.threads !== wanted) {
+        why = `wasm was already initialised in this process with ${info.threads} thread(s)`;
+      }
+      if (why !== undefined) info.wasmThreadsFallback = `asked for ${wanted} wasm thread(s), got ${info.threads ?? "?"}: ${why}`;
       return undefined;
     }
     if (!(await tf.setBackend("cpu"))) return "the cpu backend failed to initialise";
@@ -79,15 +174,20 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
     opts.backend ?? parseBackend(process.env.SCORE_SDE_BACKEND ?? "auto", "environment variable SCORE_SDE_BACKEND");
   if (wanted !== "auto") parseBackend(wanted, "initBackend({ backend })");
   const candidates = wanted === "auto" ? BACKEND_ORDER : [wanted];
+  // Validated up front: a bad thread count is an error, not a reason to skip wasm.
+  const wantedThreads = resolveWasmThreads(opts.wasmThreads);
   const skipped: BackendInfo["skipped"] = [];
   for (const name of candidates) {
-    const reason = await tryBackend(name, load);
+    const extra: { threads?: number; wasmThreadsFallback?: string } = {};
+    const reason = await tryBackend(name, load, { ...opts, wantedThreads }, extra);
     if (reason === undefined) {
-      const info: BackendInfo = { name, tfjsName: tf.getBackend(), skipped };
+      const info: BackendInfo = { name, tfjsName: tf.getBackend(), skipped, ...extra };
       const quiet = opts.quiet ?? process.env.SCORE_SDE_QUIET === "1";
       if (!quiet) {
         const why = skipped.length ? ` (skipped: ${skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")})` : "";
-        console.log(`[score-sde-ts] tfjs backend: ${name}${why}`);
+        const threads = info.threads !== undefined ? `, ${info.threads} thread${info.threads === 1 ? "" : "s"}` : "";
+        const fb = info.wasmThreadsFallback ? ` [${info.wasmThreadsFallback}]` : "";
+        console.log(`[score-sde-ts] tfjs backend: ${name}${threads}${why}${fb}`);
       }
       return info;
     }
@@ -105,7 +205,7 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
  * Passing options that force a different backend re-runs the choice.
  */
 export function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
-  if (current && opts.backend === undefined && opts.load === undefined) return current;
+  if (current && opts.backend === undefined && opts.load === undefined && opts.wasmThreads === undefined) return current;
   current = choose(opts);
   current.catch(() => (current = undefined));
   return current;

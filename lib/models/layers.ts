@@ -183,7 +183,7 @@ export class GroupNorm {
 
 /**
  * Self-attention over the pixels of [B, H, W, C] (official AttnBlockpp): GroupNorm, 1×1 q/k/v, softmax(q kᵀ/√C) v,
- * a zero-initialised 1×1 output projection, and the skip (x + h)/√2. Matrix products use `bmm` (fast gradients).
+ * a 1×1 output projection (zero-initialised by default, as the official init_scale 0), and the skip (x + h)/√2. Matrix products use `bmm` (fast gradients).
  */
 export class Attention {
   private readonly norm: GroupNorm;
@@ -191,12 +191,12 @@ export class Attention {
   private readonly k: Dense;
   private readonly v: Dense;
   private readonly out: Dense;
-  constructor(store: ParamStore, name: string, readonly channels: number, groups: number) {
+  constructor(store: ParamStore, name: string, readonly channels: number, groups: number, outInitScale = 0) {
     this.norm = new GroupNorm(store, `${name}/norm`, channels, groups);
     this.q = new Dense(store, `${name}/q`, channels, channels);
     this.k = new Dense(store, `${name}/k`, channels, channels);
     this.v = new Dense(store, `${name}/v`, channels, channels);
-    this.out = new Dense(store, `${name}/out`, channels, channels, 0);
+    this.out = new Dense(store, `${name}/out`, channels, channels, outInitScale);
   }
   apply(x: tf.Tensor): tf.Tensor {
     const [b, hh, ww, c] = x.shape;

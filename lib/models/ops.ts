@@ -141,17 +141,27 @@ export const silu = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
   };
 }) as (x: tf.Tensor) => tf.Tensor;
 
-/** 2×2 average pooling [B, H, W, C] → [B, H/2, W/2, C] as reshape + mean (H, W even). */
+/**
+ * 2×2 average pooling [B, H, W, C] → [B, H/2, W/2, C] (H, W even). tf.avgPool has forward and gradient kernels on
+ * every backend (wasm: AvgPool / AvgPoolGrad); a reshape-to-rank-6 + mean formulation crashed wasm's transpose.
+ */
 export function avgPool2(x: tf.Tensor): tf.Tensor4D {
-  const [b, h, w, c] = x.shape;
-  if (h % 2 !== 0 || w % 2 !== 0) fail("avgPool2", "x.shape", x.shape, "[B, H, W, C] with H and W even");
-  return x.reshape([b, h / 2, 2, w / 2, 2, c]).mean([2, 4]) as tf.Tensor4D;
+  const [, h, w] = x.shape;
+  if (x.rank !== 4 || h % 2 !== 0 || w % 2 !== 0) fail("avgPool2", "x.shape", x.shape, "[B, H, W, C] with H and W even");
+  return tf.avgPool(x as tf.Tensor4D, 2, 2, "valid");
 }
 
-/** Nearest-neighbour 2× upsampling [B, H, W, C] → [B, 2H, 2W, C] as a broadcast (its gradient is a sum). */
+/**
+ * Nearest-neighbour 2× upsampling [B, H, W, C] → [B, 2H, 2W, C]: each pixel duplicated along W, then along H,
+ * with stack + reshape (the gradient is unstack + add). Not tf.image.resizeNearestNeighbor: the cpu backend's
+ * ResizeNearestNeighborGrad is wrong for batch or channels > 1 in tfjs 4.22 (checked against this formulation and
+ * the wasm kernel); not gather (no UnsortedSegmentSum on wasm); not a transposed conv.
+ */
 export function upsampleNearest2(x: tf.Tensor): tf.Tensor4D {
+  if (x.rank !== 4) fail("upsampleNearest2", "x.shape", x.shape, "[B, H, W, C]");
   const [b, h, w, c] = x.shape;
-  return tf.broadcastTo(x.reshape([b, h, 1, w, 1, c]), [b, h, 2, w, 2, c]).reshape([b, 2 * h, 2 * w, c]) as tf.Tensor4D;
+  const y = tf.stack([x, x], 3).reshape([b, h, 2 * w, c]);
+  return tf.stack([y, y], 2).reshape([b, 2 * h, 2 * w, c]) as tf.Tensor4D;
 }
 
 /**

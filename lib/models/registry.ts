@@ -6,6 +6,7 @@
 import { fail, fmt } from "../validate";
 import { createToyMLP, ToyMLPConfig } from "./mlp";
 import type { ScoreNetwork } from "./network";
+import { createUNet, UNetConfig } from "./unet";
 
 export type NetworkFactory = (config: Record<string, unknown>) => ScoreNetwork;
 
@@ -30,5 +31,5 @@ export function networkFromConfig(config: Record<string, unknown>): ScoreNetwork
   return factory(rest);
 }
 
-
 registerNetwork("mlp", (c) => createToyMLP(c as ToyMLPConfig));
+registerNetwork("unet", (c) => createUNet(c as unknown as UNetConfig));

@@ -1,0 +1,315 @@
+/**
+ * A small NCSN++ / DDPM++-style U-Net (official `ncsnpp.py` with resblock_type 'ddpm', no FIR, no progressive
+ * paths), NHWC, built from the fast-gradient layers of ./layers:
+ *
+ *   label → embedding (Fourier of log σ: width 2·nf; positional: width nf) → Dense(4nf) → act → Dense(4nf) = temb
+ *   x → conv3x3(nf)
+ *   per level i (resolution imageSize / 2^i): numResBlocks × [ResBlock(nf·channelMult[i]) (+ Attention)],
+ *     then (not at the last level) Downsample = 2×2 average pool → conv3x3; every output is kept as a skip
+ *   middle: ResBlock, Attention (when the lowest resolution is in attentionResolutions), ResBlock
+ *   per level, reversed: (numResBlocks + 1) × ResBlock(concat(h, skip)) (+ Attention), then (not at level 0)
+ *     Upsample = nearest 2× → conv3x3
+ *   output: GroupNorm → act → conv3x3(imageChannels)
+ *
+ * ResBlock: GN → act → conv3x3 → + Dense(act(temb)) per channel → GN → act → dropout → conv3x3 (init scale
+ * `initScale`, 0 = zero-init as the official configs) ; skip x (1×1 if the width changes) ; (x + h)/√2.
+ * GroupNorm uses, per layer, the largest divisor of C that is ≤ min(groups, C/4) (official: min(C/4, 32)).
+ * Down/up-sampling are average pooling and nearest upsampling + conv (no strided or transposed convolutions:
+ * their gradients are missing or slow on wasm).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { createRng } from "../random";
+import { checkNonNegative, checkOneOf, checkPositive, checkPositiveInt, fail } from "../validate";
+import {
+  ACTIVATIONS,
+  Activation,
+  Attention,
+  Conv2d,
+  Dense,
+  EMBEDDINGS,
+  EmbeddingType,
+  FourierEmbedding,
+  GroupNorm,
+  ParamStore,
+  PositionalEmbedding,
+  activation,
+  avgPool2,
+  makeEmbedding,
+  upsampleNearest2,
+} from "./layers";
+import type { ApplyOptions, ScoreNetwork } from "./network";
+
+export interface UNetConfig {
+  /** Base width nf. Default 32. */
+  channels?: number;
+  /** Width multiplier per resolution level. Default [1, 2, 2]. */
+  channelMult?: number[];
+  /** Residual blocks per level (down path; the up path has one more). Default 1. */
+  numResBlocks?: number;
+  /** Resolutions with self-attention. Default: the lowest resolution only. */
+  attentionResolutions?: number[];
+  /** Maximum number of GroupNorm groups. Default 32. */
+  groups?: number;
+  /** Dropout rate in the residual blocks (training mode only). Default 0. */
+  dropout?: number;
+  /** 'fourier' (of log label; VE σ) or 'positional' (label, e.g. VP 999·t). Default 'fourier'. */
+  embedding?: EmbeddingType;
+  fourierScale?: number;
+  activation?: Activation;
+  /** Scale of the last conv of each block, the attention output and the output conv; 0 = zero-init. Default 0. */
+  initScale?: number;
+  /** Map inputs x → 2x − 1 first (official, for data in [0, 1] with data.centered = False). Default false. */
+  centerInput?: boolean;
+  /** Image side (square images). Required. */
+  imageSize: number;
+  /** Image channels. Required. */
+  imageChannels: number;
+  seed?: number;
+}
+
+export type ResolvedUNetConfig = Required<UNetConfig> & { kind: "unet" };
+
+const WHERE = "createUNet";
+
+export function resolveUNetConfig(cfg: UNetConfig): ResolvedUNetConfig {
+  if (cfg === null || typeof cfg !== "object") fail(WHERE, "config", cfg, "an object");
+  const known = [
+    "kind", "channels", "channelMult", "numResBlocks", "attentionResolutions", "groups", "dropout", "embedding",
+    "fourierScale", "activation", "initScale", "centerInput", "imageSize", "imageChannels", "seed",
+  ];
+  for (const k of Object.keys(cfg)) if (!known.includes(k)) fail(WHERE, "config key", k, `one of ${known.join(", ")}`);
+  const channelMult = cfg.channelMult ?? [1, 2, 2];
+  if (!Array.isArray(channelMult) || channelMult.length === 0 || !channelMult.every((m) => Number.isInteger(m) && m > 0)) {
+    fail(WHERE, "channelMult", channelMult, "a non-empty array of positive integers");
+  }
+  const imageSize = checkPositiveInt(WHERE, "imageSize", cfg.imageSize);
+  const levels = channelMult.length;
+  const lowest = imageSize / 2 ** (levels - 1);
+  if (!Number.isInteger(lowest)) {
+    fail(WHERE, "imageSize", imageSize, `divisible by 2^(channelMult.length − 1) = ${2 ** (levels - 1)}`);
+  }
+  const resolutions = channelMult.map((_, i) => imageSize / 2 ** i);
+  const attn = cfg.attentionResolutions ?? [lowest];
+  if (!Array.isArray(attn) || !attn.every((r) => resolutions.includes(r))) {
+    fail(WHERE, "attentionResolutions", attn, `an array of resolutions among [${resolutions.join(", ")}]`);
+  }
+  const r: ResolvedUNetConfig = {
+    kind: "unet",
+    channels: checkPositiveInt(WHERE, "channels", cfg.channels ?? 32),
+    channelMult: channelMult.slice(),
+    numResBlocks: checkPositiveInt(WHERE, "numResBlocks", cfg.numResBlocks ?? 1),
+    attentionResolutions: attn.slice(),
+    groups: checkPositiveInt(WHERE, "groups", cfg.groups ?? 32),
+    dropout: checkNonNegative(WHERE, "dropout", cfg.dropout ?? 0),
+    embedding: checkOneOf(WHERE, "embedding", cfg.embedding ?? "fourier", EMBEDDINGS),
+    fourierScale: checkPositive(WHERE, "fourierScale", cfg.fourierScale ?? 16),
+    activation: checkOneOf(WHERE, "activation", cfg.activation ?? "silu", ACTIVATIONS),
+    initScale: checkNonNegative(WHERE, "initScale", cfg.initScale ?? 0),
+    centerInput: cfg.centerInput ?? false,
+    imageSize,
+    imageChannels: checkPositiveInt(WHERE, "imageChannels", cfg.imageChannels),
+    seed: cfg.seed ?? 0,
+  };
+  if (r.dropout >= 1) fail(WHERE, "dropout", r.dropout, "in [0, 1)");
+  if (typeof r.centerInput !== "boolean") fail(WHERE, "centerInput", r.centerInput, "true or false");
+  if (!Number.isSafeInteger(r.seed)) fail(WHERE, "seed", r.seed, "a safe integer");
+  if (r.embedding === "positional" && r.channels < 4) fail(WHERE, "channels", r.channels, "≥ 4 for the positional embedding");
+  return r;
+}
+
+/** Largest divisor of c that is ≤ min(maxGroups, c/4), at least 1 (official: min(c // 4, 32)). */
+export function groupsFor(c: number, maxGroups: number): number {
+  for (let g = Math.max(1, Math.min(maxGroups, Math.floor(c / 4))); g > 1; g--) if (c % g === 0) return g;
+  return 1;
+}
+
+interface Ctx {
+  temb: tf.Tensor;
+  training: boolean;
+  opts?: ApplyOptions;
+}
+
+class ResBlock {
+  private readonly gn0: GroupNorm;
+  private readonly conv0: Conv2d;
+  private readonly tproj: Dense;
+  private readonly gn1: GroupNorm;
+  private readonly conv1: Conv2d;
+  private readonly skip?: Dense;
+  constructor(
+    store: ParamStore,
+    name: string,
+    inCh: number,
+    readonly outCh: number,
+    tembDim: number,
+    private readonly cfg: ResolvedUNetConfig,
+    private readonly act: (x: tf.Tensor) => tf.Tensor,
+  ) {
+    this.gn0 = new GroupNorm(store, `${name}/norm0`, inCh, groupsFor(inCh, cfg.groups));
+    this.conv0 = new Conv2d(store, `${name}/conv0`, inCh, outCh);
+    this.tproj = new Dense(store, `${name}/temb`, tembDim, outCh);
+    this.gn1 = new GroupNorm(store, `${name}/norm1`, outCh, groupsFor(outCh, cfg.groups));
+    this.conv1 = new Conv2d(store, `${name}/conv1`, outCh, outCh, 3, cfg.initScale);
+    if (inCh !== outCh) this.skip = new Dense(store, `${name}/skip`, inCh, outCh);
+  }
+  apply(x: tf.Tensor, ctx: Ctx): tf.Tensor {
+    let h = this.conv0.apply(this.act(this.gn0.apply(x)));
+    // The time embedding enters as a per-channel bias, broadcast over the pixels.
+    const b = this.tproj.apply(this.act(ctx.temb));
+    h = h.add(b.reshape([b.shape[0], 1, 1, this.outCh]));
+    h = this.act(this.gn1.apply(h));
+    if (ctx.training && this.cfg.dropout > 0) {
+      const rng = ctx.opts?.rng;
+      if (!rng) fail("UNet.apply", "opts.rng", rng, "an Rng when training with dropout > 0");
+      const keep = 1 - this.cfg.dropout;
+      h = h.mul(rng.uniform(h.shape).less(keep).toFloat().div(keep));
+    }
+    h = this.conv1.apply(h);
+    const s = this.skip ? this.skip.apply(x) : x;
+    return s.add(h).mul(Math.SQRT1_2);
+  }
+}
+
+type Block =
+  | { type: "res"; block: ResBlock }
+  | { type: "attn"; block: Attention }
+  | { type: "down"; conv: Conv2d }
+  | { type: "up"; conv: Conv2d };
+
+class UNet implements ScoreNetwork {
+  readonly kind = "unet";
+  private readonly store: ParamStore;
+  private readonly embed: FourierEmbedding | PositionalEmbedding;
+  private readonly temb0: Dense;
+  private readonly temb1: Dense;
+  private readonly convIn: Conv2d;
+  private readonly down: { block: Block; skip: boolean }[] = [];
+  private readonly mid: Block[] = [];
+  private readonly up: { block: Block; popSkip: boolean }[] = [];
+  private readonly normOut: GroupNorm;
+  private readonly convOut: Conv2d;
+  private readonly act: (x: tf.Tensor) => tf.Tensor;
+
+  constructor(private readonly cfg: ResolvedUNetConfig) {
+    const s = (this.store = new ParamStore(createRng(cfg.seed), "unet"));
+    const act = (this.act = activation(cfg.activation));
+    const nf = cfg.channels;
+    const embDim = cfg.embedding === "fourier" ? 2 * nf : nf;
+    this.embed = makeEmbedding(s, "unet/embed", cfg.embedding, embDim, cfg.fourierScale);
+    const tembDim = 4 * nf;
+    this.temb0 = new Dense(s, "unet/temb0", embDim, tembDim);
+    this.temb1 = new Dense(s, "unet/temb1", tembDim, tembDim);
+    this.convIn = new Conv2d(s, "unet/conv_in", cfg.imageChannels, nf);
+
+    const levels = cfg.channelMult.length;
+    const skipCh: number[] = [nf];
+    let ch = nf;
+    let res = cfg.imageSize;
+    const attnHere = (r: number) => cfg.attentionResolutions.includes(r);
+    for (let i = 0; i < levels; i++) {
+      for (let j = 0; j < cfg.numResBlocks; j++) {
+        const out = nf * cfg.channelMult[i];
+        const rb = new ResBlock(s, `unet/down${i}.res${j}`, ch, out, tembDim, cfg, act);
+        ch = out;
+        const hasAttn = attnHere(res);
+        this.down.push({ block: { type: "res", block: rb }, skip: !hasAttn });
+        if (hasAttn) {
+          this.down.push({ block: { type: "attn", block: new Attention(s, `unet/down${i}.attn${j}`, ch, groupsFor(ch, cfg.groups), cfg.initScale) }, skip: true });
+        }
+        skipCh.push(ch);
+      }
+      if (i !== levels - 1) {
+        this.down.push({ block: { type: "down", conv: new Conv2d(s, `unet/down${i}.downsample`, ch, ch) }, skip: true });
+        skipCh.push(ch);
+        res /= 2;
+      }
+    }
+    this.mid.push({ type: "res", block: new ResBlock(s, "unet/mid.res0", ch, ch, tembDim, cfg, act) });
+    if (attnHere(res)) this.mid.push({ type: "attn", block: new Attention(s, "unet/mid.attn", ch, groupsFor(ch, cfg.groups), cfg.initScale) });
+    this.mid.push({ type: "res", block: new ResBlock(s, "unet/mid.res1", ch, ch, tembDim, cfg, act) });
+    for (let i = levels - 1; i >= 0; i--) {
+      for (let j = 0; j < cfg.numResBlocks + 1; j++) {
+        const out = nf * cfg.channelMult[i];
+        const inCh = ch + (skipCh.pop() as number);
+        this.up.push({ block: { type: "res", block: new ResBlock(s, `unet/up${i}.res${j}`, inCh, out, tembDim, cfg, act) }, popSkip: true });
+        ch = out;
+      }
+      if (attnHere(res)) {
+        this.up.push({ block: { type: "attn", block: new Attention(s, `unet/up${i}.attn`, ch, groupsFor(ch, cfg.groups), cfg.initScale) }, popSkip: false });
+      }
+      if (i !== 0) {
+        this.up.push({ block: { type: "up", conv: new Conv2d(s, `unet/up${i}.upsample`, ch, ch) }, popSkip: false });
+        res *= 2;
+      }
+    }
+    if (skipCh.length !== 0) throw new Error("UNet: skip bookkeeping is inconsistent (a bug)");
+    this.normOut = new GroupNorm(s, "unet/norm_out", ch, groupsFor(ch, cfg.groups));
+    this.convOut = new Conv2d(s, "unet/conv_out", ch, cfg.imageChannels, 3, cfg.initScale);
+  }
+
+  get trainableVariables(): readonly tf.Variable[] {
+    return this.store.variables;
+  }
+  get variableNames(): readonly string[] {
+    return this.store.names;
+  }
+  get stateVariables(): readonly { name: string; variable: tf.Variable }[] {
+    return this.store.state;
+  }
+  get paramCount(): number {
+    return this.store.variables.reduce((n, v) => n + v.size, 0);
+  }
+
+  private run(b: Block, h: tf.Tensor, ctx: Ctx): tf.Tensor {
+    switch (b.type) {
+      case "res":
+        return b.block.apply(h, ctx);
+      case "attn":
+        return b.block.apply(h);
+      case "down":
+        return b.conv.apply(avgPool2(h));
+      case "up":
+        return b.conv.apply(upsampleNearest2(h));
+    }
+  }
+
+  apply(x: tf.Tensor, label: tf.Tensor, opts?: ApplyOptions): tf.Tensor {
+    const { imageSize: n, imageChannels: c } = this.cfg;
+    if (x.rank !== 4 || x.shape[1] !== n || x.shape[2] !== n || x.shape[3] !== c) {
+      fail("UNet.apply", "x.shape", x.shape, `[B, ${n}, ${n}, ${c}] (NHWC)`);
+    }
+    if (label.rank !== 1 || label.shape[0] !== x.shape[0]) {
+      fail("UNet.apply", "label.shape", label.shape, `[${x.shape[0]}] (one label per example)`);
+    }
+    return tf.tidy(() => {
+      // The embedding (sin/cos, slow on wasm) is computed once per call and shared by every block.
+      const temb = this.temb1.apply(this.act(this.temb0.apply(this.embed.apply(label))));
+      const ctx: Ctx = { temb, training: opts?.training ?? false, opts };
+      let h = this.convIn.apply(this.cfg.centerInput ? x.mul(2).sub(1) : x);
+      const skips: tf.Tensor[] = [h];
+      for (const { block, skip } of this.down) {
+        h = this.run(block, h, ctx);
+        if (skip) skips.push(h);
+      }
+      for (const b of this.mid) h = this.run(b, h, ctx);
+      for (const { block, popSkip } of this.up) {
+        if (popSkip) h = tf.concat([h, skips.pop() as tf.Tensor], 3);
+        h = this.run(block, h, ctx);
+      }
+      return this.convOut.apply(this.act(this.normOut.apply(h)));
+    });
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { ...this.cfg, channelMult: this.cfg.channelMult.slice(), attentionResolutions: this.cfg.attentionResolutions.slice() };
+  }
+
+  dispose(): void {
+    this.store.dispose();
+  }
+}
+
+/** A small NCSN++/DDPM++-style U-Net (see the file comment); weights and Fourier frequencies drawn from `seed`. */
+export function createUNet(cfg: UNetConfig): ScoreNetwork {
+  return new UNet(resolveUNetConfig(cfg));
+}

@@ -156,7 +156,7 @@ export function field(
   xs: ArrayLike<number>,
   ys: ArrayLike<number>,
   z: ArrayLike<number>,
-  opts: { kind?: "heatmap" | "contour"; colorscale?: string; showscale?: boolean; name?: string; zmin?: number; zmax?: number } = {},
+  opts: { kind?: "heatmap" | "contour"; colorscale?: string; reversescale?: boolean; showscale?: boolean; name?: string; zmin?: number; zmax?: number } = {},
 ): Trace {
   const nx = xs.length;
   const ny = ys.length;
@@ -173,7 +173,9 @@ export function field(
     x: Array.from(xs, round),
     y: Array.from(ys, round),
     z: rows,
+    // Default: white where the field is low and blue where high (plotly's "Blues" runs the other way).
     colorscale: opts.colorscale ?? "Blues",
+    reversescale: opts.reversescale ?? opts.colorscale === undefined,
     showscale: opts.showscale ?? false,
     ...(opts.zmin !== undefined ? { zmin: opts.zmin } : {}),
     ...(opts.zmax !== undefined ? { zmax: opts.zmax } : {}),
@@ -233,7 +235,7 @@ export function quiver(
  */
 export function trajectories(
   paths: ArrayLike<number>[],
-  opts: { maxPaths?: number; color?: string; name?: string; width?: number; opacity?: number; endPoints?: boolean } = {},
+  opts: { maxPaths?: number; color?: string; name?: string; width?: number; opacity?: number; endPoints?: boolean; showlegend?: boolean } = {},
 ): Trace[] {
   if (paths.length === 0) return [];
   const n = Math.floor(paths[0].length / 2);
@@ -256,6 +258,7 @@ export function trajectories(
       x,
       y,
       hoverinfo: "skip",
+      showlegend: opts.showlegend ?? false,
       opacity: opts.opacity ?? 0.7,
       line: { color: opts.color ?? "#d62728", width: opts.width ?? 1 },
     },
@@ -264,6 +267,7 @@ export function trajectories(
     const last = paths[paths.length - 1];
     out.push({
       ...scatter2d(Array.from(last).slice(0, 2 * m), { name: `${opts.name ?? "trajectories"} (end)`, color: opts.color ?? "#d62728", size: 4, opacity: 0.9 }),
+      showlegend: opts.showlegend ?? false,
     });
   }
   return out;

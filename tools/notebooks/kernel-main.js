@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The tslab kernel as the project's kernelspec starts it: tslab 1.0.22 unchanged, plus one fix.
+// The tslab kernel as the project's kernelspec starts it: tslab 1.0.22 unchanged, plus two fixes (it relies on
+// tslab's internals, which is why package.json pins tslab exactly).
 //
 // tslab compiles the .ts files a notebook imports itself and serves the compiled modules from memory, but its
 // require() only finds them by exact file name: `import … from "./lib/sde"` (a folder with an index.ts) or a
@@ -30,4 +31,39 @@ Module.prototype.require = function requireWithFolderIndex(id) {
   return original.apply(this, arguments);
 };
 
-require(path.join(__dirname, "..", "..", "node_modules", "tslab", "dist", "main.js")).main();
+// Second fix: edits to lib/ must reach the notebook without restarting the kernel. tslab watches every compiled file
+// and, when one changes, re-emits that file only; modules that import it stay cached with the old copy (edit
+// lib/sde/ve.ts, re-run `import … from "./lib"`, and index.ts still hands out the old VESDE). So when a watched
+// source below the notebook's folder changes, we report all of them as changed: on the next run of an import cell
+// tslab re-emits the whole imported graph and every module is loaded afresh, consistently. Objects created before
+// the edit keep their old classes — re-run the notebook from its import cell.
+const tslabDist = path.join(__dirname, "..", "..", "node_modules", "tslab", "dist");
+const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDist] }));
+const watched = new Map(); // file → Set of TypeScript's callbacks for it
+const isProjectSource = (f) => f.startsWith(rootDir + path.sep) && !f.includes(`${path.sep}node_modules${path.sep}`);
+const originalWatchFile = ts.sys.watchFile;
+ts.sys.watchFile = function watchFileTransitively(file, callback, ...rest) {
+  const onChange = (fileName, kind, ...more) => {
+    callback(fileName, kind, ...more);
+    if (kind !== ts.FileWatcherEventKind.Changed || !isProjectSource(fileName)) return;
+    for (const [other, callbacks] of watched) {
+      if (other === fileName || !isProjectSource(other)) continue;
+      for (const cb of callbacks) cb(other, ts.FileWatcherEventKind.Changed, new Date());
+    }
+  };
+  if (!watched.has(file)) watched.set(file, new Set());
+  watched.get(file).add(callback);
+  const w = originalWatchFile.call(this, file, onChange, ...rest);
+  return {
+    close() {
+      const set = watched.get(file);
+      if (set) {
+        set.delete(callback);
+        if (set.size === 0) watched.delete(file);
+      }
+      w.close();
+    },
+  };
+};
+
+require(path.join(tslabDist, "main.js")).main();

@@ -1,0 +1,302 @@
+#!/usr/bin/env node
+// score-sde-ts benchmark suite: every workload measured in tfjs (the library, as users call it) and in its
+// PyTorch twin (tools/bench/torch_peer.py), on the same machine, in the same run, runs interleaved
+// (tfjs, torch, torch, tfjs, …) so that machine load hits both sides alike and the ratio stays meaningful.
+//
+//   npm run bench                    full suite (tens of minutes on 2 cores)
+//   npm run bench -- --quick         short version (fewer runs, 100 sampler steps instead of 1000: labelled)
+//   options: --only=mlp_train,matmul   --threads=1,2   --runs=N   --no-peer   --out=path.json   --smoke
+//
+// Writes figures/bench/latest.json (an array of result rows, see `row` below) and prints a table.
+// Thread counts: each count gets its own tfjs process (wasm threads are fixed when the backend starts:
+// SCORE_SDE_WASM_THREADS) and its own torch process (torch.set_num_threads + OMP_NUM_THREADS).
+"use strict";
+const { spawn, spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const readline = require("node:readline");
+
+const root = path.resolve(__dirname, "..", "..");
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(`--${name}`);
+const opt = (name, dflt) => {
+  const a = args.find((s) => s.startsWith(`--${name}=`));
+  return a ? a.slice(name.length + 3) : dflt;
+};
+if (flag("help")) {
+  console.log(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 12).join("\n"));
+  process.exit(0);
+}
+const quick = flag("quick");
+// --smoke: tiny sizes, one run: checks that every workload still runs against the current library (a test, not
+// a measurement; its numbers mean nothing).
+const smoke = flag("smoke");
+const only = opt("only", "") ? opt("only", "").split(",") : undefined;
+const threadList = opt("threads", "1,2").split(",").map(Number);
+const outFile = path.resolve(root, opt("out", path.join("figures", "bench", "latest.json")));
+const withPeer = !flag("no-peer");
+
+// ---------------------------------------------------------------------------------------------------------
+// Workloads. `flops` (per run) where the count is known exactly enough to quote GFLOP/s.
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "score-sde-bench-"));
+const weights = (name) => path.join(tmp, `${name}.weights.json`);
+const toy = { depth: 3, embeddingDim: 32, sigmaMin: 0.01, sigmaMax: 50 };
+// Forward matmul FLOPs of the toy MLP per example (input 2 + embedding, `depth` hidden layers, output 2).
+const mlpFlops = (w, batch) => {
+  const fwd = 2 * batch * ((2 + toy.embeddingDim) * w + (toy.depth - 1) * w * w + w * 2);
+  return 3 * fwd; // forward + two backward products per layer
+};
+function likelihoodPoints(n) {
+  // Fixed, seeded test points (a 2-D Gaussian blob): both sides read the same numbers.
+  let s = 12345;
+  const u = () => ((s = (s * 1103515245 + 12345) % 2147483648) + 0.5) / 2147483648;
+  const x = [];
+  for (let i = 0; i < n; i++) {
+    const r = Math.sqrt(-2 * Math.log(u()));
+    const a = 2 * Math.PI * u();
+    x.push(r * Math.cos(a), r * Math.sin(a));
+  }
+  return x;
+}
+
+const runs = (full, q) => Number(opt("runs", quick ? q : full));
+const WORKLOADS = [
+  { workload: "matmul", label: "matMul 1024³ (ceiling)", params: { n: 1024 }, runs: runs(10, 5), flops: 2 * 1024 ** 3 },
+  {
+    workload: "mlp_train",
+    label: "toy MLP train step w128 b512",
+    params: { ...toy, width: 128, batch: 512, weights: weights("mlp128") },
+    runs: runs(30, 10),
+    flops: mlpFlops(128, 512),
+  },
+  {
+    workload: "mlp_train",
+    label: "toy MLP train step w256 b4096",
+    params: { ...toy, width: 256, batch: 4096, weights: weights("mlp256") },
+    runs: runs(10, 4),
+    flops: mlpFlops(256, 4096),
+  },
+  {
+    workload: "pc_sample",
+    label: quick ? "PC sampling 10k pts, first 100 of 1000 steps (quick)" : "PC sampling 10k pts × 1000 steps",
+    params: { ...toy, width: 128, n: 10000, N: 1000, steps: quick ? 100 : 1000, snr: 0.16, weights: weights("pc") },
+    runs: runs(2, 2),
+    // Two score evaluations per step (corrector + predictor), forward only.
+    flops: (quick ? 100 : 1000) * 2 * (mlpFlops(128, 10000) / 3),
+  },
+  {
+    workload: "likelihood",
+    label: "ODE log-likelihood 1000 pts (RK45 1e-5, exact div.)",
+    params: { ...toy, width: 128, rtol: 1e-5, atol: 1e-5, eps: 1e-5, x: likelihoodPoints(1000), weights: weights("ll") },
+    runs: runs(3, 2),
+  },
+  { workload: "unet_forward", label: "U-Net forward 28×28 b64", params: { batch: 64, size: 28 }, runs: runs(10, 4) },
+  { workload: "unet_train", label: "U-Net train step 28×28 b64", params: { batch: 64, size: 28 }, runs: runs(5, 3) },
+].filter((w) => !only || only.includes(w.workload));
+if (smoke) {
+  const shrink = { n: 64, batch: 16, width: 16, steps: 3, size: 8 };
+  for (const w of WORKLOADS) {
+    w.runs = 1;
+    for (const [k, v] of Object.entries(shrink)) if (k in w.params) w.params[k] = w.workload === "pc_sample" && k === "n" ? 50 : v;
+    if (w.params.x) w.params.x = w.params.x.slice(0, 20);
+    if (w.workload === "likelihood") Object.assign(w.params, { rtol: 1e-3, atol: 1e-3 });
+    w.label += " (smoke)";
+    w.flops = undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Worker processes speaking JSON lines.
+class Peer {
+  constructor(kind, threads, cmd, argv, env) {
+    this.kind = kind;
+    this.threads = threads;
+    this.proc = spawn(cmd, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    this.stderr = "";
+    this.proc.stderr.on("data", (d) => (this.stderr = (this.stderr + d).slice(-4000)));
+    this.waiting = [];
+    this.dead = undefined;
+    readline.createInterface({ input: this.proc.stdout }).on("line", (line) => {
+      let msg;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        return; // stray output of a library: not part of the protocol
+      }
+      const w = this.waiting.shift();
+      if (w) w.resolve(msg);
+    });
+    this.proc.on("exit", (code, sig) => {
+      this.dead = `${kind} process exited (${code ?? sig}): ${this.stderr.trim().split("\n").slice(-3).join(" | ")}`;
+      for (const w of this.waiting.splice(0)) w.resolve({ ok: false, error: this.dead });
+    });
+  }
+  ask(msg) {
+    if (this.dead) return Promise.resolve({ ok: false, error: this.dead });
+    return new Promise((resolve) => {
+      this.waiting.push({ resolve });
+      this.proc.stdin.write(JSON.stringify(msg) + "\n");
+    });
+  }
+  close() {
+    if (!this.dead) this.proc.stdin.write(JSON.stringify({ cmd: "exit" }) + "\n");
+    this.proc.stdin.end();
+  }
+}
+
+function findPython() {
+  const candidates = [process.env.SCORE_SDE_PYTHON, "/usr/bin/python3", "python3"].filter(Boolean);
+  for (const py of candidates) {
+    const r = spawnSync(py, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
+    if (r.status === 0) return { py, version: r.stdout.trim() };
+  }
+  return undefined;
+}
+
+function tfjsPeer(threads) {
+  const tsNode = require.resolve("ts-node/register/transpile-only", { paths: [root] });
+  return new Peer("tfjs", threads, process.execPath, ["-r", tsNode, path.join(__dirname, "tfjs_worker.ts")], {
+    SCORE_SDE_WASM_THREADS: String(threads),
+    SCORE_SDE_QUIET: "1",
+    TS_NODE_PROJECT: path.join(root, "tsconfig.json"),
+  });
+}
+
+function torchPeer(py, threads) {
+  return new Peer("torch", threads, py, [path.join(__dirname, "torch_peer.py")], {
+    OMP_NUM_THREADS: String(threads),
+    MKL_NUM_THREADS: String(threads),
+  });
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const round = (x, d = 2) => (x === undefined || x === null || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+
+async function main() {
+  const started = new Date();
+  const loadBefore = os.loadavg();
+  const python = withPeer ? findPython() : undefined;
+  const peerNote = !withPeer ? "PyTorch runs disabled (--no-peer)" : python ? `PyTorch ${python.version} (${python.py})` : "PyTorch not found: install Debian python3-torch (and python3-scipy for the likelihood twin); tfjs measured alone";
+  console.log(`score-sde-ts bench ${quick ? "(quick) " : ""}— ${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length}, load ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(peerNote);
+
+  const rows = [];
+  for (const threads of threadList) {
+    const tj = tfjsPeer(threads);
+    const hello = await tj.ask({ cmd: "hello" });
+    if (!hello.ok) throw new Error(`tfjs worker failed to start: ${hello.error}`);
+    const tp = python ? torchPeer(python.py, threads) : undefined;
+    const thello = tp ? await tp.ask({ cmd: "hello", threads }) : undefined;
+    const backend = `${hello.backend}${hello.note ? ` (${hello.note})` : ""}`;
+    console.log(`\n[threads ${threads}] tfjs ${hello.tfjs} backend ${hello.backend}, ${hello.threads} thread(s)${hello.note ? ` — ${hello.note}` : ""}; torch: ${thello?.ok ? `${thello.threads} thread(s)` : thello?.error ?? "absent"}`);
+    for (const w of WORKLOADS) {
+      const label = `${w.label} [${threads}t]`;
+      process.stdout.write(`  ${label} … `);
+      const t0 = Date.now();
+      const setup = await tj.ask({ cmd: "setup", workload: w.workload, params: w.params });
+      const pSetup = tp && thello?.ok && setup.ok ? await tp.ask({ cmd: "setup", workload: w.workload, params: w.params }) : undefined;
+      const times = [];
+      const ptimes = [];
+      const extras = [];
+      const pextras = [];
+      let error = setup.ok ? undefined : setup.error;
+      const peerError = pSetup && !pSetup.ok ? pSetup.error : undefined;
+      for (let r = 0; r < w.runs && !error; r++) {
+        // Alternate which side goes first so neither always runs on a machine warmed (or loaded) by the other.
+        const order = r % 2 === 0 ? ["tfjs", "torch"] : ["torch", "tfjs"];
+        for (const side of order) {
+          if (side === "tfjs") {
+            const res = await tj.ask({ cmd: "run" });
+            if (!res.ok) {
+              error = res.error;
+              break;
+            }
+            times.push(res.ms);
+            extras.push(res.extra);
+          } else if (pSetup?.ok) {
+            const res = await tp.ask({ cmd: "run" });
+            if (res.ok) {
+              ptimes.push(res.ms);
+              pextras.push(res.extra);
+            }
+          }
+        }
+      }
+      const ms = times.length ? median(times) : undefined;
+      const pms = ptimes.length ? median(ptimes) : undefined;
+      const row = {
+        workload: w.workload,
+        label: w.label,
+        params: Object.fromEntries(Object.entries(w.params).filter(([k]) => k !== "x" && k !== "weights")),
+        backend: hello.backend,
+        threads: hello.threads,
+        ms_median: round(ms),
+        ms_min: round(times.length ? Math.min(...times) : undefined),
+        runs: times.length,
+        peer: pms !== undefined ? `pytorch ${python.version}` : null,
+        peer_threads: thello?.ok ? thello.threads : null,
+        peer_ms_median: round(pms),
+        peer_ms_min: round(ptimes.length ? Math.min(...ptimes) : undefined),
+        peer_runs: ptimes.length,
+        ratio: ms !== undefined && pms !== undefined ? round(ms / pms, 3) : null,
+        gflops: w.flops && ms ? round(w.flops / ms / 1e6) : null,
+        peer_gflops: w.flops && pms ? round(w.flops / pms / 1e6) : null,
+      };
+      if (extras.length && extras[0] && Object.keys(extras[0]).length) row.extra = extras[extras.length - 1];
+      if (pextras.length && pextras[0] && Object.keys(pextras[0]).length) row.peer_extra = pextras[pextras.length - 1];
+      if (error) row.error = error.split("\n")[0].slice(0, 300);
+      if (peerError) row.peer_error = peerError.split("\n")[0].slice(0, 300);
+      if (hello.note) row.backend_note = hello.note;
+      rows.push(row);
+      const secs = ((Date.now() - t0) / 1000).toFixed(0);
+      console.log(error ? `error: ${row.error}` : `${row.ms_median} ms${pms !== undefined ? ` vs torch ${row.peer_ms_median} ms (×${row.ratio})` : ""}${peerError ? ` [torch: ${row.peer_error}]` : ""} (${secs} s)`);
+    }
+    tj.close();
+    tp?.close();
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+
+  const result = {
+    date: started.toISOString(),
+    finished: new Date().toISOString(),
+    quick,
+    machine: { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}` },
+    load: { before: loadBefore.map((l) => round(l)), after: os.loadavg().map((l) => round(l)), uptime: spawnSync("uptime", { encoding: "utf8" }).stdout?.trim() ?? "" },
+    peer: peerNote,
+    note: "ratio = tfjs ms_median / PyTorch ms_median at the same thread count, measured in the same run with runs interleaved. Load is the 1/5/15-min load average: other processes shared the machine.",
+    rows,
+  };
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  // latest.json is the array the issue asks for; the run's context goes next to it.
+  fs.writeFileSync(outFile, JSON.stringify(rows.map((r) => ({ ...r, date: result.date, load: result.load.before })), null, 1) + "\n");
+  fs.writeFileSync(outFile.replace(/\.json$/, ".meta.json"), JSON.stringify({ ...result, rows: undefined }, null, 1) + "\n");
+  printTable(rows);
+  console.log(`\nload after: ${result.load.after.join(" ")}; written ${path.relative(root, outFile)}`);
+}
+
+function printTable(rows) {
+  const head = ["workload", "thr", "tfjs ms", "torch ms", "ratio", "GFLOP/s tfjs/torch"];
+  const body = rows.map((r) => [
+    r.label,
+    String(r.threads),
+    r.error ? "error" : String(r.ms_median),
+    r.peer_ms_median === null ? "—" : String(r.peer_ms_median),
+    r.ratio === null ? "—" : `${r.ratio}×`,
+    r.gflops === null ? "" : `${r.gflops} / ${r.peer_gflops ?? "—"}`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells) => "| " + cells.map((c, i) => c.padEnd(widths[i])).join(" | ") + " |";
+  console.log("\n" + line(head));
+  console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
+  for (const b of body) console.log(line(b));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

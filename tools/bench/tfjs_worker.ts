@@ -1,0 +1,195 @@
+/**
+ * The tfjs side of the benchmark (tools/bench/run.js drives this process; tools/bench/torch_peer.py is the
+ * PyTorch twin of every workload). Each workload calls the library exactly as a user would — Trainer.trainStep,
+ * pcSample, logLikelihood, the U-Net's apply — so the numbers are what users get.
+ *
+ * Protocol: one JSON object per line on stdin, one JSON answer per line on stdout (see torch_peer.py). The
+ * backend (and the wasm thread count, env SCORE_SDE_WASM_THREADS) is chosen by `initBackend`, as in user code.
+ */
+import * as fs from "node:fs";
+import * as readline from "node:readline";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend, type BackendInfo } from "../../lib/backend";
+import { logLikelihood } from "../../lib/likelihood";
+import { createToyMLP, getWeights, scoreFnFromModel, type ScoreNetwork } from "../../lib/models";
+import { createRng } from "../../lib/random";
+import { pcSample } from "../../lib/sampling";
+import { VESDE } from "../../lib/sde";
+import { Trainer } from "../../lib/train";
+
+type Params = Record<string, unknown>;
+type Extra = Record<string, number | string>;
+
+interface Workload {
+  run(): Promise<Extra> | Extra;
+  dispose(): void;
+}
+
+const num = (p: Params, k: string): number => {
+  const v = p[k];
+  if (typeof v !== "number") throw new Error(`param ${k} must be a number, got ${JSON.stringify(v)}`);
+  return v;
+};
+
+/** Writes the network's weights (logical names) for the PyTorch twin, so both sides compute the same function. */
+function exportWeights(model: ScoreNetwork, file: string): void {
+  const out: Record<string, { shape: number[]; data: number[] }> = {};
+  for (const w of getWeights(model)) out[w.name] = { shape: w.shape.slice(), data: Array.from(w.values) };
+  fs.writeFileSync(file, JSON.stringify(out));
+}
+
+function toyModel(p: Params): ScoreNetwork {
+  return createToyMLP({ width: num(p, "width"), depth: num(p, "depth"), embeddingDim: num(p, "embeddingDim"), seed: 0 });
+}
+
+function matmul(p: Params): Workload {
+  const n = num(p, "n");
+  const rng = createRng(0);
+  const a = rng.normal([n, n]);
+  const b = rng.normal([n, n]);
+  return {
+    run: () => {
+      tf.tidy(() => tf.matMul(a, b).dataSync());
+      return {};
+    },
+    dispose: () => tf.dispose([a, b]),
+  };
+}
+
+function mlpTrain(p: Params): Workload {
+  const model = toyModel(p);
+  exportWeights(model, String(p.weights));
+  const sde = new VESDE({ sigmaMin: num(p, "sigmaMin"), sigmaMax: num(p, "sigmaMax") });
+  // A fixed batch: the step is measured, not the data source (the PyTorch twin does the same).
+  const x0 = tf.keep(createRng(1).normal([num(p, "batch"), 2]));
+  const trainer = new Trainer({ model, sde, batchSource: () => x0.clone(), seed: 42 });
+  return {
+    run: () => {
+      const s = trainer.trainStep();
+      return { loss: s.loss, norm: s.gradNorm };
+    },
+    dispose: () => {
+      trainer.dispose();
+      model.dispose();
+      x0.dispose();
+    },
+  };
+}
+
+function pcSampleWorkload(p: Params): Workload {
+  const model = toyModel(p);
+  exportWeights(model, String(p.weights));
+  const sde = new VESDE({ sigmaMin: num(p, "sigmaMin"), sigmaMax: num(p, "sigmaMax"), N: num(p, "N") });
+  const score = scoreFnFromModel(sde, model);
+  const steps = num(p, "steps");
+  let seed = 0;
+  return {
+    run: async () => {
+      // A sampler run of `steps` steps of the N-step grid (quick mode stops early; the per-step cost is the same).
+      let stop = false;
+      const rng = createRng(seed++);
+      const res = await pcSample({
+        sde,
+        score,
+        shape: [num(p, "n"), 2],
+        predictor: "reverse_diffusion",
+        corrector: "langevin",
+        snr: num(p, "snr"),
+        nSteps: 1,
+        rng,
+        callback: steps < sde.N ? ({ i }) => {
+          if (i + 1 >= steps) stop = true;
+          if (stop) throw new StopSampling();
+        } : undefined,
+      }).catch((e: unknown) => {
+        if (e instanceof StopSampling) return undefined;
+        throw e;
+      });
+      res?.samples.dispose();
+      return { steps };
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+class StopSampling extends Error {}
+
+function likelihood(p: Params): Workload {
+  const model = toyModel(p);
+  exportWeights(model, String(p.weights));
+  const sde = new VESDE({ sigmaMin: num(p, "sigmaMin"), sigmaMax: num(p, "sigmaMax") });
+  const score = scoreFnFromModel(sde, model);
+  const xs = p.x as number[];
+  const x = tf.keep(tf.tensor2d(Float32Array.from(xs), [xs.length / 2, 2]));
+  return {
+    run: async () => {
+      const r = await logLikelihood({ sde, score, x, divergence: "exact", rtol: num(p, "rtol"), atol: num(p, "atol"), eps: num(p, "eps") });
+      const mean = r.logp.mean().dataSync()[0];
+      tf.dispose([r.logp, r.bpd, r.z, r.priorLogp, r.deltaLogp]);
+      return { nfe: r.nfe, logp_mean: mean };
+    },
+    dispose: () => {
+      model.dispose();
+      x.dispose();
+    },
+  };
+}
+
+const WORKLOADS: Record<string, (p: Params) => Workload | Promise<Workload>> = {
+  matmul,
+  mlp_train: mlpTrain,
+  pc_sample: pcSampleWorkload,
+  likelihood,
+};
+
+/** Optional workloads that live in their own file (they need modules that may not exist yet). */
+function optionalWorkload(name: string): ((p: Params) => Workload | Promise<Workload>) | undefined {
+  if (name === "unet_train" || name === "unet_forward") {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const m = require("./unet_workloads") as { unetWorkload: (name: string, p: Params) => Workload };
+    return (p) => m.unetWorkload(name, p);
+  }
+  return undefined;
+}
+
+async function main(): Promise<void> {
+  let info: BackendInfo | undefined;
+  let current: Workload | undefined;
+  const send = (o: unknown) => process.stdout.write(JSON.stringify(o) + "\n");
+  const rl = readline.createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    if (!line.trim()) continue;
+    const msg = JSON.parse(line) as { cmd: string; workload?: string; params?: Params };
+    try {
+      if (msg.cmd === "hello") {
+        info = await initBackend({ quiet: true });
+        send({ ok: true, backend: info.name, threads: info.threads ?? 1, tfjs: tf.version.tfjs, note: info.wasmThreadsFallback ?? "" });
+      } else if (msg.cmd === "setup") {
+        current?.dispose();
+        current = undefined;
+        const make = WORKLOADS[msg.workload ?? ""] ?? optionalWorkload(msg.workload ?? "");
+        if (!make) throw new Error(`unknown workload ${msg.workload}`);
+        current = await make(msg.params ?? {});
+        await current.run(); // warm-up: kernel set-up, XNNPACK operator caches, JIT
+        send({ ok: true, info: { tensors: tf.memory().numTensors } });
+      } else if (msg.cmd === "run") {
+        if (!current) throw new Error("run before setup");
+        const t0 = performance.now();
+        const extra = await current.run();
+        const ms = performance.now() - t0;
+        send({ ok: true, ms, extra });
+      } else if (msg.cmd === "exit") {
+        current?.dispose();
+        break;
+      } else {
+        throw new Error(`unknown command ${msg.cmd}`);
+      }
+    } catch (e) {
+      send({ ok: false, error: e instanceof Error ? e.message : String(e), trace: e instanceof Error ? String(e.stack).slice(0, 2000) : "" });
+    }
+  }
+  rl.close();
+  void info;
+}
+
+void main();

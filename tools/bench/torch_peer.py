@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""PyTorch twins of the score-sde-ts benchmark workloads (tools/bench/run.js drives this process).
+
+Each workload is the same math at the same sizes as its tfjs side (tools/bench/tfjs_worker.ts), written the
+way a PyTorch user would write it, on CPU, float32, with the thread count set explicitly (Debian's torch
+defaults to one thread). Where the result depends on the weights (the ODE's number of steps), the weights are
+the tfjs model's own, read from the JSON file the tfjs side wrote.
+
+Protocol: one JSON object per line on stdin, one JSON answer per line on stdout.
+  {"cmd": "hello", "threads": n}                 -> {"ok": true, "torch": version, "threads": n}
+  {"cmd": "setup", "workload": w, "params": {..}} -> {"ok": true, "info": {...}}   (does one warm-up run)
+  {"cmd": "run"}                                  -> {"ok": true, "ms": t, "extra": {...}}
+  {"cmd": "exit"}
+Errors come back as {"ok": false, "error": "..."}; the process keeps serving.
+"""
+import json
+import math
+import sys
+import time
+import traceback
+
+try:
+    import torch
+    import torch.nn.functional as F
+except Exception as e:  # noqa: BLE001 - report any import failure as "unavailable"
+    print(json.dumps({"ok": False, "error": f"torch unavailable: {e}"}), flush=True)
+    sys.exit(3)
+
+try:
+    import numpy as np
+    from scipy.integrate import solve_ivp
+except Exception:  # scipy is only needed by the likelihood twin
+    solve_ivp = None
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The toy MLP of lib/models/mlp.ts: Fourier features of log σ (W holds 2π·scale·N(0,1), fixed), concatenated
+# with x, `depth` SiLU layers of `width`, a linear output. Weights are loaded by the tfjs logical names.
+class ToyMLP(torch.nn.Module):
+    def __init__(self, weights):
+        super().__init__()
+        self.register_buffer("W", torch.tensor(weights["mlp/embed/W"]["data"]).reshape(weights["mlp/embed/W"]["shape"]))
+        layers = []
+        i = 0
+        while f"mlp/dense{i}/kernel" in weights:
+            layers.append(self._linear(weights, f"mlp/dense{i}"))
+            i += 1
+        self.hidden = torch.nn.ModuleList(layers)
+        self.out = self._linear(weights, "mlp/out")
+
+    @staticmethod
+    def _linear(weights, name):
+        k = weights[f"{name}/kernel"]
+        b = weights[f"{name}/bias"]
+        lin = torch.nn.Linear(k["shape"][0], k["shape"][1])
+        with torch.no_grad():
+            # tfjs stores [in, out]; torch's Linear holds [out, in].
+            lin.weight.copy_(torch.tensor(k["data"]).reshape(k["shape"]).t())
+            lin.bias.copy_(torch.tensor(b["data"]))
+        return lin
+
+    def forward(self, x, sigma):
+        proj = torch.log(sigma)[:, None] * self.W
+        h = torch.cat([x, torch.sin(proj), torch.cos(proj)], dim=1)
+        for lin in self.hidden:
+            h = F.silu(lin(h))
+        return self.out(h)
+
+
+class VESDE:
+    def __init__(self, sigma_min, sigma_max, N):
+        self.smin, self.smax, self.N = sigma_min, sigma_max, N
+        self.log_ratio = math.log(sigma_max / sigma_min)
+
+    def sigma(self, t):
+        return self.smin * (self.smax / self.smin) ** t
+
+
+def score_fn(model, sde):
+    # Official VE wrapping with scale-by-sigma (what scoreFnFromModel does by default): label σ(t), out / σ.
+    def s(x, t):
+        sig = sde.sigma(t)
+        return model(x, sig) / sig[:, None]
+
+    return s
+
+
+def load_weights(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+# ----------------------------------------------------------------------------------------------------------
+class MatMul:
+    def __init__(self, p):
+        n = p["n"]
+        g = torch.Generator().manual_seed(0)
+        self.a = torch.randn(n, n, generator=g)
+        self.b = torch.randn(n, n, generator=g)
+
+    def run(self):
+        torch.mm(self.a, self.b)
+        return {}
+
+
+class MlpTrain:
+    """One training step as lib/train's Trainer.trainStep: continuous VE DSM loss (σ² weighting, reduce-mean),
+    backward, global-norm clipping at 1 (norm read on the host), Adam (torch formula), EMA with warm-up decay."""
+
+    def __init__(self, p):
+        self.model = ToyMLP(load_weights(p["weights"]))
+        self.sde = VESDE(p["sigmaMin"], p["sigmaMax"], 1000)
+        self.score = score_fn(self.model, self.sde)
+        self.x0 = torch.randn(p["batch"], 2, generator=torch.Generator().manual_seed(1))
+        self.params = [q for q in self.model.parameters()]
+        self.opt = torch.optim.Adam(self.params, lr=2e-4)
+        self.ema = [q.detach().clone() for q in self.params]
+        self.n = 0
+
+    def run(self):
+        eps = 1e-5
+        x0 = self.x0
+        t = torch.rand(x0.shape[0]) * (1 - eps) + eps
+        z = torch.randn_like(x0)
+        std = self.sde.sigma(t)[:, None]
+        xt = x0 + std * z
+        s = self.score(xt, t)
+        loss = ((s * std + z) ** 2).mean(dim=1).mean()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        loss_value, norm_value = loss.item(), norm.item()  # the trainer checks both for finiteness
+        self.opt.step()
+        self.n += 1
+        d = min(0.999, (1 + self.n) / (10 + self.n))
+        with torch.no_grad():
+            for e, q in zip(self.ema, self.params):
+                e.sub_((1 - d) * (e - q))
+        return {"loss": loss_value, "norm": norm_value}
+
+
+class PcSample:
+    """pcSample with reverse_diffusion + langevin (snr 0.16, 1 corrector step, corrector first) on VE, N steps,
+    denoised output, as lib/sampling/pc.ts."""
+
+    def __init__(self, p):
+        self.model = ToyMLP(load_weights(p["weights"]))
+        self.sde = VESDE(p["sigmaMin"], p["sigmaMax"], p["N"])
+        self.score = score_fn(self.model, self.sde)
+        self.n, self.steps, self.snr = p["n"], p["steps"], p["snr"]
+
+    @torch.no_grad()
+    def run(self):
+        sde, score, B = self.sde, self.score, self.n
+        N = sde.N
+        step = sde.log_ratio / (N - 1)
+        r = math.sqrt(1 - math.exp(-2 * step))
+        x = torch.randn(B, 2) * sde.smax
+        times = torch.linspace(1.0, 1e-5, N)
+        x_mean = x
+        for i in range(self.steps):
+            t = torch.full((B,), float(times[i]))
+            # Langevin corrector (VE: α = 1), batch-averaged norms.
+            g = score(x, t)
+            z = torch.randn_like(x)
+            gn = g.norm(dim=1).mean()
+            nn_ = z.norm(dim=1).mean()
+            e = 2 * (self.snr * nn_ / gn) ** 2
+            x_mean = x + e * g
+            x = x_mean + torch.sqrt(2 * e) * z
+            # Reverse-diffusion predictor: G = σ_i √(1 − r²) (σ_i at i = floor(t (N−1))), x̄ = x + G² s, x = x̄ + G z.
+            k = torch.floor(t * (N - 1))
+            sig = torch.exp(k * step + math.log(sde.smin))
+            G = torch.where(k == 0, sig, sig * r)[:, None]
+            s = score(x, t)
+            z = torch.randn_like(x)
+            x_mean = x + G * G * s
+            x = x_mean + G * z
+        return {"steps": self.steps}
+
+
+class Likelihood:
+    """logLikelihood with the exact divergence (2-D): scipy's RK45 (the official solver) on [x, δ] from eps to T,
+    drift f̃ = −½ g² s (VE), ∇·f̃ by one backward pass over the D one-hot probe copies of the batch."""
+
+    def __init__(self, p):
+        if solve_ivp is None:
+            raise RuntimeError("scipy is not installed (apt-get install python3-scipy)")
+        self.model = ToyMLP(load_weights(p["weights"]))
+        self.sde = VESDE(p["sigmaMin"], p["sigmaMax"], 1000)
+        self.score = score_fn(self.model, self.sde)
+        self.x = torch.tensor(p["x"], dtype=torch.float32).reshape(-1, 2)
+        self.rtol, self.atol, self.eps = p["rtol"], p["atol"], p["eps"]
+        B, D = self.x.shape
+        self.probes = torch.zeros(D * B, D)
+        for d in range(D):
+            self.probes[d * B:(d + 1) * B, d] = 1.0
+
+    def ode(self, t, y):
+        B, D = self.x.shape
+        x = torch.from_numpy(y[: B * D]).float().reshape(B, D)
+        xr = x.repeat(D, 1).requires_grad_(True)
+        tt = torch.full((D * B,), t, dtype=torch.float32)
+        g2 = self.sde.sigma(tt) ** 2 * (2 * self.sde.log_ratio)
+        with torch.enable_grad():
+            f = -0.5 * g2[:, None] * self.score(xr, tt)
+            (grad,) = torch.autograd.grad(f, xr, self.probes)
+        div = (grad * self.probes).sum(dim=1).reshape(D, B).sum(dim=0)
+        return np.concatenate([f[:B].detach().reshape(-1).double().numpy(), div.detach().double().numpy()])
+
+    def run(self):
+        B, D = self.x.shape
+        y0 = np.concatenate([self.x.reshape(-1).double().numpy(), np.zeros(B)])
+        sol = solve_ivp(self.ode, (self.eps, 1.0), y0, rtol=self.rtol, atol=self.atol, method="RK45")
+        z = torch.from_numpy(sol.y[: B * D, -1]).reshape(B, D)
+        delta = torch.from_numpy(sol.y[B * D:, -1])
+        s2 = self.sde.smax ** 2
+        prior = -(z ** 2).sum(dim=1) / (2 * s2) - D / 2 * math.log(2 * math.pi * s2)
+        logp = prior + delta
+        return {"nfe": int(sol.nfev), "logp_mean": float(logp.mean())}
+
+
+WORKLOADS = {"matmul": MatMul, "mlp_train": MlpTrain, "pc_sample": PcSample, "likelihood": Likelihood}
+
+
+def main():
+    current = None
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        msg = json.loads(line)
+        try:
+            cmd = msg["cmd"]
+            if cmd == "hello":
+                n = int(msg["threads"])
+                torch.set_num_threads(n)
+                torch.manual_seed(0)
+                out = {"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads()}
+            elif cmd == "setup":
+                current = None
+                kind = WORKLOADS.get(msg["workload"])
+                if kind is None:
+                    raise ValueError(f"no PyTorch twin for workload {msg['workload']}")
+                current = kind(msg["params"])
+                current.run()  # warm-up (allocator, OpenMP pool, first-call dispatch)
+                out = {"ok": True, "info": {}}
+            elif cmd == "run":
+                if current is None:
+                    raise RuntimeError("run before setup")
+                t0 = time.perf_counter()
+                extra = current.run()
+                ms = (time.perf_counter() - t0) * 1000
+                out = {"ok": True, "ms": ms, "extra": extra}
+            elif cmd == "exit":
+                return
+            else:
+                raise ValueError(f"unknown command {cmd}")
+        except Exception as e:  # noqa: BLE001 - every failure goes back to the driver
+            out = {"ok": False, "error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()[-2000:]}
+        print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -37,17 +37,18 @@ interface Cell {
 function prepare(name: string): { nb: string; out: string } {
   const dir = path.join(scratch, name);
   fs.mkdirSync(dir, { recursive: true });
-  fs.symlinkSync(path.join(ROOT, "lib"), path.join(dir, "lib"));
+  if (!fs.existsSync(path.join(dir, "lib"))) fs.symlinkSync(path.join(ROOT, "lib"), path.join(dir, "lib"));
   const nb = path.join(dir, `${name}.ipynb`);
   fs.copyFileSync(path.join(ROOT, "test", "nb", "fixtures", `${name}.ipynb`), nb);
   return { nb, out: path.join(dir, "out") };
 }
 
-function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+function run(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [path.join(ROOT, "tools", "notebooks", "run.js"), ...args], {
     cwd: ROOT,
     encoding: "utf8",
     timeout: 300_000,
+    env: { ...process.env, ...env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -105,5 +106,15 @@ describe("notebook runner", { concurrency: false }, () => {
     assert.match((table["text/html"] as string[]).join(""), /<td>0\.125<\/td>/);
     assert.deepEqual(cells[3].outputs?.[0].text, ["2\n"]);
     assert.deepEqual(cells.map((c) => c.execution_count), [1, 2, 3, 4]);
+  });
+
+  it("without Chromium it still succeeds, keeps the plotly figure and says why there is no PNG", () => {
+    const { nb, out } = prepare("ok");
+    const r = run([nb, "--quick", `--out=${out}`, `--figures-dir=${path.join(scratch, "nofigs")}`, "--quiet"], { SCORE_SDE_CHROMIUM: "/nonexistent/chromium" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /no Chromium found .* figures stay plotly JSON only/);
+    const data = codeCells(path.join(out, "ok.ipynb"))[1].outputs?.[0].data ?? {};
+    assert.deepEqual(Object.keys(data).sort(), ["application/vnd.plotly.v1+json", "text/plain"]);
+    assert.equal(fs.existsSync(path.join(scratch, "nofigs")), false);
   });
 });

@@ -285,8 +285,11 @@ if (CHILD) {
       m.dispose();
     });
 
-    it("holds a constant number of tensors over 2000 steps", async () => {
+    it("holds a constant number of tensors over 2000 steps; a trainer frees all it made", async () => {
       const m = smallNet();
+      const t0 = tf.memory().numTensors;
+      new Trainer(smallOptions(m)).dispose();
+      assert.equal(tf.memory().numTensors, t0, "Trainer construction + dispose");
       const trainer = new Trainer(smallOptions(m));
       for (let i = 0; i < 10; i++) trainer.trainStep();
       const n0 = tf.memory().numTensors;

@@ -52,8 +52,9 @@ export class Adam {
     cfg: AdamConfig = {},
   ) {
     this.config = resolveAdamConfig(cfg);
-    this.m = variables.map((p) => tf.variable(tf.zerosLike(p), false));
-    this.v = variables.map((p) => tf.variable(tf.zerosLike(p), false));
+    // Inside tidy: tf.variable(x) shares x's data, and x itself would otherwise stay alive as a stray tensor.
+    this.m = tf.tidy(() => variables.map((p) => tf.variable(tf.zerosLike(p), false)));
+    this.v = tf.tidy(() => variables.map((p) => tf.variable(tf.zerosLike(p), false)));
   }
 
   /** Number of updates applied. */
@@ -149,7 +150,7 @@ export class EMA {
   ) {
     if (typeof decay !== "number" || !(decay >= 0 && decay <= 1)) fail("EMA", "decay", decay, "a number in [0, 1]");
     this.decay = decay;
-    this.shadow = variables.map((p) => tf.variable(p.clone(), false));
+    this.shadow = tf.tidy(() => variables.map((p) => tf.variable(p.clone(), false)));
   }
 
   get numUpdates(): number {

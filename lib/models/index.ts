@@ -23,4 +23,6 @@ export {
   EMBEDDINGS,
 } from "./layers";
 export type { Activation, EmbeddingType, Init } from "./layers";
+export { benchmarkNetwork } from "./benchmark";
+export type { NetworkTiming } from "./benchmark";
 export { linear, bmm, conv2dSame, silu, avgPool2, upsampleNearest2, groupNorm } from "./ops";

@@ -96,7 +96,7 @@ export async function show(fig: Figure, opts: ShowOptions = {}): Promise<void> {
   if (mode === "inline") {
     try {
       const r = await sharedRenderer();
-      const png = await r.render(fig, "png", { width: opts.width, height: opts.height });
+      const png = await r.render(fig, "png", { width: opts.width, height: opts.height, scale: 1 });
       bundle.data["image/png"] = png.toString("base64");
     } catch (e) {
       if (!warnedNoRenderer) {

@@ -179,7 +179,8 @@ export function field(
     showscale: opts.showscale ?? false,
     ...(opts.zmin !== undefined ? { zmin: opts.zmin } : {}),
     ...(opts.zmax !== undefined ? { zmax: opts.zmax } : {}),
-    ...(opts.kind === "contour" ? { contours: { coloring: "heatmap" }, line: { width: 0 } } : {}),
+    // Heatmaps are smoothed: a 60 × 60 grid then reads like a continuous density and keeps the JSON small.
+    ...(opts.kind === "contour" ? { contours: { coloring: "heatmap" }, line: { width: 0 } } : { zsmooth: "best" }),
   };
 }
 

@@ -229,7 +229,8 @@ async function renderFigures(results, opts) {
       const fig = o.data[PLOTLY_MIME];
       const meta = (o.metadata && o.metadata["score-sde-ts"]) || {};
       const size = { width: meta.width, height: meta.height };
-      o.data["image/png"] = (await renderer.render(fig, "png", size)).toString("base64");
+      // Scale 1 inside notebooks (they are committed and shown on GitHub: keep them small), 2 for figure files.
+      o.data["image/png"] = (await renderer.render(fig, "png", { ...size, scale: 1 })).toString("base64");
       if (meta.figure) {
         const base = opts.figuresDir || (opts.quick ? path.join(root, "figures", "quick") : path.join(root, "figures"));
         const dir = path.join(base, r.name);

@@ -122,10 +122,10 @@ class MlpTrain:
         x0 = self.x0
         t = torch.rand(x0.shape[0]) * (1 - eps) + eps
         z = torch.randn_like(x0)
-        std = self.sde.sigma(t)[:, None]
+        std = self.sde.sigma(t).reshape(-1, *([1] * (x0.dim() - 1)))
         xt = x0 + std * z
         s = self.score(xt, t)
-        loss = ((s * std + z) ** 2).mean(dim=1).mean()
+        loss = ((s * std + z) ** 2).reshape(x0.shape[0], -1).mean(dim=1).mean()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(self.params, 1.0)
@@ -220,7 +220,162 @@ class Likelihood:
         return {"nfe": int(sol.nfev), "logp_mean": float(logp.mean())}
 
 
-WORKLOADS = {"matmul": MatMul, "mlp_train": MlpTrain, "pc_sample": PcSample, "likelihood": Likelihood}
+# ----------------------------------------------------------------------------------------------------------
+# The U-Net of lib/models/unet.ts (defaults: nf 32, channelMult [1, 1, 2], 1 res block per level, attention at
+# the lowest resolution, GroupNorm groups = largest divisor of C ≤ min(32, C/4), eps 1e-6, SiLU, Fourier
+# embedding of log σ of width 2·nf), in NCHW as a PyTorch user would write it. Same layer shapes, so the same
+# parameter count (checked by the driver); weights are PyTorch's own init (timing does not depend on them).
+def groups_for(c, max_groups=32):
+    g = max(1, min(max_groups, c // 4))
+    while g > 1:
+        if c % g == 0:
+            return g
+        g -= 1
+    return 1
+
+
+def gn(c):
+    return torch.nn.GroupNorm(groups_for(c), c, eps=1e-6)
+
+
+class ResBlock(torch.nn.Module):
+    def __init__(self, cin, cout, temb):
+        super().__init__()
+        self.gn0, self.conv0 = gn(cin), torch.nn.Conv2d(cin, cout, 3, padding=1)
+        self.tproj = torch.nn.Linear(temb, cout)
+        self.gn1, self.conv1 = gn(cout), torch.nn.Conv2d(cout, cout, 3, padding=1)
+        self.skip = torch.nn.Conv2d(cin, cout, 1) if cin != cout else None
+
+    def forward(self, x, temb):
+        h = self.conv0(F.silu(self.gn0(x)))
+        h = h + self.tproj(F.silu(temb))[:, :, None, None]
+        h = self.conv1(F.silu(self.gn1(h)))
+        s = self.skip(x) if self.skip is not None else x
+        return (s + h) * (1 / math.sqrt(2))
+
+
+class Attn(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.norm = gn(c)
+        self.q, self.k, self.v, self.out = (torch.nn.Conv2d(c, c, 1) for _ in range(4))
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        h = self.norm(x)
+        q, k, v = self.q(h).reshape(B, C, H * W), self.k(h).reshape(B, C, H * W), self.v(h).reshape(B, C, H * W)
+        w = torch.softmax(torch.bmm(q.transpose(1, 2), k) / math.sqrt(C), dim=-1)  # [B, HW, HW]
+        o = torch.bmm(v, w.transpose(1, 2)).reshape(B, C, H, W)
+        return (x + self.out(o)) * (1 / math.sqrt(2))
+
+
+class UNet(torch.nn.Module):
+    def __init__(self, size, channels=1, nf=32, mult=(1, 1, 2), nres=1, fourier_scale=16):
+        super().__init__()
+        self.register_buffer("W", torch.randn(nf) * fourier_scale * 2 * math.pi)
+        temb = 4 * nf
+        self.temb0, self.temb1 = torch.nn.Linear(2 * nf, temb), torch.nn.Linear(temb, temb)
+        self.conv_in = torch.nn.Conv2d(channels, nf, 3, padding=1)
+        lowest = size // 2 ** (len(mult) - 1)
+        self.down = torch.nn.ModuleList()
+        self.down_kind = []
+        skips = [nf]
+        ch, res = nf, size
+        for i, m in enumerate(mult):
+            for _ in range(nres):
+                self.down.append(ResBlock(ch, nf * m, temb))
+                ch = nf * m
+                if res == lowest:
+                    self.down_kind.append(("res", False))
+                    self.down.append(Attn(ch))
+                    self.down_kind.append(("attn", True))
+                else:
+                    self.down_kind.append(("res", True))
+                skips.append(ch)
+            if i != len(mult) - 1:
+                self.down.append(torch.nn.Conv2d(ch, ch, 3, padding=1))
+                self.down_kind.append(("down", True))
+                skips.append(ch)
+                res //= 2
+        self.mid = torch.nn.ModuleList([ResBlock(ch, ch, temb), Attn(ch), ResBlock(ch, ch, temb)])
+        self.up = torch.nn.ModuleList()
+        self.up_kind = []
+        for i in reversed(range(len(mult))):
+            for _ in range(nres + 1):
+                cin = ch + skips.pop()
+                self.up.append(ResBlock(cin, nf * mult[i], temb))
+                self.up_kind.append("res")
+                ch = nf * mult[i]
+            if res == lowest:
+                self.up.append(Attn(ch))
+                self.up_kind.append("attn")
+            if i != 0:
+                self.up.append(torch.nn.Conv2d(ch, ch, 3, padding=1))
+                self.up_kind.append("up")
+                res *= 2
+        assert not skips
+        self.norm_out, self.conv_out = gn(ch), torch.nn.Conv2d(ch, channels, 3, padding=1)
+
+    def forward(self, x, sigma):
+        proj = torch.log(sigma)[:, None] * self.W
+        temb = self.temb1(F.silu(self.temb0(torch.cat([torch.sin(proj), torch.cos(proj)], dim=1))))
+        h = self.conv_in(x)
+        hs = [h]
+        for (kind, keep), mod in zip(self.down_kind, self.down):
+            if kind == "res":
+                h = mod(h, temb)
+            elif kind == "attn":
+                h = mod(h)
+            else:
+                h = mod(F.avg_pool2d(h, 2))
+            if keep:
+                hs.append(h)
+        h = self.mid[2](self.mid[1](self.mid[0](h, temb)), temb)
+        for kind, mod in zip(self.up_kind, self.up):
+            if kind == "res":
+                h = mod(torch.cat([h, hs.pop()], dim=1), temb)
+            elif kind == "attn":
+                h = mod(h)
+            else:
+                h = mod(F.interpolate(h, scale_factor=2, mode="nearest"))
+        return self.conv_out(F.silu(self.norm_out(h)))
+
+
+class UNetForward:
+    def __init__(self, p):
+        torch.manual_seed(0)
+        self.model = UNet(p["size"])
+        self.x = torch.rand(p["batch"], 1, p["size"], p["size"])
+        self.sigma = torch.ones(p["batch"])
+
+    @torch.no_grad()
+    def run(self):
+        self.model(self.x, self.sigma)
+        return {"params": sum(q.numel() for q in self.model.parameters())}
+
+
+class UNetTrain(MlpTrain):
+    """The same step as MlpTrain (VE DSM, clip, Adam, EMA) with the U-Net on a fixed [B, 1, size, size] batch."""
+
+    def __init__(self, p):
+        torch.manual_seed(0)
+        self.model = UNet(p["size"])
+        self.sde = VESDE(0.01, 50, 1000)
+        self.score = lambda x, t: self.model(x, self.sde.sigma(t)) / self.sde.sigma(t)[:, None, None, None]
+        self.x0 = torch.rand(p["batch"], 1, p["size"], p["size"])
+        self.params = [q for q in self.model.parameters()]
+        self.opt = torch.optim.Adam(self.params, lr=2e-4)
+        self.ema = [q.detach().clone() for q in self.params]
+        self.n = 0
+
+    def run(self):
+        out = super().run()
+        out["params"] = sum(q.numel() for q in self.params)
+        return out
+
+
+WORKLOADS = {"matmul": MatMul, "mlp_train": MlpTrain, "pc_sample": PcSample, "likelihood": Likelihood,
+             "unet_forward": UNetForward, "unet_train": UNetTrain}
 
 
 def main():

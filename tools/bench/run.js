@@ -6,6 +6,8 @@
 //   npm run bench                    full suite (tens of minutes on 2 cores)
 //   npm run bench -- --quick         short version (fewer runs, 100 sampler steps instead of 1000: labelled)
 //   options: --only=mlp_train,matmul   --threads=1,2   --runs=N   --no-peer   --out=path.json   --smoke
+//            --fast-path   also measure the fast path proposed for lib/models (lib/perf/fastOps patched in at run
+//                          time in a third process; rows with variant "fast-path"), interleaved with the others
 //
 // Writes figures/bench/latest.json (an array of result rows, see `row` below) and prints a table.
 // Thread counts: each count gets its own tfjs process (wasm threads are fixed when the backend starts:
@@ -36,6 +38,7 @@ const only = opt("only", "") ? opt("only", "").split(",") : undefined;
 const threadList = opt("threads", "1,2").split(",").map(Number);
 const outFile = path.resolve(root, opt("out", path.join("figures", "bench", "latest.json")));
 const withPeer = !flag("no-peer");
+const withFastPath = flag("fast-path");
 
 // ---------------------------------------------------------------------------------------------------------
 // Workloads. `flops` (per run) where the count is known exactly enough to quote GFLOP/s.
@@ -154,11 +157,12 @@ function findPython() {
   return undefined;
 }
 
-function tfjsPeer(threads) {
+function tfjsPeer(threads, fastPath = false) {
   const tsNode = require.resolve("ts-node/register/transpile-only", { paths: [root] });
-  return new Peer("tfjs", threads, process.execPath, ["-r", tsNode, path.join(__dirname, "tfjs_worker.ts")], {
+  return new Peer(fastPath ? "tfjs-fast" : "tfjs", threads, process.execPath, ["-r", tsNode, path.join(__dirname, "tfjs_worker.ts")], {
     SCORE_SDE_WASM_THREADS: String(threads),
     SCORE_SDE_QUIET: "1",
+    SCORE_SDE_BENCH_FASTPATH: fastPath ? "1" : "0",
     TS_NODE_PROJECT: path.join(root, "tsconfig.json"),
   });
 }
@@ -191,6 +195,8 @@ async function main() {
     const hello = await tj.ask({ cmd: "hello" });
     if (!hello.ok) throw new Error(`tfjs worker failed to start: ${hello.error}`);
     const tp = python ? torchPeer(python.py, threads) : undefined;
+    const tf2 = withFastPath ? tfjsPeer(threads, true) : undefined;
+    const hello2 = tf2 ? await tf2.ask({ cmd: "hello" }) : undefined;
     const thello = tp ? await tp.ask({ cmd: "hello", threads }) : undefined;
     const backend = `${hello.backend}${hello.note ? ` (${hello.note})` : ""}`;
     console.log(`\n[threads ${threads}] tfjs ${hello.tfjs} backend ${hello.backend}, ${hello.threads} thread(s)${hello.note ? ` — ${hello.note}` : ""}; torch: ${thello?.ok ? `${thello.threads} thread(s)` : thello?.error ?? "absent"}`);
@@ -200,6 +206,10 @@ async function main() {
       const t0 = Date.now();
       const setup = await tj.ask({ cmd: "setup", workload: w.workload, params: w.params });
       const pSetup = tp && thello?.ok && setup.ok ? await tp.ask({ cmd: "setup", workload: w.workload, params: w.params }) : undefined;
+      // The fast-path process writes its own weights file (same seed, same values).
+      const fSetup = tf2 && hello2?.ok && setup.ok ? await tf2.ask({ cmd: "setup", workload: w.workload, params: w.params.weights ? { ...w.params, weights: w.params.weights + ".fast" } : w.params }) : undefined;
+      const ftimes = [];
+      const fextras = [];
       const times = [];
       const ptimes = [];
       const extras = [];
@@ -208,7 +218,7 @@ async function main() {
       const peerError = pSetup && !pSetup.ok ? pSetup.error : undefined;
       for (let r = 0; r < w.runs && !error; r++) {
         // Alternate which side goes first so neither always runs on a machine warmed (or loaded) by the other.
-        const order = r % 2 === 0 ? ["tfjs", "torch"] : ["torch", "tfjs"];
+        const order = r % 2 === 0 ? ["tfjs", "torch", "fast"] : ["fast", "torch", "tfjs"];
         for (const side of order) {
           if (side === "tfjs") {
             const res = await tj.ask({ cmd: "run" });
@@ -218,6 +228,14 @@ async function main() {
             }
             times.push(res.ms);
             extras.push(res.extra);
+          } else if (side === "fast") {
+            if (fSetup?.ok) {
+              const res = await tf2.ask({ cmd: "run" });
+              if (res.ok) {
+                ftimes.push(res.ms);
+                fextras.push(res.extra);
+              }
+            }
           } else if (pSetup?.ok) {
             const res = await tp.ask({ cmd: "run" });
             if (res.ok) {
@@ -253,11 +271,27 @@ async function main() {
       if (peerError) row.peer_error = peerError.split("\n")[0].slice(0, 300);
       if (hello.note) row.backend_note = hello.note;
       rows.push(row);
+      if (fSetup?.ok && ftimes.length) {
+        const fms = median(ftimes);
+        rows.push({
+          ...row,
+          label: `${w.label} + fast path`,
+          variant: "fast-path (lib/perf/fastOps patched in; proposed, not yet in lib/models)",
+          ms_median: round(fms),
+          ms_min: round(Math.min(...ftimes)),
+          runs: ftimes.length,
+          ratio: pms !== undefined ? round(fms / pms, 3) : null,
+          gflops: w.flops ? round(w.flops / fms / 1e6) : null,
+          extra: fextras.length && Object.keys(fextras[0] ?? {}).length ? fextras[fextras.length - 1] : undefined,
+        });
+      }
       const secs = ((Date.now() - t0) / 1000).toFixed(0);
-      console.log(error ? `error: ${row.error}` : `${row.ms_median} ms${pms !== undefined ? ` vs torch ${row.peer_ms_median} ms (×${row.ratio})` : ""}${peerError ? ` [torch: ${row.peer_error}]` : ""} (${secs} s)`);
+      const fastNote = ftimes.length ? `; fast path ${round(median(ftimes))} ms` : "";
+      console.log(error ? `error: ${row.error}` : `${row.ms_median} ms${pms !== undefined ? ` vs torch ${row.peer_ms_median} ms (×${row.ratio})` : ""}${fastNote}${peerError ? ` [torch: ${row.peer_error}]` : ""} (${secs} s)`);
     }
     tj.close();
     tp?.close();
+    tf2?.close();
   }
   fs.rmSync(tmp, { recursive: true, force: true });
 

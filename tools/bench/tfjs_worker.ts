@@ -16,6 +16,29 @@ import { createRng } from "../../lib/random";
 import { pcSample } from "../../lib/sampling";
 import { VESDE } from "../../lib/sde";
 import { Trainer } from "../../lib/train";
+import { Dense, FourierEmbedding } from "../../lib/models/layers";
+import { linearFast, sinCos } from "../../lib/perf/fastOps";
+
+/**
+ * SCORE_SDE_BENCH_FASTPATH=1 measures the fast path PROPOSED for lib/models (not yet adopted there) by patching
+ * two methods at run time in this bench process only: Dense.apply → linearFast on 2-D inputs (bias gradient by
+ * matMul), FourierEmbedding.apply → sinCos (no Sin/Cos kernels). Same math; lets the report quote end-to-end gains.
+ */
+function installFastPath(): void {
+  const denseApply = Dense.prototype.apply;
+  Dense.prototype.apply = function (this: Dense, x: tf.Tensor): tf.Tensor {
+    return x.rank === 2 ? linearFast(x, this.kernel, this.bias) : denseApply.call(this, x);
+  };
+  FourierEmbedding.prototype.apply = function (this: FourierEmbedding, label: tf.Tensor): tf.Tensor {
+    const W = (this as unknown as { W: tf.Tensor }).W;
+    return tf.tidy(() => {
+      const proj = label.log().reshape([-1, 1]).mul(W);
+      const [s, c] = sinCos(proj);
+      return tf.concat([s, c], 1);
+    });
+  };
+}
+if (process.env.SCORE_SDE_BENCH_FASTPATH === "1") installFastPath();
 
 type Params = Record<string, unknown>;
 type Extra = Record<string, number | string>;
@@ -163,7 +186,8 @@ async function main(): Promise<void> {
     try {
       if (msg.cmd === "hello") {
         info = await initBackend({ quiet: true });
-        send({ ok: true, backend: info.name, threads: info.threads ?? 1, tfjs: tf.version.tfjs, note: info.wasmThreadsFallback ?? "" });
+        const fastPath = process.env.SCORE_SDE_BENCH_FASTPATH === "1";
+        send({ ok: true, backend: info.name, threads: info.threads ?? 1, tfjs: tf.version.tfjs, note: info.wasmThreadsFallback ?? "", fastPath });
       } else if (msg.cmd === "setup") {
         current?.dispose();
         current = undefined;

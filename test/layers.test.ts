@@ -19,6 +19,7 @@ import {
   upsampleNearest2,
   FourierEmbedding,
   PositionalEmbedding,
+  setHostEmbedding,
 } from "../lib/models";
 import { assertClose, assertNoLeak, setup } from "./helpers";
 
@@ -218,6 +219,22 @@ describe("layers", () => {
     const freqs = [0, 1, 2, 3].map((k) => Math.exp((-k * Math.log(10000)) / 3));
     const expP = ts.flatMap((t) => [...freqs.map((f) => Math.sin(t * f)), ...freqs.map((f) => Math.cos(t * f))]);
     assertClose(p, expP, { atol: 2e-4, what: "positional" });
+    // The tensor path (GPU / native backends) gives the same features; odd widths are zero-padded.
+    const pe7 = new PositionalEmbedding(store, 7);
+    const manyLabels = tf.tensor1d([0.02, 0.02, 0.02, 3, 49.5, 49.5]);
+    const lab7 = tf.tensor1d(ts);
+    const host = tf.tidy(() => [fe.apply(manyLabels).dataSync(), pe.apply(lab7).dataSync(), pe7.apply(lab7).dataSync()]);
+    setHostEmbedding(false);
+    try {
+      const dev = tf.tidy(() => [fe.apply(manyLabels).dataSync(), pe.apply(lab7).dataSync(), pe7.apply(lab7).dataSync()]);
+      dev.forEach((d, i) => assertClose(d, Array.from(host[i]), { atol: 2e-4, what: `tensor path ${i}` }));
+    } finally {
+      setHostEmbedding("auto");
+    }
+    const row = Array.from(host[2].slice(0, 7));
+    assert.equal(row[6], 0, "odd width: last column is zero padding");
+    assertClose(row.slice(0, 6), [0, 0, 0, 1, 1, 1], { atol: 1e-6, what: "label 0" });
+    tf.dispose([manyLabels, lab7]);
     store.dispose();
   });
 

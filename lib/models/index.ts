@@ -18,6 +18,7 @@ export {
   FourierEmbedding,
   PositionalEmbedding,
   makeEmbedding,
+  setHostEmbedding,
   activation,
   ACTIVATIONS,
   EMBEDDINGS,

@@ -16,6 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { createToyMLP } from "../lib/models/mlp";
 import type { ScoreNetwork } from "../lib/models/network";
+import { createRng } from "../lib/random";
 import { VESDE, VPSDE } from "../lib/sde";
 import { eightGaussians } from "../lib/toy";
 import {
@@ -267,7 +268,7 @@ if (CHILD) {
       const poisoned: BatchSource = (step, rng) => {
         const x = base(step, rng);
         if (step !== 9) return x;
-        const bad = x.add(tf.scalar(NaN));
+        const bad = tf.tidy(() => x.add(tf.scalar(NaN)));
         x.dispose();
         return bad;
       };
@@ -277,8 +278,8 @@ if (CHILD) {
         train(smallOptions(m, { steps: 20, batchSource: poisoned, checkpoint: { path: ck, every: 4 } })),
         (e: unknown) => e instanceof TrainingDivergedError && e.step === 9 && /NaN at step 9/.test(e.message) && /step 8\) is kept/.test(e.message),
       );
-      // The failing train() disposed nothing of the model; its own optimiser state is the caller's to drop.
-      assert.ok(tf.memory().numTensors >= before);
+      // The failing train() freed its optimiser and EMA state (and left the model alone).
+      assert.equal(tf.memory().numTensors, before);
       const c = loadCheckpoint(ck);
       assert.equal(c.step, 8);
       assert.ok(c.losses?.every(Number.isFinite));
@@ -298,6 +299,18 @@ if (CHILD) {
       assert.equal(trainer.step, 2010);
       trainer.dispose();
       m.dispose();
+    });
+
+    it("datasetBatchSource draws reproducible rows of the dataset through the rng", () => {
+      const data = tf.tensor2d([[0, 0], [1, 10], [2, 20], [3, 30], [4, 40]]);
+      const src = datasetBatchSource(data, 7);
+      const a = src(0, createRng(5));
+      const b = src(0, createRng(5));
+      const rows = a.arraySync() as number[][];
+      assert.deepEqual(rows, b.arraySync());
+      assert.deepEqual(a.shape, [7, 2]);
+      for (const [i, y] of rows) assert.ok(Number.isInteger(i) && i >= 0 && i <= 4 && y === 10 * i, `row [${i}, ${y}]`);
+      tf.dispose([data, a, b]);
     });
 
     it("rejects bad settings with named errors", async () => {

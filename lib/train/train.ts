@@ -317,36 +317,42 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let logSum = 0;
   let logCount = 0;
   const losses: number[] = [];
-  while (trainer.step < steps) {
-    const info = trainer.trainStep();
-    losses.push(info.loss);
-    o.onStep?.(info);
-    logSum += info.loss;
-    logCount++;
-    const done = trainer.step;
-    if (ck && (done % ck.every === 0 || done === steps)) trainer.save(ck.path);
-    if (done % logEvery === 0 || done === steps) {
-      const elapsed = (Date.now() - t0) / 1000;
-      const rate = (done - startStep) / Math.max(elapsed, 1e-9);
-      const log: LogInfo = {
-        step: done,
-        totalSteps: steps,
-        loss: logSum / logCount,
-        stepsPerSecond: rate,
-        elapsedSeconds: elapsed,
-        secondsLeft: (steps - done) / Math.max(rate, 1e-9),
-      };
-      logSum = 0;
-      logCount = 0;
-      o.onLog?.(log);
-      if (showProgress) {
-        const line = progressLine(log);
-        if (process.stderr.isTTY) process.stderr.write(`\r${line}${done === steps ? "\n" : ""}`);
-        else process.stderr.write(`${line}\n`);
+  try {
+    while (trainer.step < steps) {
+      const info = trainer.trainStep();
+      losses.push(info.loss);
+      o.onStep?.(info);
+      logSum += info.loss;
+      logCount++;
+      const done = trainer.step;
+      if (ck && (done % ck.every === 0 || done === steps)) trainer.save(ck.path);
+      if (done % logEvery === 0 || done === steps) {
+        const elapsed = (Date.now() - t0) / 1000;
+        const rate = (done - startStep) / Math.max(elapsed, 1e-9);
+        const log: LogInfo = {
+          step: done,
+          totalSteps: steps,
+          loss: logSum / logCount,
+          stepsPerSecond: rate,
+          elapsedSeconds: elapsed,
+          secondsLeft: (steps - done) / Math.max(rate, 1e-9),
+        };
+        logSum = 0;
+        logCount = 0;
+        o.onLog?.(log);
+        if (showProgress) {
+          const line = progressLine(log);
+          if (process.stderr.isTTY) process.stderr.write(`\r${line}${done === steps ? "\n" : ""}`);
+          else process.stderr.write(`${line}\n`);
+        }
       }
+      // Let the event loop breathe (notebook displays, signals) without slowing the loop measurably.
+      if (trainer.step % 50 === 0) await new Promise((r) => setImmediate(r));
     }
-    // Let the event loop breathe (notebook displays, signals) without slowing the loop measurably.
-    if (trainer.step % 50 === 0) await new Promise((r) => setImmediate(r));
+  } catch (e) {
+    // The caller never sees this trainer: free its optimiser and EMA state before reporting the error.
+    trainer.dispose();
+    throw e;
   }
   const wallSeconds = (Date.now() - t0) / 1000;
   return {

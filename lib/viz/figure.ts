@@ -164,14 +164,15 @@ export function field(
   const rows: number[][] = [];
   for (let j = 0; j < ny; j++) {
     const row = new Array<number>(nx);
-    for (let i = 0; i < nx; i++) row[i] = round(z[j * nx + i]);
+    // 3 significant digits: a colour scale cannot show more, and a density grid is most of a figure's JSON.
+    for (let i = 0; i < nx; i++) row[i] = round(z[j * nx + i], 3);
     rows.push(row);
   }
   return {
     type: opts.kind ?? "heatmap",
     name: opts.name ?? "",
-    x: Array.from(xs, round),
-    y: Array.from(ys, round),
+    x: Array.from(xs, (v) => round(v)),
+    y: Array.from(ys, (v) => round(v)),
     z: rows,
     // Default: white where the field is low and blue where high (plotly's "Blues" runs the other way).
     colorscale: opts.colorscale ?? "Blues",
@@ -216,8 +217,9 @@ export function quiver(
     const hb = len * head;
     const c = Math.cos(0.44);
     const s = Math.sin(0.44);
-    x.push(round(px), round(tx), null, round(tx - hb * (ux * c - uy * s)), round(tx), round(tx - hb * (ux * c + uy * s)), null);
-    y.push(round(py), round(ty), null, round(ty - hb * (uy * c + ux * s)), round(ty), round(ty - hb * (uy * c - ux * s)), null);
+    const r = (v: number): number => round(v, 4);
+    x.push(r(px), r(tx), null, r(tx - hb * (ux * c - uy * s)), r(tx), r(tx - hb * (ux * c + uy * s)), null);
+    y.push(r(py), r(ty), null, r(ty - hb * (uy * c + ux * s)), r(ty), r(ty - hb * (uy * c - ux * s)), null);
   }
   return {
     type: "scatter",
@@ -288,8 +290,8 @@ export function meshgrid(xmin: number, xmax: number, ymin: number, ymax: number,
   return { xs, ys, points };
 }
 
-/** Rounds to 5 significant digits: figures are committed as JSON and shown on GitHub, so keep them small. */
-function round(v: number): number {
+/** Rounds to `digits` significant digits (default 5): figures are committed as JSON and shown on GitHub. */
+function round(v: number, digits = 5): number {
   if (!Number.isFinite(v) || v === 0) return Number.isFinite(v) ? v : NaN;
-  return Number(v.toPrecision(5));
+  return Number(v.toPrecision(digits));
 }

@@ -120,7 +120,7 @@ for (const [k, sde] of sdes.entries()) {
     const L = 1.15 * (2.2 * c.mean + 3 * c.std);
     row.push({
       title: `${sdeNames[k]}, t = ${t}`,
-      traces: [scatter2d(v.slice(0, 2 * 600), { color: colors[k], size: 2 })],
+      traces: [scatter2d(v.slice(0, 2 * 500), { color: colors[k], size: 2 })],
       xaxis: { range: [-L, L] },
       yaxis: { range: [-L, L] },
     });

@@ -27,7 +27,7 @@ console.log(`quick mode: ${isQuick()}, backend: ${tf.getBackend()}`);
 // ---- cell 2 [c04] ----
 nbCell = "cell 2 [c04]";
 const fieldTimes = [0.02, 0.1, 0.3, 0.6];
-const nDensity = quickOr(40, 90);
+const nDensity = quickOr(40, 60);
 const nArrows = quickOr(13, 19);
 
 function marginal(sde: SDE, t: number): { m: number; s: number } {

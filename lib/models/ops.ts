@@ -83,12 +83,14 @@ function convGrads(x: tf.Tensor4D, w: tf.Tensor4D, dy: tf.Tensor4D): [tf.Tensor4
   // dx[b,y,x,ci] = Σ_{i,j,co} dy[b, y−i+p, x−j+p, co] W[i,j,ci,co]: a 'same' conv with the flipped filter.
   const wFlip = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
   const dx = tf.conv2d(dy, wFlip, 1, "same");
-  // dW[i,j,ci,co] = Σ_{b,h,w} xpad[b, h+i, w+j, ci] dy[b,h,w,co]: a conv (padding p) where the input channels play the
+  // dW[i,j,ci,co] = Σ_{b,h,w} xpad[b, h+i, w+j, ci] dy[b,h,w,co]: a 'valid' conv where the input channels play the
   // batch, the batch plays the input channels, and dy [H, W, B, Cout] is the filter. Output [Cin, k, k, Cout].
-  // The zero padding is the conv's own (numeric pad p): no separate Pad kernel, no padded copy of x.
-  const xT = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D;
+  // Padding is an explicit Pad: the wasm Conv2D given a numeric pad with these shapes corrupted its heap
+  // ("memory access out of bounds") in tfjs 4.22.
+  const xPad = p > 0 ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
+  const xT = tf.transpose(xPad, [3, 1, 2, 0]) as tf.Tensor4D;
   const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
-  const dw = tf.transpose(tf.conv2d(xT, dyT, 1, p), [1, 2, 0, 3]) as tf.Tensor4D;
+  const dw = tf.transpose(tf.conv2d(xT, dyT, 1, "valid"), [1, 2, 0, 3]) as tf.Tensor4D;
   return [dx, dw];
 }
 

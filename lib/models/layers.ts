@@ -191,12 +191,16 @@ export class Attention {
   private readonly k: Dense;
   private readonly v: Dense;
   private readonly out: Dense;
+  /** This block's variables (for gradient checkpointing). */
+  readonly params: tf.Variable[];
   constructor(store: ParamStore, name: string, readonly channels: number, groups: number, outInitScale = 0) {
+    const first = store.variables.length;
     this.norm = new GroupNorm(store, `${name}/norm`, channels, groups);
     this.q = new Dense(store, `${name}/q`, channels, channels);
     this.k = new Dense(store, `${name}/k`, channels, channels);
     this.v = new Dense(store, `${name}/v`, channels, channels);
     this.out = new Dense(store, `${name}/out`, channels, channels, outInitScale);
+    this.params = store.variables.slice(first);
   }
   apply(x: tf.Tensor): tf.Tensor {
     const [b, hh, ww, c] = x.shape;

@@ -38,6 +38,7 @@ import {
   upsampleNearest2,
 } from "./layers";
 import type { ApplyOptions, ScoreNetwork } from "./network";
+import { remat } from "./remat";
 
 export interface UNetConfig {
   /** Base width nf. Default 32. */
@@ -58,6 +59,12 @@ export interface UNetConfig {
   activation?: Activation;
   /** Scale of the last conv of each block, the attention output and the output conv; 0 = zero-init. Default 0. */
   initScale?: number;
+  /**
+   * Gradient checkpointing of every residual and attention block (see ./remat): the backward pass recomputes each
+   * block instead of keeping its intermediates — much less memory (needed for large batches in the 4 GB wasm
+   * heap) for one extra forward pass. Same values and gradients. Default false.
+   */
+  gradientCheckpointing?: boolean;
   /** Map inputs x → 2x − 1 first (official, for data in [0, 1] with data.centered = False). Default false. */
   centerInput?: boolean;
   /** Image side (square images). Required. */
@@ -75,7 +82,7 @@ export function resolveUNetConfig(cfg: UNetConfig): ResolvedUNetConfig {
   if (cfg === null || typeof cfg !== "object") fail(WHERE, "config", cfg, "an object");
   const known = [
     "kind", "channels", "channelMult", "numResBlocks", "attentionResolutions", "groups", "dropout", "embedding",
-    "fourierScale", "activation", "initScale", "centerInput", "imageSize", "imageChannels", "seed",
+    "fourierScale", "activation", "initScale", "gradientCheckpointing", "centerInput", "imageSize", "imageChannels", "seed",
   ];
   for (const k of Object.keys(cfg)) if (!known.includes(k)) fail(WHERE, "config key", k, `one of ${known.join(", ")}`);
   const channelMult = cfg.channelMult ?? [1, 1, 2];
@@ -105,12 +112,14 @@ export function resolveUNetConfig(cfg: UNetConfig): ResolvedUNetConfig {
     fourierScale: checkPositive(WHERE, "fourierScale", cfg.fourierScale ?? 16),
     activation: checkOneOf(WHERE, "activation", cfg.activation ?? "silu", ACTIVATIONS),
     initScale: checkNonNegative(WHERE, "initScale", cfg.initScale ?? 0),
+    gradientCheckpointing: cfg.gradientCheckpointing ?? false,
     centerInput: cfg.centerInput ?? false,
     imageSize,
     imageChannels: checkPositiveInt(WHERE, "imageChannels", cfg.imageChannels),
     seed: cfg.seed ?? 0,
   };
   if (r.dropout >= 1) fail(WHERE, "dropout", r.dropout, "in [0, 1)");
+  if (typeof r.gradientCheckpointing !== "boolean") fail(WHERE, "gradientCheckpointing", r.gradientCheckpointing, "true or false");
   if (typeof r.centerInput !== "boolean") fail(WHERE, "centerInput", r.centerInput, "true or false");
   if (!Number.isSafeInteger(r.seed)) fail(WHERE, "seed", r.seed, "a safe integer");
   if (r.embedding === "positional" && r.channels < 4) fail(WHERE, "channels", r.channels, "≥ 4 for the positional embedding");
@@ -136,6 +145,8 @@ class ResBlock {
   private readonly gn1: GroupNorm;
   private readonly conv1: Conv2d;
   private readonly skip?: Dense;
+  /** This block's variables (for gradient checkpointing). */
+  readonly params: tf.Variable[];
   constructor(
     store: ParamStore,
     name: string,
@@ -145,25 +156,33 @@ class ResBlock {
     private readonly cfg: ResolvedUNetConfig,
     private readonly act: (x: tf.Tensor) => tf.Tensor,
   ) {
+    const first = store.variables.length;
     this.gn0 = new GroupNorm(store, `${name}/norm0`, inCh, groupsFor(inCh, cfg.groups));
     this.conv0 = new Conv2d(store, `${name}/conv0`, inCh, outCh);
     this.tproj = new Dense(store, `${name}/temb`, tembDim, outCh);
     this.gn1 = new GroupNorm(store, `${name}/norm1`, outCh, groupsFor(outCh, cfg.groups));
     this.conv1 = new Conv2d(store, `${name}/conv1`, outCh, outCh, 3, cfg.initScale);
     if (inCh !== outCh) this.skip = new Dense(store, `${name}/skip`, inCh, outCh);
+    this.params = store.variables.slice(first);
   }
-  apply(x: tf.Tensor, ctx: Ctx): tf.Tensor {
+  /** The dropout mask (scaled by 1/keep) for input x [B, H, W, ·], or undefined when dropout is off. */
+  dropoutMask(x: tf.Tensor, ctx: Ctx): tf.Tensor | undefined {
+    if (!ctx.training || this.cfg.dropout === 0) return undefined;
+    const rng = ctx.opts?.rng;
+    if (!rng) fail("UNet.apply", "opts.rng", rng, "an Rng when training with dropout > 0");
+    const keep = 1 - this.cfg.dropout;
+    const [b, h, w] = x.shape as [number, number, number];
+    return tf.tidy(() => rng.uniform([b, h, w, this.outCh]).less(keep).toFloat().div(keep));
+  }
+  /** With `mask` given (gradient checkpointing) it is used as is; otherwise a mask is drawn when training. */
+  apply(x: tf.Tensor, ctx: Ctx, mask?: tf.Tensor): tf.Tensor {
     let h = this.conv0.apply(this.act(this.gn0.apply(x)));
     // The time embedding enters as a per-channel bias, broadcast over the pixels.
     const b = this.tproj.apply(this.act(ctx.temb));
     h = h.add(b.reshape([b.shape[0], 1, 1, this.outCh]));
     h = this.act(this.gn1.apply(h));
-    if (ctx.training && this.cfg.dropout > 0) {
-      const rng = ctx.opts?.rng;
-      if (!rng) fail("UNet.apply", "opts.rng", rng, "an Rng when training with dropout > 0");
-      const keep = 1 - this.cfg.dropout;
-      h = h.mul(rng.uniform(h.shape).less(keep).toFloat().div(keep));
-    }
+    const m = mask ?? this.dropoutMask(x, ctx);
+    if (m) h = h.mul(m);
     h = this.conv1.apply(h);
     const s = this.skip ? this.skip.apply(x) : x;
     return s.add(h).mul(Math.SQRT1_2);
@@ -271,10 +290,18 @@ class UNet implements ScoreNetwork {
 
   private runBlock(b: Block, h: tf.Tensor, ctx: Ctx): tf.Tensor {
     switch (b.type) {
-      case "res":
-        return b.block.apply(h, ctx);
-      case "attn":
-        return b.block.apply(h);
+      case "res": {
+        const block = b.block;
+        if (!this.cfg.gradientCheckpointing) return block.apply(h, ctx);
+        // The mask is drawn once, outside, so that the backward recomputation uses the same one.
+        const mask = block.dropoutMask(h, ctx);
+        const inputs = mask ? [h, ctx.temb, mask] : [h, ctx.temb];
+        return remat((x, temb, m) => block.apply(x, { ...ctx, temb }, m), inputs, block.params);
+      }
+      case "attn": {
+        const block = b.block;
+        return this.cfg.gradientCheckpointing ? remat((x) => block.apply(x), [h], block.params) : block.apply(h);
+      }
       case "down":
         return b.conv.apply(avgPool2(h));
       case "up":

@@ -12,7 +12,8 @@
  * Random draw order (so that `replayRng` can feed the official fixed arrays, and a resumed run draws the same
  * numbers): continuous — first `rng.uniform([B])` (u), then `rng.normal(x0.shape)` (z); discrete — first
  * `rng.uniform([B])`, turned into labels floor(u N) (the official `torch.randint(0, N)`; to replay a given label l
- * feed u = (l + ½)/N), then `rng.normal(x0.shape)`.
+ * feed u = (l + ½)/N), then `rng.normal(x0.shape)`. With `training` and a `dropoutRng`, a network with dropout
+ * draws its masks during the forward pass, i.e. after these.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ScoreNetwork } from "./models/network";
@@ -196,7 +197,8 @@ function discreteNet(where: string, o: LossOptions): (x: tf.Tensor, label: tf.Te
   }
   if (o.model) {
     const m = o.model;
-    return (x, l) => m.apply(x, l);
+    const opts = { training: o.training ?? false, rng: o.dropoutRng };
+    return (x, l) => m.apply(x, l, opts);
   }
   // A plain function here receives the label in place of t: (x, label) => network output.
   return o.score as ScoreFn;

@@ -301,6 +301,28 @@ if (CHILD) {
       m.dispose();
     });
 
+    it("runs the network in training mode with the training rng (dropout), unless loss.training is false", async () => {
+      const m = smallNet();
+      const seen: { training?: boolean; rng: boolean }[] = [];
+      const spy: ScoreNetwork = {
+        kind: m.kind,
+        trainableVariables: m.trainableVariables,
+        variableNames: m.variableNames,
+        stateVariables: m.stateVariables,
+        paramCount: m.paramCount,
+        getConfig: () => m.getConfig(),
+        dispose: () => m.dispose(),
+        apply: (x, l, o) => {
+          seen.push({ training: o?.training, rng: o?.rng !== undefined });
+          return m.apply(x, l, o);
+        },
+      };
+      (await train(smallOptions(spy, { steps: 2 }))).trainer.dispose();
+      (await train(smallOptions(spy, { steps: 1, loss: { training: false } }))).trainer.dispose();
+      assert.deepEqual(seen, [{ training: true, rng: true }, { training: true, rng: true }, { training: false, rng: true }]);
+      m.dispose();
+    });
+
     it("datasetBatchSource draws reproducible rows of the dataset through the rng", () => {
       const data = tf.tensor2d([[0, 0], [1, 10], [2, 20], [3, 30], [4, 40]]);
       const src = datasetBatchSource(data, 7);

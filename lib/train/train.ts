@@ -24,7 +24,13 @@ import { progressLine } from "./progress";
 export type BatchSource = (step: number, rng: Rng) => tf.Tensor;
 
 /** Loss settings of a run (SPEC §1.5); defaults are the official continuous DSM with reduce-mean, σ² weighting. */
-export type TrainLossOptions = Pick<LossOptions, "reduceMean" | "likelihoodWeighting" | "eps" | "continuous" | "scaleBySigma">;
+export type TrainLossOptions = Pick<LossOptions, "reduceMean" | "likelihoodWeighting" | "eps" | "continuous" | "scaleBySigma"> & {
+  /**
+   * Run the network in training mode (dropout on, as the official model.train()), its masks drawn from the
+   * training rng after the loss's own draws, so resumed runs stay exact. Default true.
+   */
+  training?: boolean;
+};
 
 export interface OptimizerOptions extends AdamConfig {
   /** Linear warm-up length in steps (official 5000; 0 = none). Default 0 here: toy runs are short. */
@@ -187,7 +193,16 @@ export class Trainer {
     try {
       if (batch.rank < 2 || batch.shape[0] === 0) fail(WHERE, `batchSource(${k}) shape`, batch.shape, "[B, ...dims] with B ≥ 1");
       const { value, grads: g } = tf.variableGrads(
-        () => dsmLoss({ ...this.lossOpts, sde: this.sde, model: this.model, x0: batch, rng: this.rng }).loss,
+        () =>
+          dsmLoss({
+            ...this.lossOpts,
+            training: this.lossOpts.training ?? true,
+            dropoutRng: this.rng,
+            sde: this.sde,
+            model: this.model,
+            x0: batch,
+            rng: this.rng,
+          }).loss,
         this.vars,
       );
       lossValue = value.dataSync()[0];

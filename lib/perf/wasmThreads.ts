@@ -24,8 +24,11 @@ import * as fs from "fs";
 import * as path from "path";
 // The CommonJS module objects themselves (not ES namespace copies, whose properties are read-only getters): the
 // bundle reads `cpus` and `Worker` from these same objects.
-import os = require("os");
-import workerThreads = require("worker_threads");
+// (`require` rather than `import x = require()`, which the notebook kernel's ES-module compile rejects.)
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const os: typeof import("os") = require("os");
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const workerThreads: typeof import("worker_threads") = require("worker_threads");
 
 /** The tfjs-backend-wasm version whose internals this shim was written against. */
 export const WASM_THREADS_SUPPORTED_VERSION = "4.22.0";
@@ -99,7 +102,7 @@ export function installWasmThreadsShim(env: TfEnvLike, wasmModule: WasmBackendMo
   // returned synchronously. The main script is written as soon as it is built: it is never given a URL, the
   // workers receive the Blob object itself.
   class RecordingBlob extends OrigBlob {
-    constructor(parts?: BlobPart[], options?: BlobPropertyBag) {
+    constructor(parts?: ConstructorParameters<typeof Blob>[0], options?: ConstructorParameters<typeof Blob>[1]) {
       super(parts, options);
       if (parts && parts.every((p) => typeof p === "string")) {
         const text = (parts as string[]).join("");
@@ -112,7 +115,7 @@ export function installWasmThreadsShim(env: TfEnvLike, wasmModule: WasmBackendMo
     }
   }
   globalThis.Blob = RecordingBlob as typeof Blob;
-  URL.createObjectURL = (obj: Blob | MediaSource): string => {
+  URL.createObjectURL = (obj: Blob): string => {
     const text = obj instanceof OrigBlob ? texts.get(obj) : undefined;
     if (text !== undefined && text.includes(WORKER_MARK)) {
       // Each worker receives the main script as a Blob; point it at the file instead. `onmessage` is the
@@ -133,7 +136,7 @@ export function installWasmThreadsShim(env: TfEnvLike, wasmModule: WasmBackendMo
   // when it starts and keeps using it for any worker created later.
   const OrigWorker = workerThreads.Worker;
   class UnreferencedWorker extends OrigWorker {
-    constructor(filename: string | URL, options?: workerThreads.WorkerOptions) {
+    constructor(filename: string | URL, options?: import("worker_threads").WorkerOptions) {
       super(filename, options);
       super.unref();
     }
@@ -143,9 +146,9 @@ export function installWasmThreadsShim(env: TfEnvLike, wasmModule: WasmBackendMo
   }
   workerThreads.Worker = UnreferencedWorker;
   // (3) The module reads the core count once, when it starts.
-  (os as { cpus: () => os.CpuInfo[] }).cpus = () => {
+  (os as { cpus: () => import("os").CpuInfo[] }).cpus = () => {
     const real = origCpus.call(os);
-    const fake: os.CpuInfo[] = [];
+    const fake: import("os").CpuInfo[] = [];
     for (let i = 0; i < 2 * threads; i++) fake.push(real[i % Math.max(real.length, 1)]);
     return fake;
   };
@@ -161,7 +164,7 @@ export function installWasmThreadsShim(env: TfEnvLike, wasmModule: WasmBackendMo
       restored = true;
       globalThis.Blob = OrigBlob;
       URL.createObjectURL = origCreateObjectURL;
-      (os as { cpus: () => os.CpuInfo[] }).cpus = origCpus;
+      (os as { cpus: () => import("os").CpuInfo[] }).cpus = origCpus;
       workerThreads.Worker = OrigWorker;
     },
   };

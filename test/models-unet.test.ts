@@ -162,7 +162,7 @@ describe("U-Net", () => {
 
   it("gradient checkpointing gives the same outputs and gradients (with dropout), and leaks nothing", async () => {
     const { x, label } = data([2, 8, 8, 2], 11);
-    const plain = createUNet({ ...TINY, dropout: 0.3, seed: 12 });
+    const plain = createUNet({ ...TINY, dropout: 0.3, seed: 12, gradientCheckpointing: false });
     const remat = createUNet({ ...TINY, dropout: 0.3, seed: 12, gradientCheckpointing: true });
     const run = (net: ScoreNetwork) =>
       tf.tidy(() => {

@@ -10,6 +10,9 @@
  *   Accuracy: |error| ≤ 1e-6 against float64 sin/cos of the same float32 input for |x| ≤ 2^12·2π ≈ 25 700
  *   (test/perf/fast-ops.test.ts); beyond that the reduction constant's product is no longer exact and the
  *   function falls back to tf.sin / tf.cos.
+ * - `readSync`: run tensor code and read the result on the host. `tf.tidy(() => t.dataSync())` looks cheap but
+ *   tf.tidy walks whatever it returns, and a typed array is walked element by element (a `for…in` over its
+ *   indices plus a Set insertion each): ~1–3 µs per value, i.e. seconds for a 1M-value result.
  * - `linearFast`: y = x W + b with the gradient of `lib/models/ops.linear` (explicit transposes, no transposed
  *   matMul flags), except the bias gradient: tfjs-wasm's Sum over axis 0 transposes then reduces in scalar code,
  *   while onesᵀ·dy is one XNNPACK matMul.
@@ -53,6 +56,16 @@ export function sinCos(x: tf.Tensor, maxAbs?: number): [tf.Tensor, tf.Tensor] {
     const cos = tf.scalar(1).sub(s.square().mul(2));
     return [sin, cos];
   });
+}
+
+/** Runs `fn` in a tidy scope and returns its result's values, without tf.tidy walking the typed array. */
+export function readSync(fn: () => tf.Tensor): Float32Array | Int32Array | Uint8Array {
+  const t = tf.tidy(fn);
+  try {
+    return t.dataSync() as Float32Array | Int32Array | Uint8Array;
+  } finally {
+    t.dispose();
+  }
 }
 
 type Save = tf.GradSaveFunc;

@@ -33,7 +33,9 @@ describe("wasm threads", () => {
     const n = 96;
     const a = Float32Array.from({ length: n * n }, (_, i) => Math.sin(i));
     const b = Float32Array.from({ length: n * n }, (_, i) => Math.cos(0.7 * i));
-    const got = tf.tidy(() => tf.matMul(tf.tensor2d(a, [n, n]), tf.tensor2d(b, [n, n])).dataSync());
+    const prod = tf.tidy(() => tf.matMul(tf.tensor2d(a, [n, n]), tf.tensor2d(b, [n, n])));
+    const got = prod.dataSync();
+    prod.dispose();
     let worst = 0;
     for (let i = 0; i < n; i++)
       for (let j = 0; j < n; j++) {

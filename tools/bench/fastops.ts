@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend";
 import { linear, silu } from "../../lib/models";
-import { linearFast, sinCos } from "../../lib/perf/fastOps";
+import { linearFast, readSync, sinCos } from "../../lib/perf/fastOps";
 
 /** Per-call minimum of a and b over `reps` alternated calls (a, b, b, a, …): load hits both alike. */
 function abTime(a: () => void, b: () => void, reps = 30): [number, number] {
@@ -30,6 +30,12 @@ async function main(): Promise<void> {
   const info = await initBackend({ quiet: true });
   console.log(`backend ${info.name}, ${info.threads ?? 1} thread(s)`);
   const report = (what: string, a: number, b: number) => console.log(`${what.padEnd(46)} ${a.toFixed(3).padStart(8)} ms → ${b.toFixed(3).padStart(8)} ms  (×${(a / b).toFixed(2)})`);
+  {
+    const a = tf.randomNormal([512, 512]);
+    const [slow, fast] = abTime(() => void tf.tidy(() => a.add(1).dataSync()), () => void readSync(() => a.add(1)), 10);
+    report("tidy(() => t.dataSync()) → readSync, 262k values", slow, fast);
+    a.dispose();
+  }
   for (const rows of [512, 10000]) {
     const x = tf.randomNormal([rows, 16]).mul(300);
     const [stock, fast] = abTime(

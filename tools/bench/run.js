@@ -66,10 +66,13 @@ function likelihoodPoints(n) {
 const runs = (full, q) => Number(opt("runs", quick ? q : full));
 const WORKLOADS = [
   { workload: "matmul", label: "matMul 1024³ (ceiling)", params: { n: 1024 }, runs: runs(10, 5), flops: 2 * 1024 ** 3 },
+  // The toy MLP's own product shape: the ceiling that matters for the MLP workloads.
+  { workload: "matmul", label: "matMul 4096×256·256×256", params: { m: 4096, k: 256, n: 256 }, runs: runs(20, 8), flops: 2 * 4096 * 256 * 256 },
   {
     workload: "mlp_train",
     label: "toy MLP train step w128 b512",
     params: { ...toy, width: 128, batch: 512, weights: weights("mlp128") },
+    fastPath: true,
     runs: runs(30, 10),
     flops: mlpFlops(128, 512),
   },
@@ -77,22 +80,25 @@ const WORKLOADS = [
     workload: "mlp_train",
     label: "toy MLP train step w256 b4096",
     params: { ...toy, width: 256, batch: 4096, weights: weights("mlp256") },
+    fastPath: true,
     runs: runs(10, 4),
     flops: mlpFlops(256, 4096),
   },
   {
     workload: "pc_sample",
     label: quick ? "PC sampling 10k pts, first 100 of 1000 steps (quick)" : "PC sampling 10k pts × 1000 steps",
-    params: { ...toy, width: 128, n: 10000, N: 1000, steps: quick ? 100 : 1000, snr: 0.16, weights: weights("pc") },
-    runs: runs(2, 2),
+    params: { ...toy, width: 128, n: 10000, N: 1000, steps: quick ? 100 : 1000, snr: 0.16, weights: weights("pc"), warmup: false },
+    fastPath: true,
+    runs: runs(2, 1),
     // Two score evaluations per step (corrector + predictor), forward only.
     flops: (quick ? 100 : 1000) * 2 * (mlpFlops(128, 10000) / 3),
   },
   {
     workload: "likelihood",
     label: "ODE log-likelihood 1000 pts (RK45 1e-5, exact div.)",
-    params: { ...toy, width: 128, rtol: 1e-5, atol: 1e-5, eps: 1e-5, x: likelihoodPoints(1000), weights: weights("ll") },
-    runs: runs(3, 2),
+    params: { ...toy, width: 128, rtol: 1e-5, atol: 1e-5, eps: 1e-5, x: likelihoodPoints(1000), weights: weights("ll"), warmup: false },
+    fastPath: true,
+    runs: runs(3, 1),
   },
   { workload: "unet_forward", label: "U-Net forward 28×28 b64", params: { batch: 64, size: 28 }, runs: runs(10, 4) },
   { workload: "unet_train", label: "U-Net train step 28×28 b64", params: { batch: 64, size: 28 }, runs: runs(5, 3) },
@@ -207,9 +213,12 @@ async function main() {
       const setup = await tj.ask({ cmd: "setup", workload: w.workload, params: w.params });
       const pSetup = tp && thello?.ok && setup.ok ? await tp.ask({ cmd: "setup", workload: w.workload, params: w.params }) : undefined;
       // The fast-path process writes its own weights file (same seed, same values).
-      const fSetup = tf2 && hello2?.ok && setup.ok ? await tf2.ask({ cmd: "setup", workload: w.workload, params: w.params.weights ? { ...w.params, weights: w.params.weights + ".fast" } : w.params }) : undefined;
+      const fSetup = tf2 && hello2?.ok && setup.ok && w.fastPath ? await tf2.ask({ cmd: "setup", workload: w.workload, params: w.params.weights ? { ...w.params, weights: w.params.weights + ".fast" } : w.params }) : undefined;
       const ftimes = [];
+      const fcpus = [];
       const fextras = [];
+      const cpus = [];
+      const pcpus = [];
       const times = [];
       const ptimes = [];
       const extras = [];
@@ -227,12 +236,14 @@ async function main() {
               break;
             }
             times.push(res.ms);
+            cpus.push(res.cpu_ms);
             extras.push(res.extra);
           } else if (side === "fast") {
             if (fSetup?.ok) {
               const res = await tf2.ask({ cmd: "run" });
               if (res.ok) {
                 ftimes.push(res.ms);
+                fcpus.push(res.cpu_ms);
                 fextras.push(res.extra);
               }
             }
@@ -240,6 +251,7 @@ async function main() {
             const res = await tp.ask({ cmd: "run" });
             if (res.ok) {
               ptimes.push(res.ms);
+              pcpus.push(res.cpu_ms);
               pextras.push(res.extra);
             }
           }
@@ -250,7 +262,7 @@ async function main() {
       const row = {
         workload: w.workload,
         label: w.label,
-        params: Object.fromEntries(Object.entries(w.params).filter(([k]) => k !== "x" && k !== "weights")),
+        params: Object.fromEntries(Object.entries(w.params).filter(([k]) => k !== "x" && k !== "weights" && k !== "warmup")),
         backend: hello.backend,
         threads: hello.threads,
         ms_median: round(ms),
@@ -262,6 +274,11 @@ async function main() {
         peer_ms_min: round(ptimes.length ? Math.min(...ptimes) : undefined),
         peer_runs: ptimes.length,
         ratio: ms !== undefined && pms !== undefined ? round(ms / pms, 3) : null,
+        // CPU time (all threads of the process) per run: on a shared machine the 1-thread CPU ratio is the
+        // steadier comparison (the wall ratio also measures how the scheduler treated each process).
+        cpu_ms_median: round(cpus.length ? median(cpus) : undefined),
+        peer_cpu_ms_median: round(pcpus.length ? median(pcpus) : undefined),
+        cpu_ratio: cpus.length && pcpus.length ? round(median(cpus) / median(pcpus), 3) : null,
         gflops: w.flops && ms ? round(w.flops / ms / 1e6) : null,
         peer_gflops: w.flops && pms ? round(w.flops / pms / 1e6) : null,
       };
@@ -281,13 +298,16 @@ async function main() {
           ms_min: round(Math.min(...ftimes)),
           runs: ftimes.length,
           ratio: pms !== undefined ? round(fms / pms, 3) : null,
+          cpu_ms_median: round(fcpus.length ? median(fcpus) : undefined),
+          cpu_ratio: fcpus.length && pcpus.length ? round(median(fcpus) / median(pcpus), 3) : null,
           gflops: w.flops ? round(w.flops / fms / 1e6) : null,
           extra: fextras.length && Object.keys(fextras[0] ?? {}).length ? fextras[fextras.length - 1] : undefined,
         });
       }
       const secs = ((Date.now() - t0) / 1000).toFixed(0);
       const fastNote = ftimes.length ? `; fast path ${round(median(ftimes))} ms` : "";
-      console.log(error ? `error: ${row.error}` : `${row.ms_median} ms${pms !== undefined ? ` vs torch ${row.peer_ms_median} ms (×${row.ratio})` : ""}${fastNote}${peerError ? ` [torch: ${row.peer_error}]` : ""} (${secs} s)`);
+      const cpuNote = cpus.length && pcpus.length ? ` [CPU ${round(median(cpus))} vs ${round(median(pcpus))} ms]` : "";
+      console.log(error ? `error: ${row.error}` : `${row.ms_median} ms${pms !== undefined ? ` vs torch ${row.peer_ms_median} ms (×${row.ratio})` : ""}${cpuNote}${fastNote}${peerError ? ` [torch: ${row.peer_error}]` : ""} (${secs} s)`);
     }
     tj.close();
     tp?.close();
@@ -314,13 +334,14 @@ async function main() {
 }
 
 function printTable(rows) {
-  const head = ["workload", "thr", "tfjs ms", "torch ms", "ratio", "GFLOP/s tfjs/torch"];
+  const head = ["workload", "thr", "tfjs ms", "torch ms", "ratio", "CPU-time ratio", "GFLOP/s tfjs/torch"];
   const body = rows.map((r) => [
     r.label,
     String(r.threads),
     r.error ? "error" : String(r.ms_median),
     r.peer_ms_median === null ? "—" : String(r.peer_ms_median),
     r.ratio === null ? "—" : `${r.ratio}×`,
+    r.cpu_ratio === null || r.cpu_ratio === undefined ? "—" : `${r.cpu_ratio}×`,
     r.gflops === null ? "" : `${r.gflops} / ${r.peer_gflops ?? "—"}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));

@@ -66,13 +66,19 @@ function toyModel(p: Params): ScoreNetwork {
 }
 
 function matmul(p: Params): Workload {
+  // [m, k] · [k, n]; `n` alone means square.
   const n = num(p, "n");
+  const m = typeof p.m === "number" ? p.m : n;
+  const k = typeof p.k === "number" ? p.k : n;
   const rng = createRng(0);
-  const a = rng.normal([n, n]);
-  const b = rng.normal([n, n]);
+  const a = rng.normal([m, k]);
+  const b = rng.normal([k, n]);
   return {
     run: () => {
-      tf.tidy(() => tf.matMul(a, b).dataSync());
+      // Read back outside tidy: tf.tidy walks a returned typed array element by element (seconds for 1M values).
+      const y = tf.matMul(a, b);
+      y.dataSync();
+      y.dispose();
       return {};
     },
     dispose: () => tf.dispose([a, b]),
@@ -194,14 +200,20 @@ async function main(): Promise<void> {
         const make = WORKLOADS[msg.workload ?? ""] ?? optionalWorkload(msg.workload ?? "");
         if (!make) throw new Error(`unknown workload ${msg.workload}`);
         current = await make(msg.params ?? {});
-        await current.run(); // warm-up: kernel set-up, XNNPACK operator caches, JIT
+        // Warm-up (kernel set-up, XNNPACK operator caches, JIT); long workloads (minutes) skip it: their first
+        // seconds already warm up and a warm-up run would double the suite's time.
+        if (msg.params?.warmup !== false) await current.run();
         send({ ok: true, info: { tensors: tf.memory().numTensors } });
       } else if (msg.cmd === "run") {
         if (!current) throw new Error("run before setup");
+        // Wall time, and the process's CPU time (all its threads): on a machine shared with other jobs the CPU
+        // time of a 1-thread run is close to its unloaded wall time, while wall time depends on the scheduler.
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         const extra = await current.run();
         const ms = performance.now() - t0;
-        send({ ok: true, ms, extra });
+        const c = process.cpuUsage(c0);
+        send({ ok: true, ms, cpu_ms: (c.user + c.system) / 1000, extra });
       } else if (msg.cmd === "exit") {
         current?.dispose();
         break;

@@ -94,9 +94,10 @@ def load_weights(path):
 class MatMul:
     def __init__(self, p):
         n = p["n"]
+        m, k = p.get("m", n), p.get("k", n)
         g = torch.Generator().manual_seed(0)
-        self.a = torch.randn(n, n, generator=g)
-        self.b = torch.randn(n, n, generator=g)
+        self.a = torch.randn(m, k, generator=g)
+        self.b = torch.randn(k, n, generator=g)
 
     def run(self):
         torch.mm(self.a, self.b)
@@ -398,15 +399,17 @@ def main():
                 if kind is None:
                     raise ValueError(f"no PyTorch twin for workload {msg['workload']}")
                 current = kind(msg["params"])
-                current.run()  # warm-up (allocator, OpenMP pool, first-call dispatch)
+                if msg["params"].get("warmup", True):
+                    current.run()  # warm-up (allocator, OpenMP pool, first-call dispatch)
                 out = {"ok": True, "info": {}}
             elif cmd == "run":
                 if current is None:
                     raise RuntimeError("run before setup")
+                c0 = time.process_time()  # CPU time of all threads, as process.cpuUsage on the tfjs side
                 t0 = time.perf_counter()
                 extra = current.run()
                 ms = (time.perf_counter() - t0) * 1000
-                out = {"ok": True, "ms": ms, "extra": extra}
+                out = {"ok": True, "ms": ms, "cpu_ms": (time.process_time() - c0) * 1000, "extra": extra}
             elif cmd == "exit":
                 return
             else:

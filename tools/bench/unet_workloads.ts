@@ -27,7 +27,10 @@ export function unetWorkload(name: string, p: Params): Workload {
     const label = tf.keep(tf.fill([batch], 1.0));
     return {
       run: () => {
-        tf.tidy(() => model.apply(x0, label).dataSync());
+        // Read back outside tidy: tf.tidy would walk a returned typed array element by element.
+        const y = model.apply(x0, label);
+        y.dataSync();
+        y.dispose();
         return { params };
       },
       dispose: () => {

@@ -23,7 +23,11 @@ export interface ApplyOptions {
 export interface ScoreNetwork {
   /** Architecture name, e.g. "mlp" or "unet" (the key of `networkFromConfig`'s registry). */
   readonly kind: string;
-  /** Forward pass. Must not keep references to its inputs; intermediates are freed (call inside tf.tidy). */
+  /**
+   * Forward pass. Must not keep references to its inputs; intermediates are freed (call inside tf.tidy).
+   * Differentiable in x and the variables; the label is a constant to autodiff (the built-in networks compute
+   * the noise embedding on the host on wasm/cpu).
+   */
   apply(x: tf.Tensor, label: tf.Tensor, opts?: ApplyOptions): tf.Tensor;
   /** Trainable variables in a fixed order. Their engine names are unique per instance (see `variableNames`). */
   readonly trainableVariables: readonly tf.Variable[];

@@ -372,6 +372,15 @@ export async function runEncodeExperiment(s: EncodeSettings, quick: boolean, mod
         }));
         log?.(`encode ${name}: recon max ${mx.toExponential(2)}, nfe ${e.nfe}/${d.nfe}`);
       }
+      // The same data encoded by the exact-score flows of the other two SDEs, latents divided by the prior std
+      // (σ_max for VE, 1 for sub-VP): with the exact score the three ODEs are one ODE after x ↦ x / m(t),
+      // σ = s(t) / m(t), so they should give the same standardised latents.
+      for (const [name, other, scale] of [["exact VE (z / σ_max)", makeToySde("VE"), 50], ["exact sub-VP", makeToySde("subVP"), 1]] as const) {
+        const e = await odeEncode({ sde: other, score: hostMixtureScore(mix, other), x, rtol: s.tol, atol: s.tol });
+        latents[name] = Array.from(e.z.dataSync(), (v) => round3(v / scale));
+        e.z.dispose();
+        log?.(`encode ${name}: nfe ${e.nfe}`);
+      }
       tf.dispose([priorA, priorB, x]);
       // Identifiability: distances between the latents of the same points under two maps, vs a random pairing.
       const rng = createRng(s.permSeed);
@@ -387,6 +396,8 @@ export async function runEncodeExperiment(s: EncodeSettings, quick: boolean, mod
         ["learned VP #1", "learned VP #2"],
         ["learned VP #1", "exact"],
         ["learned VP #2", "exact"],
+        ["exact VE (z / σ_max)", "exact"],
+        ["exact sub-VP", "exact"],
       ]) {
         const za = full(a);
         const zb = full(b);

@@ -5,7 +5,7 @@
  */
 import { eightGaussians } from "../toy";
 import type { GaussianMixture } from "../toy";
-import type { Table1Row } from "../sampling";
+import type { Table1Column, Table1Row } from "../sampling";
 import { hostMixtureScore } from "./hostScore";
 import {
   configKey,
@@ -48,11 +48,14 @@ export interface Table1ExperimentSettings {
   floorSeed: number;
   /** Points per configuration kept for the scatter plots (first seed). */
   keepPoints: number;
+  /** Subsets of the grid (quick mode only; absent = the whole table). */
+  rows?: Table1Row[];
+  columns?: Table1Column[];
 }
 
 export function table1Settings(quick: boolean): Table1ExperimentSettings {
   return quick
-    ? { mixture: { kind: "eightGaussians", radius: 2, std: 0.05 }, n: 500, seeds: [0, 1], nRef: 4000, refSeed: 777, floorRepeats: 5, floorSeed: 1, keepPoints: 300 }
+    ? { mixture: { kind: "eightGaussians", radius: 2, std: 0.05 }, n: 300, seeds: [0, 1], nRef: 4000, refSeed: 777, floorRepeats: 5, floorSeed: 1, keepPoints: 300, rows: ["reverse diffusion", "probability flow"], columns: ["P1000", "C2000", "PC1000"] }
     : { mixture: { kind: "eightGaussians", radius: 2, std: 0.05 }, n: 2000, seeds: [0, 1, 2, 3, 4], nRef: 10000, refSeed: 777, floorRepeats: 10, floorSeed: 1, keepPoints: 600 };
 }
 
@@ -81,7 +84,7 @@ export async function runTable1Experiment(
       const ref = makeReference(mix, s.nRef, s.refSeed);
       const floor = referenceNoiseFloor(ref, s.n, s.floorRepeats, s.floorSeed);
       const keep = new Map<string, Float32Array>();
-      const runs = await runGrid({ configs: table1Configs(), seeds: s.seeds, n: s.n, ref, scoreFor: (sde) => hostMixtureScore(mix, sde), onRun, keepSamples: keep });
+      const runs = await runGrid({ configs: table1Configs(["VE", "VP"], s.rows, s.columns), seeds: s.seeds, n: s.n, ref, scoreFor: (sde) => hostMixtureScore(mix, sde), onRun, keepSamples: keep });
       const samples: Record<string, number[]> = {};
       for (const [k, v] of keep) samples[k] = Array.from(v.subarray(0, 2 * s.keepPoints), round3);
       const truth = Array.from(ref.truth.data.subarray(0, 2 * s.keepPoints), round3);

@@ -17,17 +17,20 @@ import { pcSample } from "../../lib/sampling";
 import { VESDE } from "../../lib/sde";
 import { Trainer } from "../../lib/train";
 import { Dense, FourierEmbedding } from "../../lib/models/layers";
-import { linearFast, sinCos } from "../../lib/perf/fastOps";
+import { installFastGradients } from "../../lib/perf/fastGradients";
+import { sinCos } from "../../lib/perf/fastOps";
 
 /**
  * SCORE_SDE_BENCH_FASTPATH=1 measures the fast path PROPOSED for lib/models (not yet adopted there) by patching
- * two methods at run time in this bench process only: Dense.apply → linearFast on 2-D inputs (bias gradient by
- * matMul), FourierEmbedding.apply → sinCos (no Sin/Cos kernels). Same math; lets the report quote end-to-end gains.
+ * two methods at run time in this bench process only: Dense.apply → plain tf.matMul + add on 2-D inputs, with
+ * lib/perf/fastGradients installed (lazy, explicit-transpose matMul gradients; bias gradient by matMul), and
+ * FourierEmbedding.apply → sinCos (no Sin/Cos kernels). Same math; lets the report quote end-to-end gains.
  */
 function installFastPath(): void {
+  installFastGradients();
   const denseApply = Dense.prototype.apply;
   Dense.prototype.apply = function (this: Dense, x: tf.Tensor): tf.Tensor {
-    return x.rank === 2 ? linearFast(x, this.kernel, this.bias) : denseApply.call(this, x);
+    return x.rank === 2 ? tf.matMul(x, this.kernel).add(this.bias) : denseApply.call(this, x);
   };
   FourierEmbedding.prototype.apply = function (this: FourierEmbedding, label: tf.Tensor): tf.Tensor {
     const W = (this as unknown as { W: tf.Tensor }).W;

@@ -1,0 +1,68 @@
+/** lib/perf/fastGradients: the same gradients as tfjs' stock ones, from other kernels. */
+import { describe, it, before, after } from "node:test";
+import * as assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { setup } from "../helpers";
+import { fastGradientsInstalled, installFastGradients, uninstallFastGradients } from "../../lib/perf/fastGradients";
+
+function grads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]): Float32Array[] {
+  return tf.tidy(() => tf.grads((...a: tf.Tensor[]) => f(...a).square().sum())(xs)).map((g) => {
+    const v = g.dataSync() as Float32Array;
+    g.dispose();
+    return v;
+  });
+}
+
+function close(a: Float32Array[], b: Float32Array[], what: string): void {
+  assert.equal(a.length, b.length);
+  a.forEach((x, i) => {
+    assert.equal(x.length, b[i].length, `${what}: gradient ${i} size`);
+    for (let j = 0; j < x.length; j++) assert.ok(Math.abs(x[j] - b[i][j]) <= 1e-4 * (1 + Math.abs(b[i][j])), `${what}: grad ${i}[${j}] ${x[j]} vs ${b[i][j]}`);
+  });
+}
+
+describe("fast gradients", () => {
+  before(setup);
+  after(uninstallFastGradients);
+
+  const r = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed);
+  const cases: [string, (...xs: tf.Tensor[]) => tf.Tensor, tf.Tensor[]][] = [
+    ["matMul", (a, b) => tf.matMul(a, b), [r([7, 5], 1), r([5, 3], 2)]],
+    ["matMul tB", (a, b) => tf.matMul(a, b, false, true), [r([7, 5], 3), r([3, 5], 4)]],
+    ["matMul tA", (a, b) => tf.matMul(a, b, true, false), [r([5, 7], 5), r([5, 3], 6)]],
+    ["matMul tA tB", (a, b) => tf.matMul(a, b, true, true), [r([5, 7], 7), r([3, 5], 8)]],
+    ["batched matMul tB", (a, b) => tf.matMul(a, b, false, true), [r([2, 7, 5], 9), r([2, 3, 5], 10)]],
+    ["bias add [N,C]+[C]", (a, b) => a.add(b), [r([9, 4], 11), r([4], 12)]],
+    ["bias add [B,H,W,C]+[C]", (a, b) => a.add(b), [r([2, 3, 3, 4], 13), r([4], 14)]],
+    ["add [C]+[N,C] (bias first)", (a, b) => a.add(b), [r([4], 15), r([9, 4], 16)]],
+    ["non-leading broadcast [B,H,W,C]+[B,1,1,C]", (a, b) => a.add(b), [r([2, 3, 3, 4], 17), r([2, 1, 1, 4], 18)]],
+    ["scalar add", (a, b) => a.add(b), [r([3, 4], 19), r([], 20)]],
+    ["sub [N,C]−[1,C]", (a, b) => a.sub(b), [r([9, 4], 21), r([1, 4], 22)]],
+    ["same-shape sub", (a, b) => a.sub(b), [r([9, 4], 23), r([9, 4], 24)]],
+  ];
+
+  it("every case matches the stock gradient", () => {
+    const stock = cases.map(([, f, xs]) => grads(f, xs));
+    installFastGradients();
+    assert.ok(fastGradientsInstalled());
+    installFastGradients(); // idempotent
+    cases.forEach(([name, f, xs], i) => close(grads(f, xs), stock[i], name));
+    uninstallFastGradients();
+    assert.ok(!fastGradientsInstalled());
+    cases.forEach(([name, f, xs], i) => close(grads(f, xs), stock[i], `${name} (after uninstall)`));
+  });
+
+  it("a gradient with respect to x alone does not compute the weight gradient (lazy)", async () => {
+    installFastGradients();
+    const x = r([64, 16], 30);
+    const w = r([16, 16], 31);
+    const prof = await tf.profile(() => {
+      const g = tf.grad((xx: tf.Tensor) => tf.matMul(xx, w).square().sum())(x);
+      g.dispose();
+    });
+    // Forward product, and the one product of dx; the product for dW (xᵀ·dy, [16,64]·[64,16]) is never run.
+    const products = prof.kernels.filter((k) => k.name === "BatchMatMul");
+    assert.equal(products.length, 2, JSON.stringify(products.map((k) => k.inputShapes)));
+    uninstallFastGradients();
+  });
+});

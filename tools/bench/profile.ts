@@ -5,8 +5,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend";
-import { createToyMLP, scoreFnFromModel } from "../../lib/models";
+import { createToyMLP, createUNet, scoreFnFromModel } from "../../lib/models";
 import { createRng } from "../../lib/random";
+import { logLikelihood } from "../../lib/likelihood";
 import { pcSample } from "../../lib/sampling";
 import { VESDE } from "../../lib/sde";
 import { Trainer } from "../../lib/train";
@@ -32,6 +33,19 @@ async function main(): Promise<void> {
     step = async () => {
       const r = await pcSample({ sde: small, score, shape: [p.n, 2], rng: createRng(0) });
       r.samples.dispose();
+    };
+  } else if (what === "unet_train") {
+    const unet = createUNet({ imageSize: 28, imageChannels: 1, seed: 0 });
+    const x0 = tf.keep(createRng(1).uniform([p.batch === 512 ? 64 : p.batch, 28, 28, 1]));
+    const trainer = new Trainer({ model: unet, sde, batchSource: () => x0.clone(), seed: 42 });
+    step = async () => void trainer.trainStep();
+  } else if (what === "likelihood") {
+    const score = scoreFnFromModel(sde, model);
+    const x = tf.keep(createRng(2).normal([p.n, 2]));
+    step = async () => {
+      const r = await logLikelihood({ sde, score, x, divergence: "exact", rtol: p.rtol ?? 1e-3, atol: p.rtol ?? 1e-3 });
+      console.log(`  (nfe ${r.nfe})`);
+      tf.dispose([r.logp, r.bpd, r.z, r.priorLogp, r.deltaLogp]);
     };
   } else throw new Error(`unknown workload ${what}`);
   await step();

@@ -153,9 +153,25 @@ export function snrSweepConfigs(s: SnrSweepSettings): PcConfig[] {
 export interface SnrBest {
   sde: PcSdeName;
   sampler: string;
-  bestSnrByDeltaCE: number;
+  /** snr with the lowest mean energy distance. */
   bestSnrByED: number;
+  /** snr with the mean spread ratio closest to 1. */
+  bestSnrBySpread: number;
   paperSnr: number;
+}
+
+/** The best swept snr per SDE and sampler, by energy distance and by spread ratio (closest to 1). */
+export function snrBest(summary: readonly SummaryRow[], samplers: readonly ("C2000" | Table1Row)[], paperSnr: (sde: PcSdeName, sampler: string) => number): SnrBest[] {
+  const best: SnrBest[] = [];
+  for (const sde of ["VE", "VP"] as const) {
+    for (const sm of samplers) {
+      const rows = summary.filter((r) => r.sde === sde && (sm === "C2000" ? r.column === "C2000" : r.column === "PC1000" && r.row === sm));
+      if (rows.length === 0) continue;
+      const argmin = (f: (r: SummaryRow) => number): number => rows.reduce((a, b) => (f(b) < f(a) ? b : a)).snr;
+      best.push({ sde, sampler: sm === "C2000" ? "C2000" : `PC1000 ${sm}`, bestSnrByED: argmin((r) => r.edMean), bestSnrBySpread: argmin((r) => Math.abs(r.varRatioMean - 1)), paperSnr: paperSnr(sde, sm) });
+    }
+  }
+  return best;
 }
 
 export interface SnrSweepPayload {
@@ -179,14 +195,7 @@ export async function runSnrSweepExperiment(
       const ref = makeReference(mix, s.nRef, s.refSeed);
       const runs = await runGrid({ configs: snrSweepConfigs(s), seeds: s.seeds, n: s.n, ref, scoreFor: (sde) => hostMixtureScore(mix, sde), onRun });
       const summary = summarize(runs);
-      const best: SnrBest[] = [];
-      for (const sde of ["VE", "VP"] as const) {
-        for (const sm of s.samplers) {
-          const rows = summary.filter((r) => r.sde === sde && (sm === "C2000" ? r.column === "C2000" : r.column === "PC1000" && r.row === sm));
-          const argmin = (f: (r: SummaryRow) => number): number => rows.reduce((a, b) => (f(b) < f(a) ? b : a)).snr;
-          best.push({ sde, sampler: sm === "C2000" ? "C2000" : `PC1000 ${sm}`, bestSnrByDeltaCE: argmin((r) => r.dceMean), bestSnrByED: argmin((r) => r.edMean), paperSnr: paperSnr(sde, sm) });
-        }
-      }
+      const best = snrBest(summary, s.samplers, paperSnr);
       return { runs, summary, best };
     },
     (p) => ({ runs: p.runs.map(roundRow), summary: p.summary.map(roundRow), best: p.best.map(roundRow) }),

@@ -16,29 +16,25 @@ import { createRng } from "../../lib/random";
 import { pcSample } from "../../lib/sampling";
 import { VESDE } from "../../lib/sde";
 import { Trainer } from "../../lib/train";
-import { Dense, FourierEmbedding } from "../../lib/models/layers";
+import { Dense } from "../../lib/models/layers";
 import { installFastGradients } from "../../lib/perf/fastGradients";
-import { sinCos } from "../../lib/perf/fastOps";
 
 /**
  * SCORE_SDE_BENCH_FASTPATH=1 measures the fast path PROPOSED for lib/models (not yet adopted there) by patching
- * two methods at run time in this bench process only: Dense.apply → plain tf.matMul + add on 2-D inputs, with
- * lib/perf/fastGradients installed (lazy, explicit-transpose matMul gradients; bias gradient by matMul), and
- * FourierEmbedding.apply → sinCos (no Sin/Cos kernels). Same math; lets the report quote end-to-end gains.
+ * Dense.apply at run time in this bench process only, with lib/perf/fastGradients installed: while a gradient is
+ * being recorded, a plain tf.matMul + add (their registered gradients are lazy and transpose explicitly, so a VJP
+ * with respect to x skips the weight gradients, and the bias gradient is one matMul); otherwise the fused
+ * matMul + bias (one XNNPACK call, what inference wants). Same math; lets the report quote end-to-end gains.
+ * (sinCos is not patched in: the sampler and the ODE call the embedding with one label for the whole batch, where
+ * the stock Sin is cheap; it only pays when labels vary, e.g. training — see tools/bench/fastops.ts.)
  */
 function installFastPath(): void {
   installFastGradients();
   const denseApply = Dense.prototype.apply;
   Dense.prototype.apply = function (this: Dense, x: tf.Tensor): tf.Tensor {
-    return x.rank === 2 ? tf.matMul(x, this.kernel).add(this.bias) : denseApply.call(this, x);
-  };
-  FourierEmbedding.prototype.apply = function (this: FourierEmbedding, label: tf.Tensor): tf.Tensor {
-    const W = (this as unknown as { W: tf.Tensor }).W;
-    return tf.tidy(() => {
-      const proj = label.log().reshape([-1, 1]).mul(W);
-      const [s, c] = sinCos(proj);
-      return tf.concat([s, c], 1);
-    });
+    if (x.rank !== 2) return denseApply.call(this, x);
+    if (tf.engine().state.gradientDepth > 0) return tf.matMul(x, this.kernel).add(this.bias);
+    return tf.fused.matMul({ a: x as tf.Tensor2D, b: this.kernel as tf.Tensor2D, bias: this.bias });
   };
 }
 if (process.env.SCORE_SDE_BENCH_FASTPATH === "1") installFastPath();

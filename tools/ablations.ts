@@ -1,7 +1,7 @@
 /**
  * ONE command that regenerates every committed number of the ablation notebooks (issue 4):
  *
- *   npx ts-node --transpile-only tools/ablations.ts [--only table1,snr,flow,train] [--no-notebooks] [--quick]
+ *   npx ts-node --transpile-only tools/ablations.ts [--only table1,snr,train,table1learned,flow] [--no-notebooks] [--quick]
  *
  * 1. runs each experiment at full size (lib/ablation: the same functions and settings the notebooks call) and
  *    writes data/results/ablations/<experiment>.{json,csv} — settings, seeds, sample counts, backend, wall time and
@@ -22,12 +22,12 @@ import {
   snrSweepSettings,
   table1Settings,
 } from "../lib/ablation";
-import { ablationModelSpecs, modelFile, trainOrLoadToyModel } from "../lib/ablation";
+import { ablationModelSpecs, learnedTable1Settings, modelFile, runLearnedTable1Experiment, trainOrLoadToyModel } from "../lib/ablation";
 import { encodeSettings, loadAblationModels, nllSettings, runEncodeExperiment, runNllExperiment, runToleranceExperiment, toleranceSettings } from "../lib/ablation";
 import type { Cached, PcRunRow } from "../lib/ablation";
 import { repoRoot } from "../lib/ablation/results";
 
-const EXPERIMENTS = ["table1", "snr", "flow", "train"] as const;
+const EXPERIMENTS = ["table1", "snr", "train", "table1learned", "flow"] as const;
 type Exp = (typeof EXPERIMENTS)[number];
 
 function progress(label: string): (r: PcRunRow, done: number, total: number) => void {
@@ -69,6 +69,7 @@ async function main(): Promise<void> {
       m.dispose();
     }
   }
+  if (only.includes("table1learned")) report("table1learned", await runLearnedTable1Experiment(learnedTable1Settings(quick), quick, progress("table1learned")));
   if (only.includes("flow")) {
     const models = await loadAblationModels(quick);
     const log = (m: string): void => void process.stderr.write(`[flow] ${m}\n`);

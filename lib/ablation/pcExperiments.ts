@@ -7,6 +7,9 @@ import { eightGaussians } from "../toy";
 import type { GaussianMixture } from "../toy";
 import type { Table1Column, Table1Row } from "../sampling";
 import { hostMixtureScore } from "./hostScore";
+import { scoreFnFromModel } from "../models";
+import { toyModelData, toyModelSpec, trainOrLoadToyModel } from "./models";
+import type { ToyModelSpec } from "./models";
 import {
   configKey,
   makeReference,
@@ -203,3 +206,71 @@ export async function runSnrSweepExperiment(
 }
 
 
+
+// ---------------------------------------------------------------------------------------------------------------
+// Table 1 with the LEARNED score (the toy models of ./models, on their data eightGaussians(2, 0.2))
+
+export interface LearnedTable1Settings {
+  n: number;
+  seeds: number[];
+  nRef: number;
+  refSeed: number;
+  floorRepeats: number;
+  rows: Table1Row[];
+  columns: Table1Column[];
+  /** The models (VE and VP, seed 1) whose scores are sampled. */
+  models: ToyModelSpec[];
+}
+
+export function learnedTable1Settings(quick: boolean): LearnedTable1Settings {
+  return {
+    n: quick ? 200 : 1000,
+    seeds: quick ? [0, 1] : [0, 1, 2],
+    nRef: quick ? 3000 : 10000,
+    refSeed: 777,
+    floorRepeats: 5,
+    rows: quick ? ["reverse diffusion"] : ["reverse diffusion", "probability flow"],
+    columns: ["P1000", "C2000", "PC1000"],
+    models: [toyModelSpec("VE", 1, quick), toyModelSpec("VP", 1, quick)],
+  };
+}
+
+export async function runLearnedTable1Experiment(
+  s: LearnedTable1Settings,
+  quick: boolean,
+  onRun?: (r: PcRunRow, done: number, total: number) => void,
+): Promise<Cached<Table1Payload>> {
+  return cachedResult<Table1Payload>(
+    "table1_learned_score",
+    s,
+    quick,
+    async () => {
+      const mix = toyModelData(s.models[0]);
+      const ref = makeReference(mix, s.nRef, s.refSeed);
+      const floor = referenceNoiseFloor(ref, s.n, s.floorRepeats, s.refSeed + 1);
+      const runs: PcRunRow[] = [];
+      const keep = new Map<string, Float32Array>();
+      const all = table1Configs(["VE", "VP"], s.rows, s.columns);
+      let done = 0;
+      for (const spec of s.models) {
+        const m = await trainOrLoadToyModel(spec, quick);
+        try {
+          const configs = all.filter((c) => c.sde === spec.sde);
+          const part = await runGrid({
+            configs, seeds: s.seeds, n: s.n, ref, keepSamples: keep,
+            scoreFor: (sde) => scoreFnFromModel(sde, m.model),
+            onRun: (r) => onRun?.(r, ++done, all.length * s.seeds.length),
+          });
+          runs.push(...part);
+        } finally {
+          m.dispose();
+        }
+      }
+      const samples: Record<string, number[]> = {};
+      for (const [k, v] of keep) samples[k] = Array.from(v.subarray(0, 1200), round3);
+      samples["truth"] = Array.from(ref.truth.data.subarray(0, 1200), round3);
+      return { runs, summary: summarize(runs), floor, samples };
+    },
+    (p) => ({ runs: p.runs.map(roundRow), summary: p.summary.map(roundRow) }),
+  );
+}

@@ -151,13 +151,13 @@ function driftAndDivergence(
   R: number,
 ): tf.Tensor {
   const B = x.shape[0];
-  const reps = new Array<number>(x.rank).fill(1);
   let f: tf.Tensor | undefined;
   const parts: tf.Tensor[] = [];
   for (const P of probeChunks) {
     const r = P.shape[0] / B;
-    reps[0] = r;
-    const xr = r === 1 ? x : tf.tile(x, reps);
+    // r copies of the batch along axis 0 (replica-major, what tf.tile(x, [r, 1, …]) gives): concat is a plain
+    // copy on wasm (0.018 ms per step at 1000 points against 0.17 ms for Tile).
+    const xr = r === 1 ? x : tf.concat(new Array<tf.Tensor>(r).fill(x));
     const tr = timeVector(t, r * B, T);
     const { value, grad } = tf.valueAndGrad((xx: tf.Tensor) => drift(xx, tr))(xr, P);
     f ??= r === 1 ? value : value.slice(0, B);

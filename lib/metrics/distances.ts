@@ -290,7 +290,10 @@ export function sampleCrossEntropy(
   let total = 0;
   for (let s = 0; s < X.n; s += bs) {
     const e = Math.min(X.n, s + bs);
-    const lp = tf.tidy(() => dist.logProb(tf.tensor2d(Float32Array.from(X.data.subarray(s * X.dim, e * X.dim)), [e - s, X.dim], "float32")).dataSync());
+    // Read outside tidy: tf.tidy walks a returned typed array element by element.
+    const lpT = tf.tidy(() => dist.logProb(tf.tensor2d(Float32Array.from(X.data.subarray(s * X.dim, e * X.dim)), [e - s, X.dim], "float32")));
+    const lp = lpT.dataSync();
+    lpT.dispose();
     for (let i = 0; i < lp.length; i++) total -= lp[i];
   }
   return total / X.n;

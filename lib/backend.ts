@@ -15,6 +15,11 @@
  * threaded build in Node). `initBackend({ wasmThreads: n })` or `SCORE_SDE_WASM_THREADS=n|auto` starts the threaded
  * XNNPACK build through `lib/perf/wasmThreads` (a shim over tfjs-backend-wasm 4.22 internals); if that cannot
  * start, the single-threaded build is used and the reason is recorded in `BackendInfo.wasmThreadsFallback`.
+ *
+ * Gradients: once a backend is chosen, `installFastGradients()` (lib/perf/fastGradients) replaces tfjs' registered
+ * gradients of BatchMatMul, Add and Sub process-wide with the same math on faster kernels (explicit transposes
+ * instead of transposed-matMul flags, bias reductions as one matMul); `linear` in lib/models/ops relies on them.
+ * Installing is idempotent; `uninstallFastGradients()` restores tfjs' own.
  */
 import * as os from "os";
 import * as tf from "@tensorflow/tfjs";
@@ -25,6 +30,7 @@ import {
   wasmThreadsUnsupportedReason,
   type WasmBackendModule,
 } from "./perf/wasmThreads";
+import { installFastGradients } from "./perf/fastGradients";
 
 export type BackendName = "node-gpu" | "node" | "wasm" | "cpu";
 export const BACKEND_ORDER: readonly BackendName[] = ["node-gpu", "node", "wasm", "cpu"];
@@ -181,6 +187,7 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
     const extra: { threads?: number; wasmThreadsFallback?: string } = {};
     const reason = await tryBackend(name, load, { ...opts, wantedThreads }, extra);
     if (reason === undefined) {
+      installFastGradients(); // idempotent; see the file comment
       const info: BackendInfo = { name, tfjsName: tf.getBackend(), skipped, ...extra };
       const quiet = opts.quiet ?? process.env.SCORE_SDE_QUIET === "1";
       if (!quiet) {

@@ -4,6 +4,7 @@ import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { setup } from "../helpers";
 import { fastGradientsInstalled, installFastGradients, uninstallFastGradients } from "../../lib/perf/fastGradients";
+import { linear } from "../../lib/models/ops";
 
 function grads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]): Float32Array[] {
   return tf.tidy(() => tf.grads((...a: tf.Tensor[]) => f(...a).square().sum())(xs)).map((g) => {
@@ -22,8 +23,14 @@ function close(a: Float32Array[], b: Float32Array[], what: string): void {
 }
 
 describe("fast gradients", () => {
-  before(setup);
-  after(uninstallFastGradients);
+  // initBackend (called by setup) installs the fast gradients: take them out so "stock" below is tfjs' own, and put
+  // them back for whatever runs after.
+  before(async () => {
+    await setup();
+    assert.ok(fastGradientsInstalled(), "initBackend installs the fast gradients");
+    uninstallFastGradients();
+  });
+  after(installFastGradients);
 
   const r = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed);
   const cases: [string, (...xs: tf.Tensor[]) => tf.Tensor, tf.Tensor[]][] = [
@@ -63,6 +70,27 @@ describe("fast gradients", () => {
     // Forward product, and the one product of dx; the product for dW (xᵀ·dy, [16,64]·[64,16]) is never run.
     const products = prof.kernels.filter((k) => k.name === "BatchMatMul");
     assert.equal(products.length, 2, JSON.stringify(products.map((k) => k.inputShapes)));
+    uninstallFastGradients();
+  });
+
+  it("lib/models/ops.linear: the same values and gradients on the fast path as with its customGrad, lazy in x", async () => {
+    const x = r([3, 6, 5], 40);
+    const w = r([5, 4], 41);
+    const b = r([4], 42);
+    const withBias = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => linear(xx, ww, bb);
+    const noBias = (xx: tf.Tensor, ww: tf.Tensor) => linear(xx, ww);
+    const ref = [grads(withBias, [x, w, b]), grads(noBias, [x, w])];
+    const refY = linear(x, w, b).dataSync() as Float32Array;
+    installFastGradients();
+    close(grads(withBias, [x, w, b]), ref[0], "linear with bias");
+    close(grads(noBias, [x, w]), ref[1], "linear without bias");
+    close([linear(x, w, b).dataSync() as Float32Array], [refY], "linear forward (fused)");
+    const prof = await tf.profile(() => {
+      const g = tf.grad((xx: tf.Tensor) => linear(xx, w, b).square().sum())(x);
+      g.dispose();
+    });
+    const products = prof.kernels.filter((k) => k.name === "BatchMatMul" || k.name === "_FusedMatMul");
+    assert.equal(products.length, 2, JSON.stringify(products.map((k) => [k.name, k.inputShapes])));
     uninstallFastGradients();
   });
 });

@@ -229,8 +229,9 @@ export function learnedTable1Settings(quick: boolean): LearnedTable1Settings {
     nRef: quick ? 3000 : 10000,
     refSeed: 777,
     floorRepeats: 5,
-    rows: quick ? ["reverse diffusion"] : ["reverse diffusion", "probability flow"],
-    columns: ["P1000", "C2000", "PC1000"],
+    // Full mode: the paper's whole Table 1 grid (3 predictors × P1000, P2000, C2000, PC1000); snr = the paper's Table 5.
+    rows: quick ? ["reverse diffusion"] : ["ancestral sampling", "reverse diffusion", "probability flow"],
+    columns: quick ? ["P1000", "C2000", "PC1000"] : ["P1000", "P2000", "C2000", "PC1000"],
     models: [toyModelSpec("VE", 1, quick), toyModelSpec("VP", 1, quick)],
   };
 }

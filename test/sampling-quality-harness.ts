@@ -16,9 +16,12 @@ import type { NoiseFloor } from "../lib/metrics";
 import { reference, setup } from "./helpers";
 
 // 2000 points keep each file near 30 s on 2 busy cores; outside quick mode 4000 sharpen the floor by √2.
-const n = process.env.SCORE_SDE_QUICK === "1" ? 2000 : 4000;
+export const n = process.env.SCORE_SDE_QUICK === "1" ? 2000 : 4000;
 
 export interface QualityHarness {
+  /** The reference mixture of the official vectors, its fixed true sample, and the true-vs-true noise floor. */
+  mixture(): GaussianMixture;
+  truth(): tf.Tensor2D;
   floor(): NoiseFloor;
   /** Energy distance of pcSample's samples (seed 7, snr 0.16) to a fixed true sample; scoreScale ≠ 1 corrupts the score. */
   distanceOf(sde: SDE, predictor: string, corrector: string, scoreScale?: number): Promise<number>;
@@ -37,6 +40,8 @@ export function qualityHarness(): QualityHarness {
     floor = noiseFloor(mix, n, (x, y) => energyDistance(x, y), { repeats: 8, seed: 1 });
   });
   return {
+    mixture: () => mix,
+    truth: () => truth,
     floor: () => floor,
     async distanceOf(sde, predictor, corrector, scoreScale = 1) {
       const exact = mix.scoreFn(sde);

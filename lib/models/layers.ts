@@ -128,6 +128,31 @@ export function activation(name: Activation): (x: tf.Tensor) => tf.Tensor {
 }
 
 /** Fully connected layer on the last axis with the fast gradient of `linear`. */
+/**
+ * The variable bookkeeping every network built on a ParamStore shares: the `ScoreNetwork` getters over its store
+ * and `dispose`. Subclasses create their layers on `this.store` in their constructors.
+ */
+export abstract class ParamStoreNetwork {
+  protected constructor(protected readonly store: ParamStore) {}
+
+  get trainableVariables(): readonly tf.Variable[] {
+    return this.store.variables;
+  }
+  get variableNames(): readonly string[] {
+    return this.store.names;
+  }
+  get stateVariables(): readonly { name: string; variable: tf.Variable }[] {
+    return this.store.state;
+  }
+  get paramCount(): number {
+    return this.store.variables.reduce((n, v) => n + v.size, 0);
+  }
+
+  dispose(): void {
+    this.store.dispose();
+  }
+}
+
 export class Dense {
   readonly kernel: tf.Variable;
   readonly bias: tf.Variable;

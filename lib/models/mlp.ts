@@ -15,6 +15,7 @@ import {
   EmbeddingType,
   FourierEmbedding,
   ParamStore,
+  ParamStoreNetwork,
   PositionalEmbedding,
   activation,
   makeEmbedding,
@@ -71,16 +72,15 @@ export function resolveToyMLPConfig(cfg: ToyMLPConfig = {}): ResolvedToyMLPConfi
   return r;
 }
 
-class ToyMLP implements ScoreNetwork {
+class ToyMLP extends ParamStoreNetwork implements ScoreNetwork {
   readonly kind = "mlp";
-  private readonly store: ParamStore;
   private readonly embed: FourierEmbedding | PositionalEmbedding;
   private readonly hidden: Dense[] = [];
   private readonly out: Dense;
   private readonly act: (x: tf.Tensor) => tf.Tensor;
 
   constructor(private readonly cfg: ResolvedToyMLPConfig) {
-    this.store = new ParamStore(createRng(cfg.seed), "mlp");
+    super(new ParamStore(createRng(cfg.seed), "mlp"));
     this.act = activation(cfg.activation);
     this.embed = makeEmbedding(this.store, "mlp/embed", cfg.embedding, cfg.embeddingDim, cfg.fourierScale);
     let inDim = cfg.dim + cfg.embeddingDim;
@@ -89,19 +89,6 @@ class ToyMLP implements ScoreNetwork {
       inDim = cfg.width;
     }
     this.out = new Dense(this.store, "mlp/out", cfg.width, cfg.dim, 0.1);
-  }
-
-  get trainableVariables(): readonly tf.Variable[] {
-    return this.store.variables;
-  }
-  get variableNames(): readonly string[] {
-    return this.store.names;
-  }
-  get stateVariables(): readonly { name: string; variable: tf.Variable }[] {
-    return this.store.state;
-  }
-  get paramCount(): number {
-    return this.store.variables.reduce((n, v) => n + v.size, 0);
   }
 
   apply(x: tf.Tensor, label: tf.Tensor, _opts?: ApplyOptions): tf.Tensor {
@@ -120,9 +107,6 @@ class ToyMLP implements ScoreNetwork {
     return { ...this.cfg };
   }
 
-  dispose(): void {
-    this.store.dispose();
-  }
 }
 
 /** A toy MLP score network (see the file comment); weights and Fourier frequencies are drawn from `seed`. */

@@ -37,6 +37,7 @@ import {
   FourierEmbedding,
   GroupNorm,
   ParamStore,
+  ParamStoreNetwork,
   PositionalEmbedding,
   activation,
   avgPool2,
@@ -203,9 +204,8 @@ type Block =
   | { type: "down"; conv: Conv2d }
   | { type: "up"; conv: Conv2d };
 
-class UNet implements ScoreNetwork {
+class UNet extends ParamStoreNetwork implements ScoreNetwork {
   readonly kind = "unet";
-  private readonly store: ParamStore;
   private readonly embed: FourierEmbedding | PositionalEmbedding;
   private readonly temb0: Dense;
   private readonly temb1: Dense;
@@ -218,7 +218,8 @@ class UNet implements ScoreNetwork {
   private readonly act: (x: tf.Tensor) => tf.Tensor;
 
   constructor(private readonly cfg: ResolvedUNetConfig) {
-    const s = (this.store = new ParamStore(createRng(cfg.seed), "unet"));
+    super(new ParamStore(createRng(cfg.seed), "unet"));
+    const s = this.store;
     const act = (this.act = activation(cfg.activation));
     const nf = cfg.channels;
     const embDim = cfg.embedding === "fourier" ? 2 * nf : nf;
@@ -272,19 +273,6 @@ class UNet implements ScoreNetwork {
     if (skipCh.length !== 0) throw new Error("UNet: skip bookkeeping is inconsistent (a bug)");
     this.normOut = new GroupNorm(s, "unet/norm_out", ch, groupsFor(ch, cfg.groups));
     this.convOut = new Conv2d(s, "unet/conv_out", ch, cfg.imageChannels, 3, cfg.initScale);
-  }
-
-  get trainableVariables(): readonly tf.Variable[] {
-    return this.store.variables;
-  }
-  get variableNames(): readonly string[] {
-    return this.store.names;
-  }
-  get stateVariables(): readonly { name: string; variable: tf.Variable }[] {
-    return this.store.state;
-  }
-  get paramCount(): number {
-    return this.store.variables.reduce((n, v) => n + v.size, 0);
   }
 
   /**
@@ -349,9 +337,6 @@ class UNet implements ScoreNetwork {
     return { ...this.cfg, channelMult: this.cfg.channelMult.slice(), attentionResolutions: this.cfg.attentionResolutions.slice() };
   }
 
-  dispose(): void {
-    this.store.dispose();
-  }
 }
 
 /** A small NCSN++/DDPM++-style U-Net (see the file comment); weights and Fourier frequencies drawn from `seed`. */

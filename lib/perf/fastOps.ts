@@ -13,9 +13,8 @@
  * - `readSync`: run tensor code and read the result on the host. `tf.tidy(() => t.dataSync())` looks cheap but
  *   tf.tidy walks whatever it returns, and a typed array is walked element by element (a `for…in` over its
  *   indices plus a Set insertion each): ~1–3 µs per value, i.e. seconds for a 1M-value result.
- * - `linearFast`: y = x W + b with the gradient of `lib/models/ops.linear` (explicit transposes, no transposed
- *   matMul flags), except the bias gradient: tfjs-wasm's Sum over axis 0 transposes then reduces in scalar code,
- *   while onesᵀ·dy is one XNNPACK matMul.
+ *
+ * The all-matMul dense gradients first measured here now live in lib/perf/fastGradients, installed by initBackend.
  */
 import * as tf from "@tensorflow/tfjs";
 
@@ -66,29 +65,4 @@ export function readSync(fn: () => tf.Tensor): Float32Array | Int32Array | Uint8
   } finally {
     t.dispose();
   }
-}
-
-type Save = tf.GradSaveFunc;
-
-/** y = x W + b for x [N, in], W [in, out], b [out], with a matMul for every gradient (see the file comment). */
-const linearFastOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
-  const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, Save];
-  save([x, w]);
-  return {
-    value: tf.fused.matMul({ a: x, b: w, bias: b }),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-      const dy2 = dy as tf.Tensor2D;
-      const ones = tf.ones([1, dy2.shape[0]]) as tf.Tensor2D;
-      return [tf.matMul(dy2, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy2), tf.matMul(ones, dy2).reshape([-1])];
-    },
-  };
-});
-
-/** Affine map x [N, in] · W [in, out] + b [out] → [N, out] with all-matMul gradients. */
-export function linearFast(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  if (x.rank !== 2 || w.rank !== 2 || b.rank !== 1 || x.shape[1] !== w.shape[0] || b.shape[0] !== w.shape[1]) {
-    throw new Error(`linearFast: shapes x [${x.shape}], W [${w.shape}], b [${b.shape}] do not match [N, in]·[in, out] + [out]`);
-  }
-  return linearFastOp(x, w, b);
 }

@@ -3,8 +3,7 @@ import { describe, it, before } from "node:test";
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { setup } from "../helpers";
-import { linear } from "../../lib/models";
-import { SINCOS_MAX_ABS, linearFast, readSync, sinCos } from "../../lib/perf/fastOps";
+import { SINCOS_MAX_ABS, readSync, sinCos } from "../../lib/perf/fastOps";
 
 describe("fast ops", () => {
   before(setup);
@@ -41,21 +40,5 @@ describe("fast ops", () => {
     const v = readSync(() => tf.range(0, 5).square());
     assert.deepEqual(Array.from(v), [0, 1, 4, 9, 16]);
     assert.equal(tf.memory().numTensors, before);
-  });
-
-  it("linearFast has the value and the gradients of models' linear", () => {
-    const x = tf.randomNormal([37, 5], 0, 1, "float32", 1);
-    const w = tf.randomNormal([5, 3], 0, 1, "float32", 2);
-    const b = tf.randomNormal([3], 0, 1, "float32", 3);
-    const f = (lin: (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor) => tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => lin(xx, ww, bb).square().sum());
-    const [ga, gb] = [f(linear)([x, w, b]), f(linearFast)([x, w, b])];
-    for (let i = 0; i < 3; i++) {
-      const a = ga[i].dataSync();
-      const q = gb[i].dataSync();
-      assert.deepEqual(ga[i].shape, gb[i].shape);
-      for (let j = 0; j < a.length; j++) assert.ok(Math.abs(a[j] - q[j]) <= 1e-4 * (1 + Math.abs(a[j])), `grad ${i}[${j}]: ${a[j]} vs ${q[j]}`);
-    }
-    assert.deepEqual(Array.from(linearFast(x, w, b).dataSync()), Array.from(linear(x, w, b).dataSync()));
-    assert.throws(() => linearFast(x, b.reshape([3, 1]), b), /linearFast: shapes/);
   });
 });

@@ -5,8 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend";
-import { linear, silu } from "../../lib/models";
-import { linearFast, readSync, sinCos } from "../../lib/perf/fastOps";
+import { readSync, sinCos } from "../../lib/perf/fastOps";
 
 /** Per-call minimum of a and b over `reps` alternated calls (a, b, b, a, …): load hits both alike. */
 function abTime(a: () => void, b: () => void, reps = 30): [number, number] {
@@ -44,24 +43,6 @@ async function main(): Promise<void> {
     );
     report(`sin+cos [${rows},16] → sinCos`, stock, fast);
     x.dispose();
-  }
-  for (const [B, W] of [[512, 128], [4096, 256], [10000, 128]]) {
-    const x = tf.randomNormal([B, 34]);
-    const ws = [tf.variable(tf.randomNormal([34, W]).mul(0.1)), tf.variable(tf.randomNormal([W, W]).mul(0.1)), tf.variable(tf.randomNormal([W, W]).mul(0.1)), tf.variable(tf.randomNormal([W, 2]).mul(0.1))];
-    const bs = [W, W, W, 2].map((n) => tf.variable(tf.zeros([n])));
-    const vars = [...ws, ...bs];
-    const mlp = (lin: (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor) => () => {
-      const { value, grads } = tf.variableGrads(() => {
-        let h = x;
-        for (let i = 0; i < 3; i++) h = silu(lin(h, ws[i], bs[i]));
-        return lin(h, ws[3], bs[3]).square().mean() as tf.Scalar;
-      }, vars);
-      value.dataSync();
-      tf.dispose([value, ...Object.values(grads)]);
-    };
-    const [slow, fast] = abTime(mlp(linear), mlp(linearFast), B > 4000 ? 10 : 30);
-    report(`MLP fwd+bwd B${B} w${W}: linear → linearFast`, slow, fast);
-    tf.dispose([x, ...vars]);
   }
 }
 

@@ -196,12 +196,8 @@ export async function runGrid(o: GridOptions): Promise<PcRunRow[]> {
   return rows;
 }
 
-export interface SummaryRow {
-  sde: PcSdeName;
-  row: string;
-  column: Table1Column;
-  snr: number;
-  seeds: number;
+/** Mean ± std over repeats of the four sample metrics of a run (energy distance, ΔCE, mode spread, weight TV). */
+export interface MetricStats {
   edMean: number;
   edStd: number;
   dceMean: number;
@@ -210,6 +206,28 @@ export interface SummaryRow {
   varRatioStd: number;
   weightTVMean: number;
   weightTVStd: number;
+}
+
+/** The metric values of one set of samples, as `metricStats` reads them. */
+export interface RunMetrics {
+  energyDistance: number;
+  deltaCE: number;
+  varRatio: number;
+  weightTV: number;
+}
+
+export function metricStats(runs: readonly RunMetrics[]): MetricStats {
+  const of = (f: (r: RunMetrics) => number) => runs.map(f);
+  const [ed, dce, vr, tv] = [of((r) => r.energyDistance), of((r) => r.deltaCE), of((r) => r.varRatio), of((r) => r.weightTV)];
+  return { edMean: mean(ed), edStd: std(ed), dceMean: mean(dce), dceStd: std(dce), varRatioMean: mean(vr), varRatioStd: std(vr), weightTVMean: mean(tv), weightTVStd: std(tv) };
+}
+
+export interface SummaryRow extends MetricStats {
+  sde: PcSdeName;
+  row: string;
+  column: Table1Column;
+  snr: number;
+  seeds: number;
   nfe: number;
   scoreEvals: number;
   secondsMean: number;
@@ -234,14 +252,7 @@ export function summarize(rows: readonly PcRunRow[]): SummaryRow[] {
       column: r0.column,
       snr: r0.snr,
       seeds: g.length,
-      edMean: mean(g.map((r) => r.energyDistance)),
-      edStd: std(g.map((r) => r.energyDistance)),
-      dceMean: mean(g.map((r) => r.deltaCE)),
-      dceStd: std(g.map((r) => r.deltaCE)),
-      varRatioMean: mean(g.map((r) => r.varRatio)),
-      varRatioStd: std(g.map((r) => r.varRatio)),
-      weightTVMean: mean(g.map((r) => r.weightTV)),
-      weightTVStd: std(g.map((r) => r.weightTV)),
+      ...metricStats(g),
       nfe: r0.nfe,
       scoreEvals: r0.scoreEvals,
       secondsMean: mean(g.map((r) => r.seconds)),
@@ -261,34 +272,24 @@ export function cell(summary: readonly SummaryRow[], sde: PcSdeName, row: string
 /** The energy-distance noise floor of `n` sampler points against the reference: V-statistic between true samples. */
 export function referenceNoiseFloor(ref: PcReference, n: number, repeats: number, seed: number): NoiseFloorSummary {
   const rng = createRng(seed);
-  const eds: number[] = [];
-  const dces: number[] = [];
-  const vrs: number[] = [];
-  const tvs: number[] = [];
+  const runs: RunMetrics[] = [];
   for (let r = 0; r < repeats; r++) {
     const t = ref.mixture.sample(n, rng);
     const pts = { data: Float64Array.from(t.dataSync()), dim: ref.mixture.dim };
     t.dispose();
-    eds.push(energyDistance(pts, ref.truth));
-    dces.push(sampleCrossEntropy(ref.mixture, pts) - ref.trueCrossEntropy);
     const ms = modeStats(ref.mixture, pts.data, ref.mixture.dim);
-    vrs.push(ms.varRatio);
-    tvs.push(ms.weightTV);
+    runs.push({
+      energyDistance: energyDistance(pts, ref.truth),
+      deltaCE: sampleCrossEntropy(ref.mixture, pts) - ref.trueCrossEntropy,
+      varRatio: ms.varRatio,
+      weightTV: ms.weightTV,
+    });
   }
-  return { edMean: mean(eds), edStd: std(eds), dceMean: mean(dces), dceStd: std(dces), varRatioMean: mean(vrs), varRatioStd: std(vrs), weightTVMean: mean(tvs), weightTVStd: std(tvs) };
+  return metricStats(runs);
 }
 
 /** What true samples of the sampler's size score: the floor every metric is read against. */
-export interface NoiseFloorSummary {
-  edMean: number;
-  edStd: number;
-  dceMean: number;
-  dceStd: number;
-  varRatioMean: number;
-  varRatioStd: number;
-  weightTVMean: number;
-  weightTVStd: number;
-}
+export type NoiseFloorSummary = MetricStats;
 
 /** A metric of one run where lower is better. */
 export type RunMetric = "energyDistance" | "spreadError" | "absDeltaCE";

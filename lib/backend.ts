@@ -20,6 +20,11 @@
  * gradients of BatchMatMul, Add and Sub process-wide with the same math on faster kernels (explicit transposes
  * instead of transposed-matMul flags, bias reductions as one matMul); `linear` in lib/models/ops relies on them.
  * Installing is idempotent; `uninstallFastGradients()` restores tfjs' own.
+ *
+ * Native kernels: on wasm, `installNativeKernels()` (lib/perf/native) moves matMul and convolution kernels to the
+ * system's OpenBLAS through a small addon built at setup (tools/build-native.js), with as many threads as wasm
+ * was asked for. Absent addon or `SCORE_SDE_NATIVE=0`: the wasm kernels, and `BackendInfo.nativeUnavailable`
+ * says why.
  */
 import * as os from "os";
 import * as tf from "@tensorflow/tfjs";
@@ -31,6 +36,7 @@ import {
   type WasmBackendModule,
 } from "./perf/wasmThreads";
 import { installFastGradients } from "./perf/fastGradients";
+import { installNativeKernels, nativeBlasInfo, nativeKernelsUnavailableReason } from "./perf/native";
 
 export type BackendName = "node-gpu" | "node" | "wasm" | "cpu";
 export const BACKEND_ORDER: readonly BackendName[] = ["node-gpu", "node", "wasm", "cpu"];
@@ -46,6 +52,10 @@ export interface BackendInfo {
   threads?: number;
   /** Why more wasm threads were asked for but one is used, when that happened. */
   wasmThreadsFallback?: string;
+  /** wasm only: the OpenBLAS kernels of lib/perf/native, when installed (build and thread count). */
+  native?: { blas: string; threads: number };
+  /** wasm only: why the OpenBLAS kernels are not in use. */
+  nativeUnavailable?: string;
 }
 
 export interface InitBackendOptions {
@@ -189,12 +199,22 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
     if (reason === undefined) {
       installFastGradients(); // idempotent; see the file comment
       const info: BackendInfo = { name, tfjsName: tf.getBackend(), skipped, ...extra };
+      if (name === "wasm") {
+        // Same thread count as asked of wasm: the matMuls and convolutions move to OpenBLAS, so its threads matter.
+        if (installNativeKernels(wantedThreads)) {
+          const blas = nativeBlasInfo();
+          if (blas) info.native = { blas: blas.config.split(" ").slice(0, 2).join(" "), threads: blas.threads };
+        } else info.nativeUnavailable = nativeKernelsUnavailableReason();
+      }
       const quiet = opts.quiet ?? process.env.SCORE_SDE_QUIET === "1";
       if (!quiet) {
         const why = skipped.length ? ` (skipped: ${skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")})` : "";
         const threads = info.threads !== undefined ? `, ${info.threads} thread${info.threads === 1 ? "" : "s"}` : "";
         const fb = info.wasmThreadsFallback ? ` [${info.wasmThreadsFallback}]` : "";
-        console.log(`[score-sde-ts] tfjs backend: ${name}${threads}${why}${fb}`);
+        const nat = info.native
+          ? ` + ${info.native.blas} matMul/conv kernels (${info.native.threads} thread${info.native.threads === 1 ? "" : "s"})`
+          : info.nativeUnavailable ? ` (no native kernels: ${info.nativeUnavailable})` : "";
+        console.log(`[score-sde-ts] tfjs backend: ${name}${threads}${nat}${why}${fb}`);
       }
       return info;
     }

@@ -6,6 +6,9 @@
 #   python3-nbclient jupyter-nbconvert
 #                                 `jupyter nbconvert --to notebook --execute` (a second, independent executor)
 #   jupyter-notebook              the classic Notebook front end (Debian has no JupyterLab)
+#   gcc libc6-dev libopenblas-dev the native matMul/convolution kernels (lib/perf/native, built by
+#                                 tools/build-native.js): OpenBLAS runs the wasm backend's matrix products
+#                                 at AVX2+FMA speed (optional at run time: without them the wasm kernels are used)
 #   python3-torch                 PyTorch comparisons in the benchmarks (big: ~600 MB unpacked; skip it with
 #                                 --no-torch or SCORE_SDE_TORCH=0 when you only want notebooks)
 #
@@ -29,14 +32,15 @@ for a in "$@"; do
   esac
 done
 
-pkgs=(chromium python3-nbclient jupyter-core jupyter-client jupyter-nbconvert)
+pkgs=(chromium python3-nbclient jupyter-core jupyter-client jupyter-nbconvert gcc libc6-dev libopenblas-dev)
 if [ "$notebook" = 1 ]; then pkgs+=(jupyter-notebook); fi
 if [ "$torch" = 1 ]; then pkgs+=(python3-torch); fi
 
 cmd="apt-get install -y --no-install-recommends ${pkgs[*]}"
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "setup-debian.sh: no apt-get here; install the equivalents of: ${pkgs[*]}" >&2
-  echo "  (chromium for figures; Jupyter for nbconvert / classic Notebook; python3-torch for benchmarks)" >&2
+  echo "  (chromium for figures; Jupyter for nbconvert / classic Notebook; gcc + OpenBLAS for the native kernels;" >&2
+  echo "   python3-torch for benchmarks)" >&2
   exit 0
 fi
 if [ "$(id -u)" != 0 ] || [ "$dry" = 1 ]; then

@@ -19,6 +19,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { fail } from "../validate";
 import { fastGradientsInstalled } from "../perf/fastGradients";
+import { nativeGroupNorm, nativeKernelsInstalled, nativeSilu } from "../perf/native";
 
 type Save = tf.GradSaveFunc;
 
@@ -86,8 +87,19 @@ export const bmm = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
   };
 }) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor3D;
 
-/** Gradient of a stride-1 'same' conv with an odd k×k filter, as two forward convolutions (see file comment). */
+/**
+ * Gradient of a stride-1 'same' conv with an odd k×k filter: with lib/perf/native's OpenBLAS kernels installed,
+ * the Conv2DBackpropInput / Conv2DBackpropFilter kernels they provide; otherwise as two forward convolutions
+ * (see file comment).
+ */
 function convGrads(x: tf.Tensor4D, w: tf.Tensor4D, dy: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
+  if (nativeKernelsInstalled()) {
+    const conv = { strides: 1, pad: "same", dataFormat: "NHWC" } as const;
+    const e = tf.engine();
+    const dx = e.runKernel("Conv2DBackpropInput", { dy, filter: w }, { ...conv, inputShape: x.shape }) as tf.Tensor4D;
+    const dw = e.runKernel("Conv2DBackpropFilter", { x, dy }, { ...conv, filterShape: w.shape }) as tf.Tensor4D;
+    return [dx, dw];
+  }
   const k = w.shape[0];
   const p = (k - 1) / 2;
   // dx[b,y,x,ci] = Σ_{i,j,co} dy[b, y−i+p, x−j+p, co] W[i,j,ci,co]: a 'same' conv with the flipped filter.
@@ -139,8 +151,15 @@ export function conv2dSame(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor
   return (b ? conv2dBiasOp(x, w, b) : conv2dOp(x, w)) as tf.Tensor4D;
 }
 
-/** SiLU / swish x·σ(x), with its derivative σ(x)(1 + x(1 − σ(x))) written out (one sigmoid, saved). */
-export const silu = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
+/**
+ * SiLU / swish x·σ(x). With lib/perf/native installed: one fused kernel forward and one backward; otherwise its
+ * derivative σ(x)(1 + x(1 − σ(x))) written out (one sigmoid, saved).
+ */
+export function silu(x: tf.Tensor): tf.Tensor {
+  return nativeKernelsInstalled() && x.dtype === "float32" ? nativeSilu(x) : siluOp(x);
+}
+
+const siluOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
   const [x, save] = args as [tf.Tensor, Save];
   const s = tf.sigmoid(x);
   save([x, s]);
@@ -196,6 +215,7 @@ export function groupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, group
   const c = x.shape[x.rank - 1];
   if (c % groups !== 0) fail("groupNorm", "groups", groups, `a divisor of the channel count ${c}`);
   if (x.rank < 2) fail("groupNorm", "x.shape", x.shape, "[B, ..., C]");
+  if (nativeKernelsInstalled()) return nativeGroupNorm(x, gamma, beta, groups, eps);
   return groupNormOp(groups, eps)(x, gamma, beta);
 }
 

@@ -17,6 +17,7 @@
  * The previous configurations are kept; `uninstallFastGradients()` puts them back.
  */
 import * as tf from "@tensorflow/tfjs";
+import { nativeKernelsInstalled } from "./native";
 
 type GradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Record<string, () => tf.Tensor>;
 interface GradConfigLike {
@@ -37,8 +38,12 @@ function swapLast(x: tf.Tensor): tf.Tensor {
   return tf.transpose(x, perm);
 }
 
-/** matMul(x, y, tA, tB) without the transposed-flag kernels. */
+/**
+ * matMul(x, y, tA, tB) without the transposed-flag kernels — unless lib/perf/native's OpenBLAS kernels are
+ * installed, which take the flags at full speed (an explicit transpose would only add a copy).
+ */
 function mm(x: tf.Tensor, y: tf.Tensor, tA: boolean, tB: boolean): tf.Tensor {
+  if (nativeKernelsInstalled()) return tf.matMul(x, y, tA, tB);
   return tf.matMul(tA ? swapLast(x) : x, tB ? swapLast(y) : y);
 }
 

@@ -1,4 +1,4 @@
-export { Adam, EMA, warmupLr, clipByGlobalNorm, withWeights, resolveAdamConfig } from "./optim";
+export { Adam, EMA, warmupLr, clipByGlobalNorm, clipCoefficient, globalNorm, withWeights, resolveAdamConfig } from "./optim";
 export type { AdamConfig, AdamState, ResolvedAdamConfig } from "./optim";
 export {
   saveCheckpoint,

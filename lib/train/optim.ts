@@ -3,6 +3,7 @@
  * that their state is plain data that a checkpoint can hold and restore bit for bit.
  */
 import * as tf from "@tensorflow/tfjs";
+import { nativeAdam, nativeEma, nativeKernelsInstalled, nativeSumSquares } from "../perf/native";
 import { checkNonNegative, checkNonNegativeInt, checkPositive, fail } from "../validate";
 
 export interface AdamConfig {
@@ -62,8 +63,12 @@ export class Adam {
     return this.k;
   }
 
-  /** Applies one update with learning rate `lr` (default: the configured one); grads in the order of `variables`. */
-  apply(grads: readonly tf.Tensor[], lr = this.config.lr): void {
+  /**
+   * Applies one update with learning rate `lr` (default: the configured one); grads in the order of `variables`,
+   * each multiplied by `gradScale` first (global-norm clipping's coefficient, see clipCoefficient).
+   */
+  apply(grads: readonly tf.Tensor[], lr = this.config.lr, gradScale = 1): void {
+    checkNonNegative("Adam.apply", "gradScale", gradScale);
     if (grads.length !== this.variables.length) fail("Adam.apply", "grads.length", grads.length, `${this.variables.length} (one per variable)`);
     checkNonNegative("Adam.apply", "lr", lr);
     const { beta1, beta2, eps } = this.config;
@@ -71,9 +76,22 @@ export class Adam {
     // Bias corrections on the host in float64, as torch computes them in Python floats.
     const stepSize = lr / (1 - Math.pow(beta1, this.k));
     const sqrtBc2 = Math.sqrt(1 - Math.pow(beta2, this.k));
+    if (nativeKernelsInstalled()) {
+      // One fused kernel per parameter (same arithmetic, float32), instead of ~13 wasm kernels.
+      const attrs = { gradScale, beta1, beta2, stepSize, sqrtBc2, eps };
+      tf.tidy(() => {
+        for (let i = 0; i < grads.length; i++) {
+          const [p, m, v] = nativeAdam(this.variables[i], grads[i], this.m[i], this.v[i], attrs);
+          this.variables[i].assign(p);
+          this.m[i].assign(m);
+          this.v[i].assign(v);
+        }
+      });
+      return;
+    }
     tf.tidy(() => {
       for (let i = 0; i < grads.length; i++) {
-        const g = grads[i];
+        const g = gradScale === 1 ? grads[i] : grads[i].mul(gradScale);
         const m = this.m[i].mul(beta1).add(g.mul(1 - beta1));
         const v = this.v[i].mul(beta2).add(g.square().mul(1 - beta2));
         this.m[i].assign(m);
@@ -118,6 +136,24 @@ export function warmupLr(lr: number, step: number, warmup: number): number {
   return warmup > 0 ? lr * Math.min(step / warmup, 1) : lr;
 }
 
+/** √(Σ g²) over all gradients, read on the host (NaN or ∞ when any gradient has one). */
+export function globalNorm(grads: readonly tf.Tensor[]): number {
+  if (nativeKernelsInstalled() && grads.every((g) => g.dtype === "float32")) {
+    return Math.sqrt(nativeSumSquares(grads)); // read in place on the host: no kernels, no copy
+  }
+  const normT = tf.tidy(() => tf.addN(grads.map((g) => g.square().sum())).sqrt());
+  const norm = normT.dataSync()[0];
+  normT.dispose();
+  return norm;
+}
+
+/** The factor global-norm clipping multiplies every gradient by: min(maxNorm / (norm + 1e-6), 1); 1 when maxNorm < 0. */
+export function clipCoefficient(norm: number, maxNorm: number): number {
+  if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) fail("clipCoefficient", "maxNorm", maxNorm, "a number (< 0 disables clipping)");
+  if (maxNorm < 0 || !Number.isFinite(norm)) return 1;
+  return Math.min(maxNorm / (norm + 1e-6), 1);
+}
+
 /**
  * Global-norm gradient clipping as torch.nn.utils.clip_grad_norm_: total = ‖(g₁, …, g_n)‖₂, every gradient is
  * scaled by min(maxNorm / (total + 1e-6), 1). maxNorm < 0 disables clipping (the official convention).
@@ -126,11 +162,9 @@ export function warmupLr(lr: number, step: number, warmup: number): number {
  */
 export function clipByGlobalNorm(grads: readonly tf.Tensor[], maxNorm: number): { grads: tf.Tensor[]; norm: number } {
   if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) fail("clipByGlobalNorm", "maxNorm", maxNorm, "a number (< 0 disables clipping)");
-  const normT = tf.tidy(() => tf.addN(grads.map((g) => g.square().sum())).sqrt());
-  const norm = normT.dataSync()[0];
-  normT.dispose();
+  const norm = globalNorm(grads);
+  const coef = clipCoefficient(norm, maxNorm);
   if (maxNorm < 0 || !Number.isFinite(norm)) return { grads: grads.map((g) => g.clone()), norm };
-  const coef = Math.min(maxNorm / (norm + 1e-6), 1);
   return { grads: tf.tidy(() => grads.map((g) => g.mul(coef))), norm };
 }
 
@@ -166,7 +200,8 @@ export class EMA {
     const d = this.nextDecay();
     this.n += 1;
     tf.tidy(() => {
-      this.shadow.forEach((s, i) => s.assign(s.sub(s.sub(this.variables[i]).mul(1 - d))));
+      if (nativeKernelsInstalled()) this.shadow.forEach((s, i) => s.assign(nativeEma(s, this.variables[i], d)));
+      else this.shadow.forEach((s, i) => s.assign(s.sub(s.sub(this.variables[i]).mul(1 - d))));
     });
   }
 

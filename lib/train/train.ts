@@ -17,7 +17,7 @@ import { createRng, type Rng } from "../random";
 import { SDE } from "../sde";
 import { checkNonNegativeInt, checkPositiveInt, fail } from "../validate";
 import { assignState, checkCompatible, configDiff, loadCheckpoint, readVariable, saveCheckpoint, variableTable, type CheckpointData } from "./checkpoint";
-import { Adam, EMA, clipByGlobalNorm, resolveAdamConfig, warmupLr, type AdamConfig } from "./optim";
+import { Adam, EMA, clipCoefficient, globalNorm, resolveAdamConfig, warmupLr, type AdamConfig } from "./optim";
 import { progressLine } from "./progress";
 
 /** Returns the batch [B, ...dims] for step `step`, drawing only from `rng`. The trainer disposes it. */
@@ -216,15 +216,15 @@ export class Trainer {
       tf.dispose(grads);
       throw new TrainingDivergedError(k, lossValue, "the loss", note);
     }
-    const { grads: clipped, norm } = clipByGlobalNorm(grads, this.gradClip);
-    tf.dispose(grads);
+    // Clipping as clipByGlobalNorm, with the scale applied inside the Adam update (no scaled copies).
+    const norm = globalNorm(grads);
     if (!Number.isFinite(norm)) {
-      tf.dispose(clipped);
+      tf.dispose(grads);
       throw new TrainingDivergedError(k, norm, "the gradient norm", note);
     }
     const lr = warmupLr(this.optimizer.config.lr, k, this.warmup);
-    this.optimizer.apply(clipped, lr);
-    tf.dispose(clipped);
+    this.optimizer.apply(grads, lr, clipCoefficient(norm, this.gradClip));
+    tf.dispose(grads);
     this.ema.update();
     this.history.push(lossValue);
     return { step: k, loss: lossValue, lr, gradNorm: norm };

@@ -1,0 +1,471 @@
+/**
+ * Native OpenBLAS kernels for the wasm backend: matrix products and convolutions computed by the system's
+ * OpenBLAS directly on tensors in the wasm heap (no copies), through the small addon built from
+ * lib/perf/native/score_sde_native.c by `tools/build-native.js` (run by tools/setup.sh).
+ *
+ * Why: on the wasm backend the matrix products dominate every workload of this project, and XNNPACK's wasm build
+ * (128-bit SIMD, no FMA) runs them at about half the speed of the same core's AVX2+FMA OpenBLAS; transposed
+ * products and the convolution input gradient are scalar loops there, and the convolution filter gradient does
+ * not exist. Measured on one core: 512×128·128×128 1.0 ms → 0.25 ms, 1024³ 59 → 28 ms (tools/bench).
+ *
+ * What it replaces, for the wasm backend only: BatchMatMul, _FusedMatMul (bias and linear/relu epilogues; other
+ * activations go to the wasm kernel), Conv2D and FusedConv2D (NHWC; im2col + GEMM), and it registers the
+ * Conv2DBackpropInput / Conv2DBackpropFilter kernels, so tfjs' stock convolution gradients run. Every other kernel
+ * stays wasm. Results equal the wasm kernels' to float32 rounding (test/perf/native.test.ts).
+ *
+ * Fused kernels of its own, used by lib when installed: SiLU (lib/models/ops.silu), GroupNorm (ops.groupNorm), each
+ * with its gradient as one kernel; Adam and EMA updates (lib/train/optim) as one kernel per parameter; the global
+ * gradient norm's sum of squares read straight from the heap. Each replaces 3–15 wasm kernels.
+ *
+ * Optional: when the addon is not built (no compiler or OpenBLAS), or `SCORE_SDE_NATIVE=0`, nothing changes and
+ * `nativeKernelsUnavailableReason()` says why. initBackend installs it; `uninstallNativeKernels()` restores the
+ * wasm kernels.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as tf from "@tensorflow/tfjs";
+
+/** The addon's functions (see score_sde_native.c for the argument order). */
+interface NativeAddon {
+  batchMatMul(a: Float32Array, b: Float32Array, out: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number, transA: number, transB: number): void;
+  biasAct(c: Float32Array, bias: Float32Array | null, rows: number, n: number, act: number): void;
+  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, bias: Float32Array | null, act: number, ...geom: number[]): void;
+  conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, ...geom: number[]): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, ...geom: number[]): void;
+  silu(x: Float32Array, y: Float32Array): void;
+  siluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  groupNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, b: number, s: number, c: number, g: number, eps: number): void;
+  groupNormGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null, b: number, s: number, c: number, g: number): void;
+  adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, gradScale: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, stepSize: number, sqrtBc2: number, eps: number): void;
+  ema(shadow: Float32Array, p: Float32Array, out: Float32Array, decay: number): void;
+  sumSquares(x: Float32Array): number;
+  setThreads(n: number): void;
+  threads(): number;
+  blasConfig(): string;
+}
+
+/** The parts of tfjs-backend-wasm's BackendWasm used here (public methods of the class, untyped in tfjs' API). */
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) => tf.TensorInfo | tf.TensorInfo[];
+
+export const ADDON_FILE = "score_sde_native.node";
+const KERNELS = ["BatchMatMul", "_FusedMatMul", "Conv2D", "FusedConv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"] as const;
+/** Kernels of this project's own (no tfjs op has these names); lib code reaches them through the functions below. */
+const OWN = {
+  silu: "ScoreSdeSilu",
+  siluGrad: "ScoreSdeSiluGrad",
+  groupNorm: "ScoreSdeGroupNorm",
+  groupNormGrad: "ScoreSdeGroupNormGrad",
+  adam: "ScoreSdeAdam",
+  ema: "ScoreSdeEma",
+} as const;
+
+let addon: NativeAddon | undefined;
+let loadError: string | undefined;
+let installed = false;
+/** The wasm kernels replaced (undefined where wasm had none), to fall back to and to restore. */
+const wasmKernels = new Map<string, KernelFunc | undefined>();
+
+/** Where the addon is looked for: next to this file's source (ts-node) or from the compiled copy in build/. */
+function addonCandidates(): string[] {
+  const env = process.env.SCORE_SDE_NATIVE_PATH;
+  if (env) return [env];
+  return [path.join(__dirname, "native", ADDON_FILE), path.join(__dirname, "..", "..", "..", "lib", "perf", "native", ADDON_FILE)];
+}
+
+function loadAddon(threads = 1): NativeAddon | undefined {
+  if (addon || loadError) return addon;
+  // OpenBLAS sizes its thread pool when the library loads; lowering it afterwards with openblas_set_num_threads
+  // still left a second thread busy (CPU time 1.8× wall time on a 1-thread MLP step). Node's process.env writes
+  // through to the C environment, so the pool is sized here, before the addon (and OpenBLAS) is loaded.
+  process.env.OPENBLAS_NUM_THREADS ??= String(threads);
+  if (process.env.SCORE_SDE_NATIVE === "0") {
+    loadError = "disabled by SCORE_SDE_NATIVE=0";
+    return undefined;
+  }
+  const file = addonCandidates().find((f) => fs.existsSync(f));
+  if (!file) {
+    loadError = `${ADDON_FILE} not built (run \`node tools/build-native.js\`; needs gcc and libopenblas-dev)`;
+    return undefined;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    addon = require(file) as NativeAddon;
+  } catch (err) {
+    loadError = `${file} failed to load: ${(err as Error).message.split("\n")[0]}`;
+  }
+  return addon;
+}
+
+/** Why the native kernels are not in use (undefined when they are installed). */
+export function nativeKernelsUnavailableReason(): string | undefined {
+  loadAddon();
+  if (loadError) return loadError;
+  if (tf.getBackend() !== "wasm") return `backend is ${tf.getBackend()}, not wasm`;
+  return installed ? undefined : "not installed";
+}
+
+/**
+ * True while the native kernels are registered AND wasm is the active backend: lib code asks this before using the
+ * fused ops (a process can switch to another backend, e.g. tests comparing against cpu).
+ */
+export function nativeKernelsInstalled(): boolean {
+  return installed && tf.getBackend() === "wasm";
+}
+
+/** OpenBLAS' build description and thread count, when loaded. */
+export function nativeBlasInfo(): { config: string; threads: number } | undefined {
+  const a = loadAddon();
+  return a ? { config: a.blasConfig(), threads: a.threads() } : undefined;
+}
+
+function heap(backend: unknown, t: tf.TensorInfo): Float32Array {
+  return (backend as WasmBackendLike).typedArrayFromHeap(t);
+}
+
+function output(backend: unknown, shape: number[]): tf.TensorInfo {
+  return (backend as WasmBackendLike).makeOutput(shape, "float32");
+}
+
+/** The broadcast batch shape when it holds max(batchA, batchB) matrices laid out as the addon expects, else undefined. */
+function broadcastOuter(outerA: number[], outerB: number[]): number[] | undefined {
+  let outer: number[];
+  try {
+    outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  } catch {
+    return undefined; // incompatible shapes: the wasm kernel throws tfjs' own error
+  }
+  return size(outer) === Math.max(size(outerA), size(outerB)) ? outer : undefined;
+}
+
+function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Epilogues the addon computes itself; others fall back to the wasm kernel. */
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1 };
+
+function fallback(name: string, args: Parameters<KernelFunc>[0]): tf.TensorInfo | tf.TensorInfo[] {
+  const k = wasmKernels.get(name);
+  if (!k) throw new Error(`native kernels: ${name} with these arguments has no wasm kernel to fall back to`);
+  return k(args);
+}
+
+/** BatchMatMul / _FusedMatMul: out = act(op(a) · op(b) + bias), batch dims broadcast when one side has 1. */
+function matMulKernel(name: "BatchMatMul" | "_FusedMatMul"): KernelFunc {
+  return (args) => {
+    const { inputs, backend } = args;
+    const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean; activation?: string };
+    const a = inputs.a as tf.TensorInfo;
+    const b = inputs.b as tf.TensorInfo;
+    const bias = inputs.bias as tf.TensorInfo | undefined;
+    const act = ACTIVATIONS[attrs.activation ?? "linear"];
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const ta = Boolean(attrs.transposeA);
+    const tb = Boolean(attrs.transposeB);
+    const m = ta ? a.shape[ra - 1] : a.shape[ra - 2];
+    const k = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+    const kb = tb ? b.shape[rb - 1] : b.shape[rb - 2];
+    const n = tb ? b.shape[rb - 2] : b.shape[rb - 1];
+    const outerA = a.shape.slice(0, -2);
+    const outerB = b.shape.slice(0, -2);
+    const batchA = size(outerA);
+    const batchB = size(outerB);
+    const outer = batchA === batchB || batchA === 1 || batchB === 1 ? broadcastOuter(outerA, outerB) : undefined;
+    if (
+      a.dtype !== "float32" || b.dtype !== "float32" || k !== kb || outer === undefined || act === undefined ||
+      inputs.preluActivationWeights != null || (bias != null && (bias.shape.length !== 1 || bias.shape[0] !== n))
+    ) {
+      return fallback(name, args);
+    }
+    const outShape = [...(outer as number[]), m, n];
+    const out = output(backend, outShape);
+    if (size(outShape) === 0) return out;
+    const lib = addon as NativeAddon;
+    const o = heap(backend, out);
+    lib.batchMatMul(heap(backend, a), heap(backend, b), o, batchA, batchB, m, n, k, ta ? 1 : 0, tb ? 1 : 0);
+    if (bias || act) lib.biasAct(o, bias ? heap(backend, bias) : null, size(outShape) / n, n, act);
+    return out;
+  };
+}
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: "NHWC" | "NCHW";
+  dilations?: number | [number, number];
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  activation?: string;
+  inputShape?: number[];
+  filterShape?: number[];
+}
+
+/** The geometry the addon takes, in its argument order. */
+function geometry(c: tf.backend_util.Conv2DInfo): number[] {
+  return [
+    c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.outChannels,
+    c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth,
+    c.padInfo.top, c.padInfo.left,
+  ];
+}
+
+function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    "channelsLast",
+  );
+}
+
+function convKernel(name: "Conv2D" | "FusedConv2D"): KernelFunc {
+  return (args) => {
+    const { inputs, backend } = args;
+    const attrs = args.attrs as unknown as ConvAttrs;
+    const x = inputs.x as tf.TensorInfo;
+    const w = inputs.filter as tf.TensorInfo;
+    const bias = inputs.bias as tf.TensorInfo | undefined;
+    const act = ACTIVATIONS[attrs.activation ?? "linear"];
+    const cout = w.shape[3];
+    if (
+      (attrs.dataFormat ?? "NHWC") !== "NHWC" || x.dtype !== "float32" || act === undefined ||
+      inputs.preluActivationWeights != null || (bias != null && size(bias.shape) !== cout)
+    ) {
+      return fallback(name, args);
+    }
+    const info = convInfo(x.shape, w.shape, attrs);
+    const out = output(backend, info.outShape);
+    if (size(info.outShape) === 0) return out;
+    (addon as NativeAddon).conv2d(heap(backend, x), heap(backend, w), heap(backend, out), bias ? heap(backend, bias) : null, act, ...geometry(info));
+    return out;
+  };
+}
+
+const conv2dBackpropInputKernel: KernelFunc = (args) => {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as unknown as ConvAttrs;
+  const dy = inputs.dy as tf.TensorInfo;
+  const w = inputs.filter as tf.TensorInfo;
+  if ((attrs.dataFormat ?? "NHWC") !== "NHWC") return fallback("Conv2DBackpropInput", args);
+  const xShape = attrs.inputShape as number[];
+  const info = convInfo(xShape, w.shape, { ...attrs, dilations: 1 });
+  const out = output(backend, xShape);
+  if (size(xShape) === 0) return out;
+  (addon as NativeAddon).conv2dBackpropInput(heap(backend, dy), heap(backend, w), heap(backend, out), ...geometry(info));
+  return out;
+};
+
+const conv2dBackpropFilterKernel: KernelFunc = (args) => {
+  const { inputs, backend } = args;
+  const attrs = args.attrs as unknown as ConvAttrs;
+  const x = inputs.x as tf.TensorInfo;
+  const dy = inputs.dy as tf.TensorInfo;
+  if ((attrs.dataFormat ?? "NHWC") !== "NHWC") return fallback("Conv2DBackpropFilter", args);
+  const wShape = attrs.filterShape as number[];
+  const info = convInfo(x.shape, wShape, { ...attrs, dilations: 1 });
+  const out = output(backend, wShape);
+  if (size(wShape) === 0) return out;
+  (addon as NativeAddon).conv2dBackpropFilter(heap(backend, x), heap(backend, dy), heap(backend, out), ...geometry(info));
+  return out;
+};
+
+
+function checkF32(where: string, ...ts: tf.TensorInfo[]): void {
+  for (const t of ts) if (t.dtype !== "float32") throw new Error(`${where}: float32 tensors only, got ${t.dtype}`);
+}
+
+const siluKernel: KernelFunc = ({ inputs, backend }) => {
+  const x = inputs.x as tf.TensorInfo;
+  checkF32("silu", x);
+  const y = output(backend, x.shape);
+  (addon as NativeAddon).silu(heap(backend, x), heap(backend, y));
+  return y;
+};
+
+const siluGradKernel: KernelFunc = ({ inputs, backend }) => {
+  const dy = inputs.dy as tf.TensorInfo;
+  const x = inputs.x as tf.TensorInfo;
+  checkF32("siluGrad", dy, x);
+  const dx = output(backend, x.shape);
+  (addon as NativeAddon).siluGrad(heap(backend, dy), heap(backend, x), heap(backend, dx));
+  return dx;
+};
+
+/** [B, S, C] view of a [B, ..., C] tensor. */
+function bsc(shape: number[]): [number, number, number] {
+  const c = shape[shape.length - 1];
+  return [shape[0], size(shape) / (shape[0] * c), c];
+}
+
+const groupNormKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, gamma, beta } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
+  const { groups, eps } = attrs as { groups: number; eps: number };
+  checkF32("groupNorm", x, gamma, beta);
+  const [b, s, c] = bsc(x.shape);
+  const y = output(backend, x.shape);
+  const mean = output(backend, [b, groups]);
+  const rstd = output(backend, [b, groups]);
+  const h = (t: tf.TensorInfo) => heap(backend, t);
+  (addon as NativeAddon).groupNorm(h(x), h(gamma), h(beta), h(y), h(mean), h(rstd), b, s, c, groups, eps);
+  return [y, mean, rstd];
+};
+
+/** attrs.which: "x" → dx; "gamma" → dγ [C]; "beta" → dβ [C]. One output per call: tfjs asks for each separately. */
+const groupNormGradKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, x, gamma, mean, rstd } = inputs as Record<"dy" | "x" | "gamma" | "mean" | "rstd", tf.TensorInfo>;
+  const { groups, which } = attrs as { groups: number; which: "x" | "gamma" | "beta" };
+  checkF32("groupNormGrad", dy, x, gamma, mean, rstd);
+  const [b, s, c] = bsc(x.shape);
+  const out = output(backend, which === "x" ? x.shape : [c]);
+  const h = (t: tf.TensorInfo) => heap(backend, t);
+  const o = h(out);
+  (addon as NativeAddon).groupNormGrad(h(dy), h(x), h(gamma), h(mean), h(rstd), which === "x" ? o : null, which === "gamma" ? o : null, which === "beta" ? o : null, b, s, c, groups);
+  return out;
+};
+
+const adamKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { p, g, m, v } = inputs as Record<"p" | "g" | "m" | "v", tf.TensorInfo>;
+  const a = attrs as Record<"gradScale" | "beta1" | "beta2" | "stepSize" | "sqrtBc2" | "eps", number>;
+  checkF32("adam", p, g, m, v);
+  const outs = [output(backend, p.shape), output(backend, p.shape), output(backend, p.shape)];
+  const h = (t: tf.TensorInfo) => heap(backend, t);
+  (addon as NativeAddon).adam(h(p), h(g), h(m), h(v), h(outs[0]), h(outs[1]), h(outs[2]), a.gradScale, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.stepSize, a.sqrtBc2, a.eps);
+  return outs;
+};
+
+const emaKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { shadow, p } = inputs as Record<"shadow" | "p", tf.TensorInfo>;
+  checkF32("ema", shadow, p);
+  const out = output(backend, shadow.shape);
+  (addon as NativeAddon).ema(heap(backend, shadow), heap(backend, p), heap(backend, out), (attrs as { decay: number }).decay);
+  return out;
+};
+
+const OWN_KERNELS: [string, KernelFunc][] = [
+  [OWN.silu, siluKernel],
+  [OWN.siluGrad, siluGradKernel],
+  [OWN.groupNorm, groupNormKernel],
+  [OWN.groupNormGrad, groupNormGradKernel],
+  [OWN.adam, adamKernel],
+  [OWN.ema, emaKernel],
+];
+
+type GradFn = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Record<string, () => tf.Tensor>;
+
+const OWN_GRADIENTS: { kernelName: string; inputsToSave?: string[]; outputsToSave?: boolean[]; gradFunc: GradFn }[] = [
+  {
+    kernelName: OWN.silu,
+    inputsToSave: ["x"],
+    gradFunc: (dy, [x]) => ({ x: () => tf.engine().runKernel(OWN.siluGrad, { dy: dy as tf.Tensor, x }) as tf.Tensor }),
+  },
+  {
+    kernelName: OWN.groupNorm,
+    inputsToSave: ["x", "gamma"],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, [x, gamma, mean, rstd], attrs) => {
+      // mean and rstd are statistics saved for this gradient, not outputs anyone differentiates (their incoming
+      // gradients are ignored). tfjs calls each input's thunk inside its own tidy, or not at all when the input is
+      // pruned, so each thunk computes only its own output.
+      const grad = (which: "x" | "gamma" | "beta") => () =>
+        tf.engine().runKernel(OWN.groupNormGrad, { dy: (dys as tf.Tensor[])[0], x, gamma, mean, rstd }, { groups: attrs.groups, which }) as tf.Tensor;
+      return { x: grad("x"), gamma: grad("gamma"), beta: grad("beta") };
+    },
+  },
+];
+
+const IMPLEMENTATIONS: Record<(typeof KERNELS)[number], KernelFunc> = {
+  BatchMatMul: matMulKernel("BatchMatMul"),
+  _FusedMatMul: matMulKernel("_FusedMatMul"),
+  Conv2D: convKernel("Conv2D"),
+  FusedConv2D: convKernel("FusedConv2D"),
+  Conv2DBackpropInput: conv2dBackpropInputKernel,
+  Conv2DBackpropFilter: conv2dBackpropFilterKernel,
+};
+
+/**
+ * Replaces the wasm backend's matMul and convolution kernels with the native ones, process-wide. Call after the
+ * wasm backend is active (initBackend does). Returns false, changing nothing, when the addon is unavailable or the
+ * active backend is not wasm; `nativeKernelsUnavailableReason()` then says why. Idempotent.
+ *
+ * `threads`: OpenBLAS threads (default 1, like the single-threaded wasm build).
+ */
+export function installNativeKernels(threads = 1): boolean {
+  const lib = loadAddon(threads);
+  if (!lib || tf.getBackend() !== "wasm") return false;
+  lib.setThreads(threads);
+  if (installed) return true;
+  for (const name of KERNELS) {
+    const existing = tf.getKernel(name, "wasm");
+    wasmKernels.set(name, existing?.kernelFunc as KernelFunc | undefined);
+    if (existing) tf.unregisterKernel(name, "wasm");
+    tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: IMPLEMENTATIONS[name] as tf.KernelFunc });
+  }
+  for (const [name, kernelFunc] of OWN_KERNELS) {
+    if (!tf.getKernel(name, "wasm")) tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: kernelFunc as tf.KernelFunc });
+  }
+  for (const g of OWN_GRADIENTS) if (!tf.getGradient(g.kernelName)) tf.registerGradient(g as unknown as tf.GradConfig);
+  installed = true;
+  return true;
+}
+
+/** Puts the wasm kernels back (and unregisters the convolution gradients wasm never had). */
+export function uninstallNativeKernels(): void {
+  if (!installed) return;
+  for (const name of KERNELS) {
+    tf.unregisterKernel(name, "wasm");
+    const k = wasmKernels.get(name);
+    if (k) tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: k as tf.KernelFunc });
+  }
+  for (const [name] of OWN_KERNELS) tf.unregisterKernel(name, "wasm"); // their gradients stay: harmless without kernels
+  wasmKernels.clear();
+  installed = false;
+}
+
+/*
+ * The fused ops, for lib code that first checks `nativeKernelsInstalled()`. Each is differentiable where it says so
+ * (a registered gradient, so tfjs prunes it when not needed).
+ */
+
+/** x·σ(x), differentiable. */
+export function nativeSilu(x: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel(OWN.silu, { x }) as tf.Tensor;
+}
+
+/** GroupNorm of x [B, ..., C] over `groups` channel groups, then γ, β [C]; differentiable in x, γ, β. */
+export function nativeGroupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps: number): tf.Tensor {
+  const [y, mean, rstd] = tf.engine().runKernel(OWN.groupNorm, { x, gamma, beta }, { groups, eps }) as tf.Tensor[];
+  // A recording tape keeps its own references to the statistics (tfjs saves outputs as kept clones).
+  tf.dispose([mean, rstd]);
+  return y;
+}
+
+/** One Adam update (see lib/train/optim): returns [p', m', v']. Not differentiable. */
+export function nativeAdam(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: { gradScale: number; beta1: number; beta2: number; stepSize: number; sqrtBc2: number; eps: number }): tf.Tensor[] {
+  return tf.engine().runKernel(OWN.adam, { p, g, m, v }, attrs) as tf.Tensor[];
+}
+
+/** shadow − (1 − decay)(shadow − p). Not differentiable. */
+export function nativeEma(shadow: tf.Tensor, p: tf.Tensor, decay: number): tf.Tensor {
+  return tf.engine().runKernel(OWN.ema, { shadow, p }, { decay }) as tf.Tensor;
+}
+
+/** Σ x² over all tensors, in double, read on the host without a kernel (NaN and ∞ propagate). */
+export function nativeSumSquares(tensors: readonly tf.Tensor[]): number {
+  const lib = addon as NativeAddon;
+  const backend = tf.backend();
+  let total = 0;
+  for (const t of tensors) {
+    if (t.dtype !== "float32") throw new Error(`nativeSumSquares: float32 tensors only, got ${t.dtype}`);
+    total += lib.sumSquares(heap(backend, t));
+  }
+  return total;
+}

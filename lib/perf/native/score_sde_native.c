@@ -1,0 +1,658 @@
+/*
+ * score_sde_native: matrix products and convolutions for the tfjs wasm backend, computed by the system's
+ * OpenBLAS (AVX2 + FMA) directly on the wasm heap.
+ *
+ * Also a few fused elementwise kernels (SiLU, GroupNorm, Adam, EMA) where the wasm backend would run 3–15 small
+ * kernels, each a pass over memory with its own dispatch cost.
+ *
+ * Why: tfjs-backend-wasm's XNNPACK build has 128-bit SIMD without fused multiply-add, reaches ~36 GFLOP/s on a
+ * 1024³ product where OpenBLAS reaches ~76 on the same core, runs transposed products and the convolution input
+ * gradient as scalar loops, and has no convolution filter gradient at all. tfjs-node (native TensorFlow) would
+ * fix this but cannot be installed offline. This addon is small, built from this file at setup with Debian's gcc
+ * and libopenblas-dev, and optional: lib/perf/native.ts falls back to the wasm kernels when it is absent.
+ *
+ * Contract: every array argument is a Float32Array view (usually into the wasm heap); shapes are passed as
+ * integers and were checked by the caller (lib/perf/native.ts), which also allocates the outputs. Nothing here
+ * keeps a pointer after returning, so the wasm heap may grow between calls.
+ *
+ * Layouts: row-major; images NHWC; filters HWIO ([kh, kw, cin, cout]), exactly tfjs' layouts.
+ */
+#include <node_api.h>
+#include <cblas.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* OpenBLAS extensions (declared here so any cblas.h works). */
+extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
+extern char* openblas_get_config(void);
+
+#define CHECK(call)                                                                      \
+  do {                                                                                   \
+    if ((call) != napi_ok) {                                                             \
+      napi_throw_error(env, NULL, "score_sde_native: bad argument in " #call);          \
+      return NULL;                                                                       \
+    }                                                                                    \
+  } while (0)
+
+static int get_f32(napi_env env, napi_value v, float** out, size_t* len) {
+  napi_typedarray_type t;
+  void* data;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &t, len, &data, &ab, &off) != napi_ok || t != napi_float32_array) {
+    napi_throw_type_error(env, NULL, "score_sde_native: expected a Float32Array");
+    return 0;
+  }
+  *out = (float*)data;
+  return 1;
+}
+
+static int get_ints(napi_env env, napi_value* argv, int from, int count, int32_t* out) {
+  for (int i = 0; i < count; i++) {
+    if (napi_get_value_int32(env, argv[from + i], &out[i]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "score_sde_native: expected an integer argument");
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Scratch buffer for im2col, grown on demand and kept (the U-Net calls convolutions of a few sizes). */
+static float* scratch = NULL;
+static size_t scratch_len = 0;
+static float* get_scratch(size_t n) {
+  if (n > scratch_len) {
+    free(scratch);
+    scratch = (float*)malloc(n * sizeof(float));
+    scratch_len = scratch ? n : 0;
+  }
+  return scratch;
+}
+
+/* Largest im2col block (floats): bounds memory at ~32 MB whatever the batch. */
+#define COL_BUDGET (8u << 20)
+
+/*
+ * batchMatMul(a, b, out, batchA, batchB, m, n, k, transA, transB): out[i] = op(a[i]) · op(b[i]) for i < max(batchA,
+ * batchB); a batch of 1 broadcasts. op(a) is [m, k], op(b) is [k, n], out [.., m, n].
+ */
+static napi_value batch_matmul(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *a, *b, *c;
+  size_t la, lb, lc;
+  int32_t d[7];
+  if (!get_f32(env, argv[0], &a, &la) || !get_f32(env, argv[1], &b, &lb) || !get_f32(env, argv[2], &c, &lc)) return NULL;
+  if (!get_ints(env, argv, 3, 7, d)) return NULL;
+  const int ba = d[0], bb = d[1], m = d[2], n = d[3], k = d[4], ta = d[5], tb = d[6];
+  const int batch = ba > bb ? ba : bb;
+  if (la < (size_t)ba * m * k || lb < (size_t)bb * k * n || lc < (size_t)batch * m * n) {
+    napi_throw_range_error(env, NULL, "score_sde_native.batchMatMul: array shorter than its shape");
+    return NULL;
+  }
+  for (int i = 0; i < batch; i++) {
+    const float* ai = a + (size_t)(ba == 1 ? 0 : i) * m * k;
+    const float* bi = b + (size_t)(bb == 1 ? 0 : i) * k * n;
+    float* ci = c + (size_t)i * m * n;
+    if (m == 1 && !ta) {
+      /* a row vector times a matrix: gemv over b (or bᵀ) is the same product with better memory access. */
+      cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? n : k, tb ? k : n, 1.0f, bi, tb ? k : n, ai, 1,
+                  0.0f, ci, 1);
+    } else {
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, ai,
+                  ta ? m : k, bi, tb ? k : n, 0.0f, ci, n);
+    }
+  }
+  return NULL;
+}
+
+/* Adds bias[n] to every row of c[rows, n] and applies the activation (0 linear, 1 relu). */
+static void bias_act(float* c, size_t rows, int n, const float* bias, int act) {
+  for (size_t r = 0; r < rows; r++) {
+    float* row = c + r * n;
+    if (bias)
+      for (int j = 0; j < n; j++) row[j] += bias[j];
+    if (act == 1)
+      for (int j = 0; j < n; j++) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+  }
+}
+
+/* biasAct(c, bias or null, rows, n, act): in place, the epilogue of a fused matMul. */
+static napi_value bias_act_js(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *c, *bias = NULL;
+  size_t lc, lbias;
+  napi_valuetype t;
+  int32_t d[3];
+  if (!get_f32(env, argv[0], &c, &lc)) return NULL;
+  CHECK(napi_typeof(env, argv[1], &t));
+  if (t != napi_null && !get_f32(env, argv[1], &bias, &lbias)) return NULL;
+  if (!get_ints(env, argv, 2, 3, d)) return NULL;
+  if (lc < (size_t)d[0] * d[1] || (bias && lbias < (size_t)d[1])) {
+    napi_throw_range_error(env, NULL, "score_sde_native.biasAct: array shorter than its shape");
+    return NULL;
+  }
+  bias_act(c, (size_t)d[0], d[1], bias, d[2]);
+  return NULL;
+}
+
+/* Convolution geometry, in the order lib/perf/native.ts passes it. */
+typedef struct {
+  int b, h, w, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, pt, pl;
+} Geom;
+
+static int get_geom(napi_env env, napi_value* argv, int from, Geom* g) {
+  int32_t d[15];
+  if (!get_ints(env, argv, from, 15, d)) return 0;
+  g->b = d[0]; g->h = d[1]; g->w = d[2]; g->cin = d[3]; g->oh = d[4]; g->ow = d[5]; g->cout = d[6];
+  g->kh = d[7]; g->kw = d[8]; g->sh = d[9]; g->sw = d[10]; g->dh = d[11]; g->dw = d[12]; g->pt = d[13]; g->pl = d[14];
+  return 1;
+}
+
+/* Rows [p0, p0 + np) of one image's im2col matrix [oh·ow, kh·kw·cin], column order (i, j, ci) = HWIO's. */
+static void im2col(const Geom* g, const float* img, float* col, int p0, int np) {
+  const size_t kdim = (size_t)g->kh * g->kw * g->cin;
+  for (int p = 0; p < np; p++) {
+    const int oy = (p0 + p) / g->ow, ox = (p0 + p) % g->ow;
+    float* row = col + (size_t)p * kdim;
+    for (int i = 0; i < g->kh; i++) {
+      const int y = oy * g->sh - g->pt + i * g->dh;
+      for (int j = 0; j < g->kw; j++) {
+        const int x = ox * g->sw - g->pl + j * g->dw;
+        float* dst = row + ((size_t)i * g->kw + j) * g->cin;
+        if (y < 0 || y >= g->h || x < 0 || x >= g->w) memset(dst, 0, g->cin * sizeof(float));
+        else memcpy(dst, img + ((size_t)y * g->w + x) * g->cin, g->cin * sizeof(float));
+      }
+    }
+  }
+}
+
+/* The adjoint of im2col: adds rows [p0, p0 + np) of col back into the image. */
+static void col2im_add(const Geom* g, const float* col, float* img, int p0, int np) {
+  const size_t kdim = (size_t)g->kh * g->kw * g->cin;
+  for (int p = 0; p < np; p++) {
+    const int oy = (p0 + p) / g->ow, ox = (p0 + p) % g->ow;
+    const float* row = col + (size_t)p * kdim;
+    for (int i = 0; i < g->kh; i++) {
+      const int y = oy * g->sh - g->pt + i * g->dh;
+      if (y < 0 || y >= g->h) continue;
+      for (int j = 0; j < g->kw; j++) {
+        const int x = ox * g->sw - g->pl + j * g->dw;
+        if (x < 0 || x >= g->w) continue;
+        const float* src = row + ((size_t)i * g->kw + j) * g->cin;
+        float* dst = img + ((size_t)y * g->w + x) * g->cin;
+        for (int c = 0; c < g->cin; c++) dst[c] += src[c];
+      }
+    }
+  }
+}
+
+static int pointwise(const Geom* g) {
+  return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0;
+}
+
+/* Output positions per im2col block. */
+static int block_rows(const Geom* g) {
+  const size_t kdim = (size_t)g->kh * g->kw * g->cin;
+  size_t rows = COL_BUDGET / (kdim ? kdim : 1);
+  const size_t np = (size_t)g->oh * g->ow;
+  if (rows < 1) rows = 1;
+  return (int)(rows < np ? rows : np);
+}
+
+/* conv2d(x, w, y, bias|null, act, ...geom): y = act(conv(x, w) + bias). */
+static napi_value conv2d(napi_env env, napi_callback_info info) {
+  size_t argc = 20;
+  napi_value argv[20];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *x, *w, *y, *bias = NULL;
+  size_t lx, lw, ly, lbias;
+  napi_valuetype t;
+  int32_t act;
+  Geom g;
+  if (!get_f32(env, argv[0], &x, &lx) || !get_f32(env, argv[1], &w, &lw) || !get_f32(env, argv[2], &y, &ly)) return NULL;
+  CHECK(napi_typeof(env, argv[3], &t));
+  if (t != napi_null && !get_f32(env, argv[3], &bias, &lbias)) return NULL;
+  if (!get_ints(env, argv, 4, 1, &act) || !get_geom(env, argv, 5, &g)) return NULL;
+  const size_t kdim = (size_t)g.kh * g.kw * g.cin, np = (size_t)g.oh * g.ow;
+  if (lx < (size_t)g.b * g.h * g.w * g.cin || lw < kdim * g.cout || ly < (size_t)g.b * np * g.cout) {
+    napi_throw_range_error(env, NULL, "score_sde_native.conv2d: array shorter than its shape");
+    return NULL;
+  }
+  if (pointwise(&g)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.b * (int)np, g.cout, g.cin, 1.0f, x, g.cin, w, g.cout, 0.0f,
+                y, g.cout);
+  } else {
+    const int rows = block_rows(&g);
+    float* col = get_scratch((size_t)rows * kdim);
+    if (!col) { napi_throw_error(env, NULL, "score_sde_native.conv2d: out of memory"); return NULL; }
+    for (int n = 0; n < g.b; n++) {
+      const float* img = x + (size_t)n * g.h * g.w * g.cin;
+      for (int p0 = 0; p0 < (int)np; p0 += rows) {
+        const int nr = p0 + rows <= (int)np ? rows : (int)np - p0;
+        im2col(&g, img, col, p0, nr);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, g.cout, (int)kdim, 1.0f, col, (int)kdim, w, g.cout,
+                    0.0f, y + ((size_t)n * np + p0) * g.cout, g.cout);
+      }
+    }
+  }
+  if (bias || act) bias_act(y, (size_t)g.b * np, g.cout, bias, act);
+  return NULL;
+}
+
+/* conv2dBackpropInput(dy, w, dx, ...geom): dx = the input gradient of conv(x, w) for output gradient dy. */
+static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
+  size_t argc = 18;
+  napi_value argv[18];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *dy, *w, *dx;
+  size_t ldy, lw, ldx;
+  Geom g;
+  if (!get_f32(env, argv[0], &dy, &ldy) || !get_f32(env, argv[1], &w, &lw) || !get_f32(env, argv[2], &dx, &ldx)) return NULL;
+  if (!get_geom(env, argv, 3, &g)) return NULL;
+  const size_t kdim = (size_t)g.kh * g.kw * g.cin, np = (size_t)g.oh * g.ow;
+  if (ldx < (size_t)g.b * g.h * g.w * g.cin || lw < kdim * g.cout || ldy < (size_t)g.b * np * g.cout) {
+    napi_throw_range_error(env, NULL, "score_sde_native.conv2dBackpropInput: array shorter than its shape");
+    return NULL;
+  }
+  if (pointwise(&g)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.b * (int)np, g.cin, g.cout, 1.0f, dy, g.cout, w, g.cout, 0.0f,
+                dx, g.cin);
+    return NULL;
+  }
+  memset(dx, 0, (size_t)g.b * g.h * g.w * g.cin * sizeof(float));
+  const int rows = block_rows(&g);
+  float* col = get_scratch((size_t)rows * kdim);
+  if (!col) { napi_throw_error(env, NULL, "score_sde_native.conv2dBackpropInput: out of memory"); return NULL; }
+  for (int n = 0; n < g.b; n++) {
+    float* img = dx + (size_t)n * g.h * g.w * g.cin;
+    for (int p0 = 0; p0 < (int)np; p0 += rows) {
+      const int nr = p0 + rows <= (int)np ? rows : (int)np - p0;
+      /* col[p, :] = dy[p, :] · wᵀ, then scatter-add the patches back. */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, (int)kdim, g.cout, 1.0f,
+                  dy + ((size_t)n * np + p0) * g.cout, g.cout, w, g.cout, 0.0f, col, (int)kdim);
+      col2im_add(&g, col, img, p0, nr);
+    }
+  }
+  return NULL;
+}
+
+/* conv2dBackpropFilter(x, dy, dw, ...geom): dw = the filter gradient of conv(x, w) for output gradient dy. */
+static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) {
+  size_t argc = 18;
+  napi_value argv[18];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *x, *dy, *dw;
+  size_t lx, ldy, ldw;
+  Geom g;
+  if (!get_f32(env, argv[0], &x, &lx) || !get_f32(env, argv[1], &dy, &ldy) || !get_f32(env, argv[2], &dw, &ldw)) return NULL;
+  if (!get_geom(env, argv, 3, &g)) return NULL;
+  const size_t kdim = (size_t)g.kh * g.kw * g.cin, np = (size_t)g.oh * g.ow;
+  if (lx < (size_t)g.b * g.h * g.w * g.cin || ldw < kdim * g.cout || ldy < (size_t)g.b * np * g.cout) {
+    napi_throw_range_error(env, NULL, "score_sde_native.conv2dBackpropFilter: array shorter than its shape");
+    return NULL;
+  }
+  if (pointwise(&g)) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.cin, g.cout, g.b * (int)np, 1.0f, x, g.cin, dy, g.cout, 0.0f,
+                dw, g.cout);
+    return NULL;
+  }
+  const int rows = block_rows(&g);
+  float* col = get_scratch((size_t)rows * kdim);
+  if (!col) { napi_throw_error(env, NULL, "score_sde_native.conv2dBackpropFilter: out of memory"); return NULL; }
+  float beta = 0.0f;
+  for (int n = 0; n < g.b; n++) {
+    const float* img = x + (size_t)n * g.h * g.w * g.cin;
+    for (int p0 = 0; p0 < (int)np; p0 += rows) {
+      const int nr = p0 + rows <= (int)np ? rows : (int)np - p0;
+      im2col(&g, img, col, p0, nr);
+      /* dw[K, cout] += colᵀ[K, nr] · dy[nr, cout] */
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kdim, g.cout, nr, 1.0f, col, (int)kdim,
+                  dy + ((size_t)n * np + p0) * g.cout, g.cout, beta, dw, g.cout);
+      beta = 1.0f;
+    }
+  }
+  if (beta == 0.0f) memset(dw, 0, kdim * g.cout * sizeof(float));
+  return NULL;
+}
+
+
+/* ---- elementwise kernels: SiLU, GroupNorm, Adam, EMA (one pass over memory instead of 3–15 wasm kernels) ---- */
+
+/*
+ * exp for float32 without libm calls, so that the loops below vectorise: Cody–Waite range reduction and the Cephes
+ * expf polynomial (relative error ~1e-7, i.e. float32 rounding). Inputs are clamped to the finite range.
+ */
+static inline __attribute__((always_inline)) float exp_f32(float x) {
+  x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+  /* n = round(x / ln 2) as floor(t + 0.5): t + 127.5 > 0 here, so truncation is floor and vectorises (no floorf). */
+  const int32_t ni = (int32_t)(x * 1.44269504088896341f + 127.5f) - 127;
+  const float n = (float)ni;
+  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  union { int32_t i; float f; } scale;
+  scale.i = (ni + 127) << 23;
+  return p * scale.f;
+}
+
+static inline __attribute__((always_inline)) float sigmoid_f32(float x) { return 1.0f / (1.0f + exp_f32(-x)); }
+
+/* silu(x, y, n): y = x·σ(x). */
+static napi_value silu(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *x, *y;
+  size_t lx, ly;
+  if (!get_f32(env, argv[0], &x, &lx) || !get_f32(env, argv[1], &y, &ly)) return NULL;
+  const size_t n = lx < ly ? lx : ly;
+  for (size_t i = 0; i < n; i++) y[i] = x[i] * sigmoid_f32(x[i]);
+  return NULL;
+}
+
+/* siluGrad(dy, x, dx): dx = dy·σ(x)(1 + x(1 − σ(x))). */
+static napi_value silu_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *dy, *x, *dx;
+  size_t ldy, lx, ldx;
+  if (!get_f32(env, argv[0], &dy, &ldy) || !get_f32(env, argv[1], &x, &lx) || !get_f32(env, argv[2], &dx, &ldx)) return NULL;
+  size_t n = lx < ldx ? lx : ldx;
+  n = n < ldy ? n : ldy;
+  for (size_t i = 0; i < n; i++) {
+    const float s = sigmoid_f32(x[i]);
+    dx[i] = dy[i] * s * (1.0f + x[i] * (1.0f - s));
+  }
+  return NULL;
+}
+
+/*
+ * groupNorm(x, gamma, beta, y, mean, rstd, B, S, C, G, eps): x [B, S, C] with C split into G groups; per (b, g)
+ * mean and population variance over S × C/G (sums in double), y = (x − mean)·rstd·γ + β, rstd = 1/√(var + eps).
+ */
+static napi_value group_norm(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *x, *gamma, *beta, *y, *mean, *rstd;
+  size_t lx, lg, lb, ly, lm, lr;
+  int32_t d[4];
+  double eps;
+  if (!get_f32(env, argv[0], &x, &lx) || !get_f32(env, argv[1], &gamma, &lg) || !get_f32(env, argv[2], &beta, &lb) ||
+      !get_f32(env, argv[3], &y, &ly) || !get_f32(env, argv[4], &mean, &lm) || !get_f32(env, argv[5], &rstd, &lr))
+    return NULL;
+  if (!get_ints(env, argv, 6, 4, d)) return NULL;
+  CHECK(napi_get_value_double(env, argv[10], &eps));
+  const int B = d[0], S = d[1], C = d[2], G = d[3], cg = C / G;
+  if (G < 1 || C % G != 0 || lx < (size_t)B * S * C || ly < (size_t)B * S * C || lg < (size_t)C || lb < (size_t)C ||
+      lm < (size_t)B * G || lr < (size_t)B * G) {
+    napi_throw_range_error(env, NULL, "score_sde_native.groupNorm: bad shapes");
+    return NULL;
+  }
+  double* acc = (double*)calloc(2 * (size_t)G, sizeof(double));
+  float* scale = (float*)malloc(2 * (size_t)C * sizeof(float)); /* per channel: rstd·γ and β − mean·rstd·γ */
+  if (!acc || !scale) { free(acc); free(scale); napi_throw_error(env, NULL, "score_sde_native.groupNorm: out of memory"); return NULL; }
+  const double count = (double)S * cg;
+  for (int b = 0; b < B; b++) {
+    const float* xb = x + (size_t)b * S * C;
+    memset(acc, 0, 2 * (size_t)G * sizeof(double));
+    for (int s = 0; s < S; s++) {
+      const float* row = xb + (size_t)s * C;
+      for (int g = 0; g < G; g++) {
+        float s1 = 0.0f, s2 = 0.0f; /* a group's C/G values of one position: short float sums, then double */
+        for (int c = g * cg; c < (g + 1) * cg; c++) { s1 += row[c]; s2 += row[c] * row[c]; }
+        acc[2 * g] += s1;
+        acc[2 * g + 1] += s2;
+      }
+    }
+    for (int g = 0; g < G; g++) {
+      const double m = acc[2 * g] / count;
+      double var = acc[2 * g + 1] / count - m * m;
+      if (var < 0) var = 0;
+      const float r = (float)(1.0 / __builtin_sqrt(var + eps));
+      mean[b * G + g] = (float)m;
+      rstd[b * G + g] = r;
+      for (int c = g * cg; c < (g + 1) * cg; c++) {
+        scale[c] = r * gamma[c];
+        scale[C + c] = beta[c] - (float)m * r * gamma[c];
+      }
+    }
+    float* yb = y + (size_t)b * S * C;
+    for (int s = 0; s < S; s++) {
+      const float* row = xb + (size_t)s * C;
+      float* out = yb + (size_t)s * C;
+      for (int c = 0; c < C; c++) out[c] = row[c] * scale[c] + scale[C + c];
+    }
+  }
+  free(acc);
+  free(scale);
+  return NULL;
+}
+
+/* An optional Float32Array argument: null gives NULL. */
+static int get_f32_opt(napi_env env, napi_value v, float** out, size_t* len) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return 0;
+  if (t == napi_null) { *out = NULL; *len = 0; return 1; }
+  return get_f32(env, v, out, len);
+}
+
+/*
+ * groupNormGrad(dy, x, gamma, mean, rstd, dx|null, dgamma|null, dbeta|null, B, S, C, G): with x̂ = (x − mean)·rstd,
+ * g = dy·γ and means over each group, dx = rstd (g − mean(g) − x̂ mean(g x̂)), dγ = Σ dy x̂, dβ = Σ dy. Computes the
+ * outputs given (tfjs asks for each input's gradient separately and may skip some).
+ */
+static napi_value group_norm_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *dy, *x, *gamma, *mean, *rstd, *dx, *dgamma, *dbeta;
+  size_t l[8];
+  int32_t d[4];
+  if (!get_f32(env, argv[0], &dy, &l[0]) || !get_f32(env, argv[1], &x, &l[1]) || !get_f32(env, argv[2], &gamma, &l[2]) ||
+      !get_f32(env, argv[3], &mean, &l[3]) || !get_f32(env, argv[4], &rstd, &l[4]) || !get_f32_opt(env, argv[5], &dx, &l[5]) ||
+      !get_f32_opt(env, argv[6], &dgamma, &l[6]) || !get_f32_opt(env, argv[7], &dbeta, &l[7]))
+    return NULL;
+  if (!get_ints(env, argv, 8, 4, d)) return NULL;
+  const int B = d[0], S = d[1], C = d[2], G = d[3], cg = C / G;
+  const size_t n = (size_t)B * S * C;
+  if (G < 1 || C % G != 0 || l[0] < n || l[1] < n || (dx && l[5] < n) || l[2] < (size_t)C || (dgamma && l[6] < (size_t)C) ||
+      (dbeta && l[7] < (size_t)C) || l[3] < (size_t)B * G || l[4] < (size_t)B * G) {
+    napi_throw_range_error(env, NULL, "score_sde_native.groupNormGrad: bad shapes");
+    return NULL;
+  }
+  double* acc = (double*)calloc(2 * (size_t)G + 2 * (size_t)C, sizeof(double));
+  float* coef = (float*)malloc(2 * (size_t)C * sizeof(float));
+  if (!acc || !coef) { free(acc); free(coef); napi_throw_error(env, NULL, "score_sde_native.groupNormGrad: out of memory"); return NULL; }
+  double* dg = acc + 2 * G; /* dγ, dβ accumulators [2C] */
+  const double count = (double)S * cg;
+  for (int b = 0; b < B; b++) {
+    const float* xb = x + (size_t)b * S * C;
+    const float* db = dy + (size_t)b * S * C;
+    const float* mb = mean + (size_t)b * G;
+    const float* rb = rstd + (size_t)b * G;
+    if (dgamma || dbeta) {
+      for (int s = 0; s < S; s++) {
+        const float* xr = xb + (size_t)s * C;
+        const float* dr = db + (size_t)s * C;
+        for (int c = 0; c < C; c++) {
+          const int g = c / cg;
+          dg[c] += dr[c] * ((xr[c] - mb[g]) * rb[g]);
+          dg[C + c] += dr[c];
+        }
+      }
+    }
+    if (!dx) continue;
+    memset(acc, 0, 2 * (size_t)G * sizeof(double));
+    for (int s = 0; s < S; s++) {
+      const float* xr = xb + (size_t)s * C;
+      const float* dr = db + (size_t)s * C;
+      for (int g = 0; g < G; g++) {
+        float s1 = 0.0f, s2 = 0.0f;
+        for (int c = g * cg; c < (g + 1) * cg; c++) {
+          const float gg = dr[c] * gamma[c];
+          s1 += gg;
+          s2 += gg * ((xr[c] - mb[g]) * rb[g]);
+        }
+        acc[2 * g] += s1;
+        acc[2 * g + 1] += s2;
+      }
+    }
+    /* dx = r·γ·dy − r·m1 − r·x̂·m2 = a_c·dy + k1_c·x + k0_c, with x̂ = (x − μ)r: per-channel constants. */
+    for (int g = 0; g < G; g++) {
+      const float m1 = (float)(acc[2 * g] / count), m2 = (float)(acc[2 * g + 1] / count);
+      const float r = rb[g], mu = mb[g];
+      for (int c = g * cg; c < (g + 1) * cg; c++) {
+        coef[c] = -r * r * m2;                  /* multiplies x */
+        coef[C + c] = r * (-m1 + mu * r * m2);  /* constant */
+      }
+    }
+    float* dxb = dx + (size_t)b * S * C;
+    for (int s = 0; s < S; s++) {
+      const float* xr = xb + (size_t)s * C;
+      const float* dr = db + (size_t)s * C;
+      float* out = dxb + (size_t)s * C;
+      for (int c = 0; c < C; c++) out[c] = rb[c / cg] * gamma[c] * dr[c] + coef[c] * xr[c] + coef[C + c];
+    }
+  }
+  for (int c = 0; c < C; c++) {
+    if (dgamma) dgamma[c] = (float)dg[c];
+    if (dbeta) dbeta[c] = (float)dg[C + c];
+  }
+  free(acc);
+  free(coef);
+  return NULL;
+}
+
+/*
+ * adam(p, g, m, v, pOut, mOut, vOut, gradScale, β1, 1 − β1, β2, 1 − β2, stepSize, sqrtBc2, eps): torch.optim.Adam's
+ * update with the gradient scaled by gradScale (global-norm clipping) —
+ *   m' = β1 m + (1 − β1) g,  v' = β2 v + (1 − β2) g²,  p' = p − stepSize · m' / (√v' / sqrtBc2 + eps).
+ * 1 − β is passed in, computed in double and rounded once, as the tfjs formulation does (1 − 0.9f ≠ 0.1f).
+ */
+static napi_value adam(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float* a[7];
+  size_t l[7];
+  double h[8];
+  for (int i = 0; i < 7; i++)
+    if (!get_f32(env, argv[i], &a[i], &l[i])) return NULL;
+  for (int i = 0; i < 8; i++) CHECK(napi_get_value_double(env, argv[7 + i], &h[i]));
+  const size_t n = l[0];
+  for (int i = 1; i < 7; i++)
+    if (l[i] < n) { napi_throw_range_error(env, NULL, "score_sde_native.adam: arrays of different lengths"); return NULL; }
+  const float gs = (float)h[0], b1 = (float)h[1], omb1 = (float)h[2], b2 = (float)h[3], omb2 = (float)h[4];
+  const float lr = (float)h[5], bc2 = (float)h[6], eps = (float)h[7];
+  const float *restrict p = a[0], *restrict g = a[1], *restrict m = a[2], *restrict v = a[3];
+  float *restrict po = a[4], *restrict mo = a[5], *restrict vo = a[6];
+  for (size_t i = 0; i < n; i++) {
+    const float gi = g[i] * gs;
+    const float mi = b1 * m[i] + omb1 * gi;
+    const float vi = b2 * v[i] + omb2 * (gi * gi);
+    mo[i] = mi;
+    vo[i] = vi;
+    po[i] = p[i] - lr * (mi / (__builtin_sqrtf(vi) / bc2 + eps));
+  }
+  return NULL;
+}
+
+/* ema(shadow, p, out, decay): out = shadow − (1 − decay)(shadow − p), the official update's arithmetic. */
+static napi_value ema(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  float *s, *p, *o;
+  size_t ls, lp, lo;
+  double decay;
+  if (!get_f32(env, argv[0], &s, &ls) || !get_f32(env, argv[1], &p, &lp) || !get_f32(env, argv[2], &o, &lo)) return NULL;
+  CHECK(napi_get_value_double(env, argv[3], &decay));
+  if (lp < ls || lo < ls) { napi_throw_range_error(env, NULL, "score_sde_native.ema: arrays of different lengths"); return NULL; }
+  const float k = (float)(1.0 - decay);
+  for (size_t i = 0; i < ls; i++) o[i] = s[i] - (s[i] - p[i]) * k;
+  return NULL;
+}
+
+/* sumSquares(x): Σ x² in double (the global gradient norm's terms; NaN and ∞ propagate). */
+static napi_value sum_squares(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  float* x;
+  size_t n;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!get_f32(env, argv[0], &x, &n)) return NULL;
+  double total = 0.0;
+  size_t i = 0;
+  while (i < n) { /* float partial sums over blocks of 256 vectorise; the blocks add up in double */
+    float part = 0.0f;
+    const size_t end = i + 256 < n ? i + 256 : n;
+    for (; i < end; i++) part += x[i] * x[i];
+    total += part;
+  }
+  CHECK(napi_create_double(env, total, &out));
+  return out;
+}
+
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!get_ints(env, argv, 0, 1, &n)) return NULL;
+  openblas_set_num_threads(n < 1 ? 1 : n);
+  return NULL;
+}
+
+static napi_value get_threads(napi_env env, napi_callback_info info) {
+  napi_value out;
+  (void)info;
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &out));
+  return out;
+}
+
+static napi_value blas_config(napi_env env, napi_callback_info info) {
+  napi_value out;
+  (void)info;
+  CHECK(napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+#define EXPORT(name, fn)                                                        \
+  do {                                                                          \
+    napi_value f;                                                               \
+    if (napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f) != napi_ok || \
+        napi_set_named_property(env, exports, name, f) != napi_ok)              \
+      return NULL;                                                              \
+  } while (0)
+
+NAPI_MODULE_INIT() {
+  EXPORT("batchMatMul", batch_matmul);
+  EXPORT("biasAct", bias_act_js);
+  EXPORT("conv2d", conv2d);
+  EXPORT("conv2dBackpropInput", conv2d_backprop_input);
+  EXPORT("conv2dBackpropFilter", conv2d_backprop_filter);
+  EXPORT("silu", silu);
+  EXPORT("siluGrad", silu_grad);
+  EXPORT("groupNorm", group_norm);
+  EXPORT("groupNormGrad", group_norm_grad);
+  EXPORT("adam", adam);
+  EXPORT("ema", ema);
+  EXPORT("sumSquares", sum_squares);
+  EXPORT("setThreads", set_threads);
+  EXPORT("threads", get_threads);
+  EXPORT("blasConfig", blas_config);
+  return exports;
+}

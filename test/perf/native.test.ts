@@ -1,0 +1,273 @@
+/**
+ * lib/perf/native: the OpenBLAS kernels compute what the kernels they replace compute. References are plain
+ * float64 loops written here (independent of tfjs and of the addon), plus the library's non-native code paths.
+ * Skipped, with the reason, where the addon is not built (tools/build-native.js; tools/setup.sh builds it).
+ */
+import { describe, it, before } from "node:test";
+import * as assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { setup } from "../helpers";
+import {
+  installNativeKernels,
+  nativeKernelsInstalled,
+  nativeKernelsUnavailableReason,
+  nativeSumSquares,
+  uninstallNativeKernels,
+} from "../../lib/perf/native";
+import { groupNorm, silu } from "../../lib/models/ops";
+import { Adam, EMA } from "../../lib/train/optim";
+import { createRng } from "../../lib/random";
+
+const rng = createRng(2024);
+const normal = (shape: number[]) => rng.normal(shape);
+
+function near(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    assert.ok(err <= tol * (1 + Math.abs(expected[i])), `${what}[${i}]: ${actual[i]} vs ${expected[i]} (|Δ| ${err})`);
+  }
+}
+
+/** op(a)·op(b) for a batch of matrices in float64; batch 1 broadcasts. */
+function refMatMul(a: Float32Array, sa: number[], b: Float32Array, sb: number[], ta: boolean, tb: boolean): number[] {
+  const [ra, rb] = [sa.length, sb.length];
+  const m = ta ? sa[ra - 1] : sa[ra - 2];
+  const k = ta ? sa[ra - 2] : sa[ra - 1];
+  const n = tb ? sb[rb - 2] : sb[rb - 1];
+  const ba = a.length / (m * k);
+  const bb = b.length / (k * n);
+  const out: number[] = [];
+  for (let i = 0; i < Math.max(ba, bb); i++) {
+    const ao = (ba === 1 ? 0 : i) * m * k;
+    const bo = (bb === 1 ? 0 : i) * k * n;
+    for (let r = 0; r < m; r++)
+      for (let c = 0; c < n; c++) {
+        let s = 0;
+        for (let j = 0; j < k; j++) s += a[ao + (ta ? j * m + r : r * k + j)] * b[bo + (tb ? c * k + j : j * n + c)];
+        out.push(s);
+      }
+  }
+  return out;
+}
+
+interface ConvCase { x: number[]; w: number[]; stride: number; pad: "same" | "valid"; dil: number }
+
+/** Direct NHWC convolution in float64, and its two adjoints (the input and filter gradients for dy). */
+function refConv(x: Float32Array, xs: number[], w: Float32Array, ws: number[], stride: number, pad: "same" | "valid", dil: number, dy?: Float32Array) {
+  const [B, H, W, C] = xs;
+  const [KH, KW, , CO] = ws;
+  const ekh = (KH - 1) * dil + 1;
+  const ekw = (KW - 1) * dil + 1;
+  const OH = pad === "same" ? Math.ceil(H / stride) : Math.ceil((H - ekh + 1) / stride);
+  const OW = pad === "same" ? Math.ceil(W / stride) : Math.ceil((W - ekw + 1) / stride);
+  const pt = pad === "same" ? Math.floor(Math.max((OH - 1) * stride + ekh - H, 0) / 2) : 0;
+  const pl = pad === "same" ? Math.floor(Math.max((OW - 1) * stride + ekw - W, 0) / 2) : 0;
+  const y = new Array<number>(B * OH * OW * CO).fill(0);
+  const dx = new Array<number>(x.length).fill(0);
+  const dw = new Array<number>(w.length).fill(0);
+  for (let b = 0; b < B; b++)
+    for (let oy = 0; oy < OH; oy++)
+      for (let ox = 0; ox < OW; ox++)
+        for (let i = 0; i < KH; i++)
+          for (let j = 0; j < KW; j++) {
+            const yy = oy * stride - pt + i * dil;
+            const xx = ox * stride - pl + j * dil;
+            if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+            for (let c = 0; c < C; c++)
+              for (let o = 0; o < CO; o++) {
+                const xi = ((b * H + yy) * W + xx) * C + c;
+                const wi = ((i * KW + j) * C + c) * CO + o;
+                const yi = ((b * OH + oy) * OW + ox) * CO + o;
+                y[yi] += x[xi] * w[wi];
+                if (dy) {
+                  dx[xi] += dy[yi] * w[wi];
+                  dw[wi] += dy[yi] * x[xi];
+                }
+              }
+          }
+  return { y, dx, dw, outShape: [B, OH, OW, CO] };
+}
+
+describe("native OpenBLAS kernels", () => {
+  let skip: string | false = false;
+  before(async () => {
+    await setup();
+    skip = nativeKernelsInstalled() ? false : `native kernels unavailable: ${nativeKernelsUnavailableReason()}`;
+    if (skip) console.log(`# ${skip}`);
+  });
+
+  it("matMul: every transpose pair, batches and broadcast batches, against float64 loops", (t) => {
+    if (skip) return t.skip(skip);
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[5, 7], [7, 3], false, false],
+      [[7, 5], [7, 3], true, false],
+      [[5, 7], [3, 7], false, true],
+      [[7, 5], [3, 7], true, true],
+      [[2, 5, 7], [2, 7, 3], false, false],
+      [[1, 5, 7], [4, 7, 3], false, false],
+      [[4, 5, 7], [7, 3], false, false],
+      [[2, 3, 7, 5], [2, 3, 3, 7], true, true],
+      [[1, 7], [7, 9], false, false],
+      [[1, 7], [9, 7], false, true],
+      [[64, 130], [130, 33], false, false],
+    ];
+    for (const [sa, sb, ta, tb] of cases) {
+      tf.tidy(() => {
+        const a = normal(sa);
+        const b = normal(sb);
+        const got = tf.matMul(a, b, ta, tb);
+        const want = refMatMul(a.dataSync() as Float32Array, sa, b.dataSync() as Float32Array, sb, ta, tb);
+        near(got.dataSync(), want, 1e-5, `matMul ${sa}·${sb} tA=${ta} tB=${tb}`);
+        // The fused form adds the bias [n] and applies relu in the same call.
+        const n = got.shape[got.rank - 1];
+        const bias = normal([n]);
+        const bv = bias.dataSync();
+        const fused = tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeA: ta, transposeB: tb, bias, activation: "relu" });
+        near(fused.dataSync(), want.map((v, i) => Math.max(v + bv[i % n], 0)), 1e-5, `fused matMul ${sa}·${sb} tA=${ta} tB=${tb}`);
+      });
+    }
+  });
+
+  it("conv2d forward and both gradients (stride, padding, dilation, 1×1), against float64 loops", (t) => {
+    if (skip) return t.skip(skip);
+    const cases: ConvCase[] = [
+      { x: [2, 9, 9, 3], w: [3, 3, 3, 4], stride: 1, pad: "same", dil: 1 },
+      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 2, pad: "valid", dil: 1 },
+      { x: [2, 6, 7, 5], w: [1, 1, 5, 6], stride: 1, pad: "same", dil: 1 },
+      { x: [1, 10, 10, 2], w: [3, 3, 2, 2], stride: 1, pad: "same", dil: 2 },
+      { x: [2, 9, 9, 3], w: [5, 5, 3, 2], stride: 2, pad: "same", dil: 1 },
+    ];
+    for (const c of cases) {
+      tf.tidy(() => {
+        const x = normal(c.x) as tf.Tensor4D;
+        const w = normal(c.w) as tf.Tensor4D;
+        const y = tf.conv2d(x, w, c.stride, c.pad, "NHWC", c.dil);
+        const dy = normal(y.shape);
+        const ref = refConv(x.dataSync() as Float32Array, c.x, w.dataSync() as Float32Array, c.w, c.stride, c.pad, c.dil, dy.dataSync() as Float32Array);
+        assert.deepEqual(y.shape, ref.outShape);
+        const what = `conv x=${c.x} w=${c.w} s=${c.stride} ${c.pad} d=${c.dil}`;
+        near(y.dataSync(), ref.y, 1e-5, what);
+        const bias = normal([c.w[3]]);
+        const fused = tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, dilations: c.dil, bias });
+        const bv = bias.dataSync();
+        near(fused.dataSync(), ref.y.map((v, i) => v + bv[i % c.w[3]]), 1e-5, `fused ${what}`);
+        if (c.dil !== 1) return; // tfjs' conv2d gradient needs dilation 1
+        // tfjs' stock Conv2D gradient: Conv2DBackpropInput and Conv2DBackpropFilter (which wasm lacks).
+        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad).mul(dy).sum())([x, w]);
+        near(gx.dataSync(), ref.dx, 1e-5, `dx ${what}`);
+        near(gw.dataSync(), ref.dw, 1e-5, `dW ${what}`);
+      });
+    }
+  });
+
+  it("SiLU and its gradient equal the formula in float64", (t) => {
+    if (skip) return t.skip(skip);
+    tf.tidy(() => {
+      // Wide range, including where exp over/underflows in float32.
+      const xs = [...Array.from({ length: 2001 }, (_, i) => (i - 1000) / 50), -120, -88, 88, 120, 0];
+      const x = tf.tensor1d(xs);
+      const dyv = xs.map((_, i) => Math.cos(i));
+      const dy = tf.tensor1d(dyv);
+      const sig = (v: number) => 1 / (1 + Math.exp(-v));
+      near(silu(x).dataSync(), xs.map((v) => v * sig(v)), 2e-6, "silu");
+      const g = tf.grad((a: tf.Tensor) => silu(a).mul(dy).sum())(x);
+      near(g.dataSync(), xs.map((v, i) => dyv[i] * sig(v) * (1 + v * (1 - sig(v)))), 2e-6, "silu gradient");
+      assert.ok(Number.isNaN(silu(tf.tensor1d([NaN])).dataSync()[0]), "NaN propagates");
+    });
+  });
+
+  it("GroupNorm forward and gradients equal the library's tfjs formulation", (t) => {
+    if (skip) return t.skip(skip);
+    const x = normal([3, 5, 4, 8]).mul(3).add(1.5);
+    const gamma = normal([8]);
+    const beta = normal([8]);
+    const dy = normal([3, 5, 4, 8]);
+    const run = () =>
+      tf.tidy(() => {
+        const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => groupNorm(a, g, b, 4).mul(dy).sum();
+        const y = groupNorm(x, gamma, beta, 4);
+        const grads = tf.grads(f)([x, gamma, beta]);
+        // The likelihood differentiates with respect to x alone: the parameter gradients are pruned.
+        const gxOnly = tf.grad((a: tf.Tensor) => groupNorm(a, gamma, beta, 4).mul(dy).sum())(x);
+        return [y, ...grads, gxOnly].map((v) => Array.from(v.dataSync()));
+      });
+    const before = tf.memory().numTensors;
+    const native = run();
+    assert.equal(tf.memory().numTensors, before, "no tensors left behind");
+    uninstallNativeKernels();
+    try {
+      const plain = run();
+      ["y", "dx", "dγ", "dβ", "dx (x only)"].forEach((name, i) => near(native[i], plain[i], 2e-5, `groupNorm ${name}`));
+    } finally {
+      installNativeKernels();
+    }
+    tf.dispose([x, gamma, beta, dy]);
+  });
+
+  it("Adam (with a clipping scale) and EMA updates equal the tfjs formulation", (t) => {
+    if (skip) return t.skip(skip);
+    const init = [normal([6, 4]), normal([4])];
+    const grads = [[normal([6, 4]), normal([4])], [normal([6, 4]).mul(10), normal([4]).mul(10)]];
+    const run = () => {
+      const vars = init.map((v) => tf.variable(v.clone()));
+      const adam = new Adam(vars, { lr: 1e-2 });
+      const ema = new EMA(vars, 0.9);
+      grads.forEach((g, k) => {
+        adam.apply(g, 1e-2, k === 0 ? 1 : 0.37);
+        ema.update();
+      });
+      const out = [...vars, ...ema.shadow].map((v) => Array.from(v.dataSync()));
+      adam.dispose();
+      tf.dispose([...vars, ...ema.shadow]);
+      return out;
+    };
+    const native = run();
+    uninstallNativeKernels();
+    try {
+      const plain = run();
+      plain.forEach((p, i) => near(native[i], p, 1e-6, `parameter/average ${i}`));
+    } finally {
+      installNativeKernels();
+    }
+  });
+
+  it("sum of squares reads the heap in place, in double, and propagates NaN", (t) => {
+    if (skip) return t.skip(skip);
+    const a = tf.tensor1d([1, 2, 3]);
+    const b = tf.tensor2d([[0.5, -4]]);
+    assert.equal(nativeSumSquares([a, b]), 1 + 4 + 9 + 0.25 + 16);
+    const c = tf.tensor1d([1, NaN]);
+    assert.ok(Number.isNaN(nativeSumSquares([a, c])));
+    tf.dispose([a, b, c]);
+  });
+
+  it("uninstall restores the wasm kernels and install puts the native ones back", (t) => {
+    if (skip) return t.skip(skip);
+    uninstallNativeKernels();
+    assert.ok(!nativeKernelsInstalled());
+    assert.equal(nativeKernelsUnavailableReason(), "not installed");
+    assert.equal(tf.getKernel("Conv2DBackpropFilter", "wasm"), undefined, "wasm has no filter gradient of its own");
+    tf.tidy(() => near(tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).dataSync(), [11], 0, "wasm matMul"));
+    assert.ok(installNativeKernels());
+    assert.ok(nativeKernelsInstalled());
+  });
+
+  it("1000 training-style steps leave no tensors behind", (t) => {
+    if (skip) return t.skip(skip);
+    const w = tf.variable(normal([8, 8]));
+    const gamma = tf.variable(tf.ones([8]));
+    const beta = tf.variable(tf.zeros([8]));
+    const adam = new Adam([w, gamma, beta]);
+    const x = normal([4, 3, 3, 8]);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 1000; i++) {
+      const { value, grads } = tf.variableGrads(() => silu(groupNorm(tf.matMul(x.reshape([-1, 8]), w), gamma, beta, 2)).square().mean() as tf.Scalar, [w, gamma, beta]);
+      adam.apply([grads[w.name], grads[gamma.name], grads[beta.name]], 1e-3, 0.5);
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+    assert.equal(tf.memory().numTensors, before);
+    adam.dispose();
+    tf.dispose([w, gamma, beta, x]);
+  });
+});

@@ -9,8 +9,9 @@
 #   gcc libc6-dev libopenblas-dev the native matMul/convolution kernels (lib/perf/native, built by
 #                                 tools/build-native.js): OpenBLAS runs the wasm backend's matrix products
 #                                 at AVX2+FMA speed (optional at run time: without them the wasm kernels are used)
-#   python3-torch                 PyTorch comparisons in the benchmarks (big: ~600 MB unpacked; skip it with
-#                                 --no-torch or SCORE_SDE_TORCH=0 when you only want notebooks)
+#   python3-torch python3-scipy   PyTorch comparisons in the benchmarks; scipy is the likelihood twin's RK45 (not
+#                                 pulled in by torch without recommends). Big: ~600 MB unpacked; skip them with
+#                                 --no-torch or SCORE_SDE_TORCH=0 when you only want notebooks
 #
 # All with --no-install-recommends (recommends pull in hundreds of MB of fonts, docs and X libraries).
 # Runs apt-get only as root on a machine with apt-get; otherwise prints the command to run and exits 0, so that
@@ -34,7 +35,7 @@ done
 
 pkgs=(chromium python3-nbclient jupyter-core jupyter-client jupyter-nbconvert gcc libc6-dev libopenblas-dev)
 if [ "$notebook" = 1 ]; then pkgs+=(jupyter-notebook); fi
-if [ "$torch" = 1 ]; then pkgs+=(python3-torch); fi
+if [ "$torch" = 1 ]; then pkgs+=(python3-torch python3-scipy); fi
 
 cmd="apt-get install -y --no-install-recommends ${pkgs[*]}"
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -6,8 +6,8 @@
 //   npm run bench                    full suite (tens of minutes on 2 cores)
 //   npm run bench -- --quick         short version (fewer runs, 100 sampler steps instead of 1000: labelled)
 //   options: --only=mlp_train,matmul   --threads=1,2   --runs=N   --no-peer   --out=path.json   --smoke
-//            --fast-path   also measure the fast path proposed for lib/models (lib/perf/fastOps patched in at run
-//                          time in a third process; rows with variant "fast-path"), interleaved with the others
+//            --wasm-kernels  also measure the library without its native OpenBLAS kernels (a third process with
+//                          SCORE_SDE_NATIVE=0: wasm's own kernels; rows with variant "wasm-kernels"), interleaved
 //
 // Writes figures/bench/latest.json (an array of result rows, see `row` below) and prints a table.
 // Thread counts: each count gets its own tfjs process (wasm threads are fixed when the backend starts:
@@ -38,7 +38,7 @@ const only = opt("only", "") ? opt("only", "").split(",") : undefined;
 const threadList = opt("threads", "1,2").split(",").map(Number);
 const outFile = path.resolve(root, opt("out", path.join("figures", "bench", "latest.json")));
 const withPeer = !flag("no-peer");
-const withFastPath = flag("fast-path");
+const withWasmOnly = flag("wasm-kernels");
 
 // ---------------------------------------------------------------------------------------------------------
 // Workloads. `flops` (per run) where the count is known exactly enough to quote GFLOP/s.
@@ -72,7 +72,6 @@ const WORKLOADS = [
     workload: "mlp_train",
     label: "toy MLP train step w128 b512",
     params: { ...toy, width: 128, batch: 512, weights: weights("mlp128") },
-    fastPath: true,
     runs: runs(30, 10),
     flops: mlpFlops(128, 512),
   },
@@ -80,7 +79,6 @@ const WORKLOADS = [
     workload: "mlp_train",
     label: "toy MLP train step w256 b4096",
     params: { ...toy, width: 256, batch: 4096, weights: weights("mlp256") },
-    fastPath: true,
     runs: runs(10, 4),
     flops: mlpFlops(256, 4096),
   },
@@ -88,7 +86,6 @@ const WORKLOADS = [
     workload: "pc_sample",
     label: quick ? "PC sampling 10k pts, first 100 of 1000 steps (quick)" : "PC sampling 10k pts × 1000 steps",
     params: { ...toy, width: 128, n: 10000, N: 1000, steps: quick ? 100 : 1000, snr: 0.16, weights: weights("pc"), warmup: false },
-    fastPath: true,
     runs: runs(2, 1),
     // Two score evaluations per step (corrector + predictor), forward only.
     flops: (quick ? 100 : 1000) * 2 * (mlpFlops(128, 10000) / 3),
@@ -97,11 +94,18 @@ const WORKLOADS = [
     workload: "likelihood",
     label: "ODE log-likelihood 1000 pts (RK45 1e-5, exact div.)",
     params: { ...toy, width: 128, rtol: 1e-5, atol: 1e-5, eps: 1e-5, x: likelihoodPoints(1000), weights: weights("ll"), warmup: false },
-    fastPath: true,
     runs: runs(3, 1),
   },
   { workload: "unet_forward", label: "U-Net forward 28×28 b64", params: { batch: 64, size: 28 }, runs: runs(10, 4) },
   { workload: "unet_train", label: "U-Net train step 28×28 b64", params: { batch: 64, size: 28 }, runs: runs(5, 3) },
+  // The library's default recomputes each block in the backward pass (gradient checkpointing: half the wasm heap);
+  // the PyTorch twin keeps its activations. This row is the like-for-like comparison.
+  {
+    workload: "unet_train",
+    label: "U-Net train step 28×28 b64, no checkpointing",
+    params: { batch: 64, size: 28, checkpointing: false },
+    runs: runs(5, 3),
+  },
 ].filter((w) => !only || only.includes(w.workload));
 if (smoke) {
   const shrink = { n: 64, batch: 16, width: 16, steps: 3, size: 8 };
@@ -163,12 +167,12 @@ function findPython() {
   return undefined;
 }
 
-function tfjsPeer(threads, fastPath = false) {
+function tfjsPeer(threads, wasmOnly = false) {
   const tsNode = require.resolve("ts-node/register/transpile-only", { paths: [root] });
-  return new Peer(fastPath ? "tfjs-fast" : "tfjs", threads, process.execPath, ["-r", tsNode, path.join(__dirname, "tfjs_worker.ts")], {
+  return new Peer(wasmOnly ? "tfjs-wasm-kernels" : "tfjs", threads, process.execPath, ["-r", tsNode, path.join(__dirname, "tfjs_worker.ts")], {
     SCORE_SDE_WASM_THREADS: String(threads),
     SCORE_SDE_QUIET: "1",
-    SCORE_SDE_BENCH_FASTPATH: fastPath ? "1" : "0",
+    ...(wasmOnly ? { SCORE_SDE_NATIVE: "0" } : {}),
     TS_NODE_PROJECT: path.join(root, "tsconfig.json"),
   });
 }
@@ -201,19 +205,19 @@ async function main() {
     const hello = await tj.ask({ cmd: "hello" });
     if (!hello.ok) throw new Error(`tfjs worker failed to start: ${hello.error}`);
     const tp = python ? torchPeer(python.py, threads) : undefined;
-    const tf2 = withFastPath ? tfjsPeer(threads, true) : undefined;
+    const tf2 = withWasmOnly ? tfjsPeer(threads, true) : undefined;
     const hello2 = tf2 ? await tf2.ask({ cmd: "hello" }) : undefined;
     const thello = tp ? await tp.ask({ cmd: "hello", threads }) : undefined;
     const backend = `${hello.backend}${hello.note ? ` (${hello.note})` : ""}`;
-    console.log(`\n[threads ${threads}] tfjs ${hello.tfjs} backend ${hello.backend}, ${hello.threads} thread(s)${hello.note ? ` — ${hello.note}` : ""}; torch: ${thello?.ok ? `${thello.threads} thread(s)` : thello?.error ?? "absent"}`);
+    console.log(`\n[threads ${threads}] tfjs ${hello.tfjs} backend ${hello.backend}, ${hello.threads} thread(s)${hello.kernels ? `, ${hello.kernels}` : ""}${hello.note ? ` — ${hello.note}` : ""}; torch: ${thello?.ok ? `${thello.threads} thread(s)` : thello?.error ?? "absent"}`);
     for (const w of WORKLOADS) {
       const label = `${w.label} [${threads}t]`;
       process.stdout.write(`  ${label} … `);
       const t0 = Date.now();
       const setup = await tj.ask({ cmd: "setup", workload: w.workload, params: w.params });
       const pSetup = tp && thello?.ok && setup.ok ? await tp.ask({ cmd: "setup", workload: w.workload, params: w.params }) : undefined;
-      // The fast-path process writes its own weights file (same seed, same values).
-      const fSetup = tf2 && hello2?.ok && setup.ok && w.fastPath ? await tf2.ask({ cmd: "setup", workload: w.workload, params: w.params.weights ? { ...w.params, weights: w.params.weights + ".fast" } : w.params }) : undefined;
+      // The wasm-kernels process writes its own weights file (same seed, same values).
+      const fSetup = tf2 && hello2?.ok && setup.ok ? await tf2.ask({ cmd: "setup", workload: w.workload, params: w.params.weights ? { ...w.params, weights: w.params.weights + ".wasm" } : w.params }) : undefined;
       const ftimes = [];
       const fcpus = [];
       const fextras = [];
@@ -227,7 +231,7 @@ async function main() {
       const peerError = pSetup && !pSetup.ok ? pSetup.error : undefined;
       for (let r = 0; r < w.runs && !error; r++) {
         // Alternate which side goes first so neither always runs on a machine warmed (or loaded) by the other.
-        const order = r % 2 === 0 ? ["tfjs", "torch", "fast"] : ["fast", "torch", "tfjs"];
+        const order = r % 2 === 0 ? ["tfjs", "torch", "wasm"] : ["wasm", "torch", "tfjs"];
         for (const side of order) {
           if (side === "tfjs") {
             const res = await tj.ask({ cmd: "run" });
@@ -238,7 +242,7 @@ async function main() {
             times.push(res.ms);
             cpus.push(res.cpu_ms);
             extras.push(res.extra);
-          } else if (side === "fast") {
+          } else if (side === "wasm") {
             if (fSetup?.ok) {
               const res = await tf2.ask({ cmd: "run" });
               if (res.ok) {
@@ -264,6 +268,7 @@ async function main() {
         label: w.label,
         params: Object.fromEntries(Object.entries(w.params).filter(([k]) => k !== "x" && k !== "weights" && k !== "warmup")),
         backend: hello.backend,
+        kernels: hello.kernels || null,
         threads: hello.threads,
         ms_median: round(ms),
         ms_min: round(times.length ? Math.min(...times) : undefined),
@@ -292,8 +297,9 @@ async function main() {
         const fms = median(ftimes);
         rows.push({
           ...row,
-          label: `${w.label} + fast path`,
-          variant: "fast-path (lib/perf/fastOps patched in; proposed, not yet in lib/models)",
+          label: `${w.label} (wasm kernels only)`,
+          variant: "wasm-kernels (SCORE_SDE_NATIVE=0: the library without lib/perf/native)",
+          kernels: hello2?.kernels || null,
           ms_median: round(fms),
           ms_min: round(Math.min(...ftimes)),
           runs: ftimes.length,
@@ -305,7 +311,7 @@ async function main() {
         });
       }
       const secs = ((Date.now() - t0) / 1000).toFixed(0);
-      const fastNote = ftimes.length ? `; fast path ${round(median(ftimes))} ms` : "";
+      const fastNote = ftimes.length ? `; wasm kernels only ${round(median(ftimes))} ms` : "";
       const cpuNote = cpus.length && pcpus.length ? ` [CPU ${round(median(cpus))} vs ${round(median(pcpus))} ms]` : "";
       console.log(error ? `error: ${row.error}` : `${row.ms_median} ms${pms !== undefined ? ` vs torch ${row.peer_ms_median} ms (×${row.ratio})` : ""}${cpuNote}${fastNote}${peerError ? ` [torch: ${row.peer_error}]` : ""} (${secs} s)`);
     }

@@ -16,28 +16,7 @@ import { createRng } from "../../lib/random";
 import { pcSample } from "../../lib/sampling";
 import { VESDE } from "../../lib/sde";
 import { Trainer } from "../../lib/train";
-import { Dense } from "../../lib/models/layers";
-import { installFastGradients } from "../../lib/perf/fastGradients";
 
-/**
- * SCORE_SDE_BENCH_FASTPATH=1 measures the fast path PROPOSED for lib/models (not yet adopted there) by patching
- * Dense.apply at run time in this bench process only, with lib/perf/fastGradients installed: while a gradient is
- * being recorded, a plain tf.matMul + add (their registered gradients are lazy and transpose explicitly, so a VJP
- * with respect to x skips the weight gradients, and the bias gradient is one matMul); otherwise the fused
- * matMul + bias (one XNNPACK call, what inference wants). Same math; lets the report quote end-to-end gains.
- * (sinCos is not patched in: the sampler and the ODE call the embedding with one label for the whole batch, where
- * the stock Sin is cheap; it only pays when labels vary, e.g. training — see tools/bench/fastops.ts.)
- */
-function installFastPath(): void {
-  installFastGradients();
-  const denseApply = Dense.prototype.apply;
-  Dense.prototype.apply = function (this: Dense, x: tf.Tensor): tf.Tensor {
-    if (x.rank !== 2) return denseApply.call(this, x);
-    if (tf.engine().state.gradientDepth > 0) return tf.matMul(x, this.kernel).add(this.bias);
-    return tf.fused.matMul({ a: x as tf.Tensor2D, b: this.kernel as tf.Tensor2D, bias: this.bias });
-  };
-}
-if (process.env.SCORE_SDE_BENCH_FASTPATH === "1") installFastPath();
 
 type Params = Record<string, unknown>;
 type Extra = Record<string, number | string>;
@@ -191,8 +170,9 @@ async function main(): Promise<void> {
     try {
       if (msg.cmd === "hello") {
         info = await initBackend({ quiet: true });
-        const fastPath = process.env.SCORE_SDE_BENCH_FASTPATH === "1";
-        send({ ok: true, backend: info.name, threads: info.threads ?? 1, tfjs: tf.version.tfjs, note: info.wasmThreadsFallback ?? "", fastPath });
+        // The kernels behind the numbers: OpenBLAS (lib/perf/native) or wasm's own, and why.
+        const kernels = info.native ? `${info.native.blas} kernels, ${info.native.threads} thread(s)` : info.name === "wasm" ? `wasm kernels only (${info.nativeUnavailable})` : "";
+        send({ ok: true, backend: info.name, threads: info.threads ?? 1, tfjs: tf.version.tfjs, note: info.wasmThreadsFallback ?? "", kernels });
       } else if (msg.cmd === "setup") {
         current?.dispose();
         current = undefined;

@@ -22,8 +22,9 @@
  * Installing is idempotent; `uninstallFastGradients()` restores tfjs' own.
  *
  * Native kernels: on wasm, `installNativeKernels()` (lib/perf/native) moves matMul and convolution kernels to the
- * system's OpenBLAS through a small addon built at setup (tools/build-native.js), with as many threads as wasm
- * was asked for. Absent addon or `SCORE_SDE_NATIVE=0`: the wasm kernels, and `BackendInfo.nativeUnavailable`
+ * system's OpenBLAS through a small addon built at setup (tools/build-native.js). Threads asked for with
+ * `wasmThreads` / SCORE_SDE_WASM_THREADS then go to OpenBLAS, and wasm stays on its single-threaded build
+ * (`BackendInfo.wasmThreadsToNative`); without the addon they start the threaded wasm build as described above. Absent addon or `SCORE_SDE_NATIVE=0`: the wasm kernels, and `BackendInfo.nativeUnavailable`
  * says why.
  */
 import * as os from "os";
@@ -36,7 +37,7 @@ import {
   type WasmBackendModule,
 } from "./perf/wasmThreads";
 import { installFastGradients } from "./perf/fastGradients";
-import { installNativeKernels, nativeBlasInfo, nativeKernelsUnavailableReason } from "./perf/native";
+import { installNativeKernels, nativeAddonLoadable, nativeBlasInfo, nativeKernelsUnavailableReason } from "./perf/native";
 
 export type BackendName = "node-gpu" | "node" | "wasm" | "cpu";
 export const BACKEND_ORDER: readonly BackendName[] = ["node-gpu", "node", "wasm", "cpu"];
@@ -52,6 +53,8 @@ export interface BackendInfo {
   threads?: number;
   /** Why more wasm threads were asked for but one is used, when that happened. */
   wasmThreadsFallback?: string;
+  /** True when more than one thread was asked for and they went to the OpenBLAS kernels (wasm runs one thread). */
+  wasmThreadsToNative?: boolean;
   /** wasm only: the OpenBLAS kernels of lib/perf/native, when installed (build and thread count). */
   native?: { blas: string; threads: number };
   /** wasm only: why the OpenBLAS kernels are not in use. */
@@ -155,7 +158,7 @@ async function tryBackend(
   name: BackendName,
   load: (m: string) => unknown,
   opts: InitBackendOptions & { wantedThreads: number },
-  info: { threads?: number; wasmThreadsFallback?: string },
+  info: { threads?: number; wasmThreadsFallback?: string; wasmThreadsToNative?: boolean },
 ): Promise<string | undefined> {
   try {
     if (name === "node-gpu" || name === "node") {
@@ -168,10 +171,15 @@ async function tryBackend(
       const wanted = opts.wantedThreads;
       const fresh = tf.engine().registry["wasm"] === undefined;
       let why: string | undefined;
-      if (wanted > 1 && fresh) why = await startThreadedWasm(wasmModule, wanted, opts.wasmThreadsTimeoutMs ?? 30_000);
+      // With the native OpenBLAS kernels the matMuls and convolutions (nearly all the arithmetic) run in OpenBLAS,
+      // which gets the threads; a threaded wasm build beside it would only add a second spinning worker pool on the
+      // same cores (measured, 2 cores: MLP w128 train step 13–17 ms with 2 + 2 threads, 8–9 ms with 1 + 2).
+      const toBlas = wanted > 1 && nativeAddonLoadable(wanted);
+      if (toBlas) info.wasmThreadsToNative = true;
+      else if (wanted > 1 && fresh) why = await startThreadedWasm(wasmModule, wanted, opts.wasmThreadsTimeoutMs ?? 30_000);
       if (!(await tf.setBackend("wasm"))) return "the wasm backend failed to initialise";
       info.threads = typeof wasmModule.getThreadsCount === "function" ? wasmModule.getThreadsCount() : undefined;
-      if (!fresh && info.threads !== undefined && info.threads !== wanted) {
+      if (!fresh && !toBlas && info.threads !== undefined && info.threads !== wanted) {
         why = `wasm was already initialised in this process with ${info.threads} thread(s)`;
       }
       if (why !== undefined) info.wasmThreadsFallback = `asked for ${wanted} wasm thread(s), got ${info.threads ?? "?"}: ${why}`;
@@ -194,7 +202,7 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
   const wantedThreads = resolveWasmThreads(opts.wasmThreads);
   const skipped: BackendInfo["skipped"] = [];
   for (const name of candidates) {
-    const extra: { threads?: number; wasmThreadsFallback?: string } = {};
+    const extra: { threads?: number; wasmThreadsFallback?: string; wasmThreadsToNative?: boolean } = {};
     const reason = await tryBackend(name, load, { ...opts, wantedThreads }, extra);
     if (reason === undefined) {
       installFastGradients(); // idempotent; see the file comment
@@ -209,7 +217,7 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
       const quiet = opts.quiet ?? process.env.SCORE_SDE_QUIET === "1";
       if (!quiet) {
         const why = skipped.length ? ` (skipped: ${skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")})` : "";
-        const threads = info.threads !== undefined ? `, ${info.threads} thread${info.threads === 1 ? "" : "s"}` : "";
+        const threads = info.threads !== undefined ? `, ${info.threads} thread${info.threads === 1 ? "" : "s"}${info.wasmThreadsToNative ? " (the asked threads went to OpenBLAS)" : ""}` : "";
         const fb = info.wasmThreadsFallback ? ` [${info.wasmThreadsFallback}]` : "";
         const nat = info.native
           ? ` + ${info.native.blas} matMul/conv kernels (${info.native.threads} thread${info.native.threads === 1 ? "" : "s"})`

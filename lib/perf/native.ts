@@ -102,6 +102,14 @@ function loadAddon(threads = 1): NativeAddon | undefined {
   return addon;
 }
 
+/**
+ * Whether the addon loads (loading it sizes OpenBLAS' pool to `threads`). initBackend asks before starting the
+ * threaded wasm build: with the native kernels the threads go to OpenBLAS instead (see lib/backend.ts).
+ */
+export function nativeAddonLoadable(threads = 1): boolean {
+  return loadAddon(threads) !== undefined;
+}
+
 /** Why the native kernels are not in use (undefined when they are installed). */
 export function nativeKernelsUnavailableReason(): string | undefined {
   loadAddon();

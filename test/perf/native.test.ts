@@ -6,6 +6,8 @@
 import { describe, it, before } from "node:test";
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { setup } from "../helpers";
 import {
   installNativeKernels,
@@ -251,6 +253,20 @@ describe("native OpenBLAS kernels", () => {
     tf.tidy(() => near(tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).dataSync(), [11], 0, "wasm matMul"));
     assert.ok(installNativeKernels());
     assert.ok(nativeKernelsInstalled());
+  });
+
+  it("asked-for threads go to OpenBLAS; wasm keeps its single-threaded build", (t) => {
+    if (skip) return t.skip(skip);
+    const script = `
+      require(${JSON.stringify(path.join(__dirname, "..", "..", "lib", "backend"))})
+        .initBackend({ backend: "wasm", quiet: true, wasmThreads: 2 })
+        .then((info) => console.log(JSON.stringify(info)));`;
+    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const info = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { threads: number; wasmThreadsToNative?: boolean; native?: { threads: number } };
+    assert.equal(info.threads, 1);
+    assert.equal(info.wasmThreadsToNative, true);
+    assert.equal(info.native?.threads, 2);
   });
 
   it("1000 training-style steps leave no tensors behind", (t) => {

@@ -12,6 +12,10 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, resolveWasmThreads } from "../../lib/backend";
 
+// These tests are about the threaded wasm build itself. With lib/perf/native's OpenBLAS kernels the asked threads go
+// to OpenBLAS instead (test/perf/native.test.ts), so this process (and its children) runs without them.
+process.env.SCORE_SDE_NATIVE = "0";
+
 describe("wasm threads", () => {
   it("rejects bad thread counts before touching any backend", () => {
     assert.throws(() => resolveWasmThreads(0), /wasm threads must be "auto" or an integer in \[1, 8\], got "0"/);

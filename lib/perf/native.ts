@@ -259,33 +259,30 @@ function convKernel(name: "Conv2D" | "FusedConv2D"): KernelFunc {
   };
 }
 
-const conv2dBackpropInputKernel: KernelFunc = (args) => {
-  const { inputs, backend } = args;
-  const attrs = args.attrs as unknown as ConvAttrs;
-  const dy = inputs.dy as tf.TensorInfo;
-  const w = inputs.filter as tf.TensorInfo;
-  if ((attrs.dataFormat ?? "NHWC") !== "NHWC") return fallback("Conv2DBackpropInput", args);
-  const xShape = attrs.inputShape as number[];
-  const info = convInfo(xShape, w.shape, { ...attrs, dilations: 1 });
-  const out = output(backend, xShape);
-  if (size(xShape) === 0) return out;
-  (addon as NativeAddon).conv2dBackpropInput(heap(backend, dy), heap(backend, w), heap(backend, out), ...geometry(info));
-  return out;
-};
-
-const conv2dBackpropFilterKernel: KernelFunc = (args) => {
-  const { inputs, backend } = args;
-  const attrs = args.attrs as unknown as ConvAttrs;
-  const x = inputs.x as tf.TensorInfo;
-  const dy = inputs.dy as tf.TensorInfo;
-  if ((attrs.dataFormat ?? "NHWC") !== "NHWC") return fallback("Conv2DBackpropFilter", args);
-  const wShape = attrs.filterShape as number[];
-  const info = convInfo(x.shape, wShape, { ...attrs, dilations: 1 });
-  const out = output(backend, wShape);
-  if (size(wShape) === 0) return out;
-  (addon as NativeAddon).conv2dBackpropFilter(heap(backend, x), heap(backend, dy), heap(backend, out), ...geometry(info));
-  return out;
-};
+/**
+ * The two convolution gradients: "input" (inputs dy, filter → dx of attrs.inputShape) and "filter" (inputs x, dy →
+ * dW of attrs.filterShape). tfjs' Conv2D gradient calls them with dilation 1.
+ */
+function convGradKernel(which: "input" | "filter"): KernelFunc {
+  const name = which === "input" ? "Conv2DBackpropInput" : "Conv2DBackpropFilter";
+  return (args) => {
+    const { inputs, backend } = args;
+    const attrs = args.attrs as unknown as ConvAttrs;
+    if ((attrs.dataFormat ?? "NHWC") !== "NHWC") return fallback(name, args);
+    const dy = inputs.dy as tf.TensorInfo;
+    const [other, xShape, wShape] =
+      which === "input"
+        ? [inputs.filter as tf.TensorInfo, attrs.inputShape as number[], (inputs.filter as tf.TensorInfo).shape]
+        : [inputs.x as tf.TensorInfo, (inputs.x as tf.TensorInfo).shape, attrs.filterShape as number[]];
+    const info = convInfo(xShape, wShape, { ...attrs, dilations: 1 });
+    const out = output(backend, which === "input" ? xShape : wShape);
+    if (size(out.shape) === 0) return out;
+    const lib = addon as NativeAddon;
+    if (which === "input") lib.conv2dBackpropInput(heap(backend, dy), heap(backend, other), heap(backend, out), ...geometry(info));
+    else lib.conv2dBackpropFilter(heap(backend, other), heap(backend, dy), heap(backend, out), ...geometry(info));
+    return out;
+  };
+}
 
 
 function checkF32(where: string, ...ts: tf.TensorInfo[]): void {
@@ -409,8 +406,8 @@ const IMPLEMENTATIONS: Record<(typeof KERNELS)[number], KernelFunc> = {
   _FusedMatMul: matMulKernel("_FusedMatMul"),
   Conv2D: convKernel("Conv2D"),
   FusedConv2D: convKernel("FusedConv2D"),
-  Conv2DBackpropInput: conv2dBackpropInputKernel,
-  Conv2DBackpropFilter: conv2dBackpropFilterKernel,
+  Conv2DBackpropInput: convGradKernel("input"),
+  Conv2DBackpropFilter: convGradKernel("filter"),
   Identity: identityKernel,
 };
 

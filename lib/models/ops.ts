@@ -116,6 +116,16 @@ function convGrads(x: tf.Tensor4D, w: tf.Tensor4D, dy: tf.Tensor4D): [tf.Tensor4
   return [dx, dw];
 }
 
+/**
+ * Σ over every axis but the last (a bias gradient). With the native kernels: onesᵀ·dy, one OpenBLAS product —
+ * wasm's Sum over leading axes took 5.5 ms for [64, 28, 28, 32] (87 ms of a U-Net train step → 19 ms).
+ */
+function channelSum(dy: tf.Tensor): tf.Tensor {
+  const c = dy.shape[dy.rank - 1];
+  if (!nativeKernelsInstalled()) return tf.sum(dy, [...Array(dy.rank - 1).keys()]);
+  return tf.matMul(tf.ones([1, dy.size / c]), dy.reshape([-1, c])).reshape([c]);
+}
+
 const conv2dBiasOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
   const [x, w, b, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, Save];
   save([x, w]);
@@ -125,7 +135,7 @@ const conv2dBiasOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
       const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
       const dy4 = dy as tf.Tensor4D;
       const [dx, dw] = convGrads(xs, ws, dy4);
-      return [dx, dw, tf.sum(dy4, [0, 1, 2])];
+      return [dx, dw, channelSum(dy4)];
     },
   };
 });

@@ -139,6 +139,9 @@ describe("native OpenBLAS kernels", () => {
       { x: [2, 6, 7, 5], w: [1, 1, 5, 6], stride: 1, pad: "same", dil: 1 },
       { x: [1, 10, 10, 2], w: [3, 3, 2, 2], stride: 1, pad: "same", dil: 2 },
       { x: [2, 9, 9, 3], w: [5, 5, 3, 2], stride: 2, pad: "same", dil: 1 },
+      // Stride 1 takes the input gradient as a forward conv of the flipped filter: full padding, uneven padding.
+      { x: [2, 7, 6, 3], w: [3, 2, 3, 4], stride: 1, pad: "valid", dil: 1 },
+      { x: [2, 6, 6, 2], w: [2, 2, 2, 3], stride: 1, pad: "same", dil: 1 },
     ];
     for (const c of cases) {
       tf.tidy(() => {

@@ -18,7 +18,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { fail } from "../validate";
-import { fastGradientsInstalled } from "../perf/fastGradients";
+import { fastGradientsInstalled, reduceTo } from "../perf/fastGradients";
 import { nativeGroupNorm, nativeKernelsInstalled, nativeSilu } from "../perf/native";
 
 type Save = tf.GradSaveFunc;
@@ -122,8 +122,7 @@ function convGrads(x: tf.Tensor4D, w: tf.Tensor4D, dy: tf.Tensor4D): [tf.Tensor4
  */
 function channelSum(dy: tf.Tensor): tf.Tensor {
   const c = dy.shape[dy.rank - 1];
-  if (!nativeKernelsInstalled()) return tf.sum(dy, [...Array(dy.rank - 1).keys()]);
-  return tf.matMul(tf.ones([1, dy.size / c]), dy.reshape([-1, c])).reshape([c]);
+  return nativeKernelsInstalled() ? reduceTo(dy, [c]) : tf.sum(dy, [...Array(dy.rank - 1).keys()]);
 }
 
 const conv2dBiasOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {

@@ -60,7 +60,7 @@ const batchMatMulGrad: GradFunc = (dy, s, attrs) => {
 };
 
 /** Sum of dy down to `shape` (the broadcast reduction), by matMul when only leading axes are reduced. */
-function reduceTo(dy: tf.Tensor, shape: number[]): tf.Tensor {
+export function reduceTo(dy: tf.Tensor, shape: number[]): tf.Tensor {
   const out = dy.shape;
   // Align `shape` to the right of `out`, as broadcasting does.
   const padded = [...new Array<number>(out.length - shape.length).fill(1), ...shape];

@@ -163,8 +163,8 @@ export function clipCoefficient(norm: number, maxNorm: number): number {
 export function clipByGlobalNorm(grads: readonly tf.Tensor[], maxNorm: number): { grads: tf.Tensor[]; norm: number } {
   if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) fail("clipByGlobalNorm", "maxNorm", maxNorm, "a number (< 0 disables clipping)");
   const norm = globalNorm(grads);
-  const coef = clipCoefficient(norm, maxNorm);
   if (maxNorm < 0 || !Number.isFinite(norm)) return { grads: grads.map((g) => g.clone()), norm };
+  const coef = clipCoefficient(norm, maxNorm);
   return { grads: tf.tidy(() => grads.map((g) => g.mul(coef))), norm };
 }
 

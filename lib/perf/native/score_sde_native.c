@@ -20,6 +20,7 @@
 #include <node_api.h>
 #include <cblas.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +165,21 @@ static int get_geom(napi_env env, napi_value* argv, int from, Geom* g) {
   return 1;
 }
 
+/*
+ * The three convolution calls pass an image [b, h, w, cin], a filter [kh, kw, cin, cout] and an output-side array
+ * [b, oh, ow, cout] in some order; false (with a RangeError naming `where`) when one is shorter than its shape.
+ */
+static int conv_lengths_ok(napi_env env, const Geom* g, size_t limage, size_t lfilter, size_t lout, const char* where) {
+  const size_t kdim = (size_t)g->kh * g->kw * g->cin, np = (size_t)g->oh * g->ow;
+  if (limage < (size_t)g->b * g->h * g->w * g->cin || lfilter < kdim * g->cout || lout < (size_t)g->b * np * g->cout) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "score_sde_native.%s: array shorter than its shape", where);
+    napi_throw_range_error(env, NULL, msg);
+    return 0;
+  }
+  return 1;
+}
+
 /* Rows [p0, p0 + np) of one image's im2col matrix [oh·ow, kh·kw·cin], column order (i, j, ci) = HWIO's. */
 static void im2col(const Geom* g, const float* img, float* col, int p0, int np) {
   const size_t kdim = (size_t)g->kh * g->kw * g->cin;
@@ -252,31 +268,33 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   CHECK(napi_typeof(env, argv[3], &t));
   if (t != napi_null && !get_f32(env, argv[3], &bias, &lbias)) return NULL;
   if (!get_ints(env, argv, 4, 1, &act) || !get_geom(env, argv, 5, &g)) return NULL;
-  const size_t kdim = (size_t)g.kh * g.kw * g.cin, np = (size_t)g.oh * g.ow;
-  if (lx < (size_t)g.b * g.h * g.w * g.cin || lw < kdim * g.cout || ly < (size_t)g.b * np * g.cout) {
-    napi_throw_range_error(env, NULL, "score_sde_native.conv2d: array shorter than its shape");
-    return NULL;
-  }
+  const size_t np = (size_t)g.oh * g.ow;
+  if (!conv_lengths_ok(env, &g, lx, lw, ly, "conv2d")) return NULL;
   if (!conv_forward(&g, x, w, y)) { napi_throw_error(env, NULL, "score_sde_native.conv2d: out of memory"); return NULL; }
   if (bias || act) bias_act(y, (size_t)g.b * np, g.cout, bias, act);
   return NULL;
 }
 
-/* conv2dBackpropInput(dy, w, dx, ...geom): dx = the input gradient of conv(x, w) for output gradient dy. */
-static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
+/* The convolution gradients' arguments: three Float32Arrays, then the geometry. */
+static int get_grad_args(napi_env env, napi_callback_info info, float** a, size_t* la, float** b, size_t* lb, float** c,
+                         size_t* lc, Geom* g) {
   size_t argc = 18;
   napi_value argv[18];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "score_sde_native: bad arguments");
+    return 0;
+  }
+  return get_f32(env, argv[0], a, la) && get_f32(env, argv[1], b, lb) && get_f32(env, argv[2], c, lc) && get_geom(env, argv, 3, g);
+}
+
+/* conv2dBackpropInput(dy, w, dx, ...geom): dx = the input gradient of conv(x, w) for output gradient dy. */
+static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   float *dy, *w, *dx;
   size_t ldy, lw, ldx;
   Geom g;
-  if (!get_f32(env, argv[0], &dy, &ldy) || !get_f32(env, argv[1], &w, &lw) || !get_f32(env, argv[2], &dx, &ldx)) return NULL;
-  if (!get_geom(env, argv, 3, &g)) return NULL;
+  if (!get_grad_args(env, info, &dy, &ldy, &w, &lw, &dx, &ldx, &g)) return NULL;
   const size_t kdim = (size_t)g.kh * g.kw * g.cin, np = (size_t)g.oh * g.ow;
-  if (ldx < (size_t)g.b * g.h * g.w * g.cin || lw < kdim * g.cout || ldy < (size_t)g.b * np * g.cout) {
-    napi_throw_range_error(env, NULL, "score_sde_native.conv2dBackpropInput: array shorter than its shape");
-    return NULL;
-  }
+  if (!conv_lengths_ok(env, &g, ldx, lw, ldy, "conv2dBackpropInput")) return NULL;
   if (pointwise(&g)) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.b * (int)np, g.cin, g.cout, 1.0f, dy, g.cout, w, g.cout, 0.0f,
                 dx, g.cin);
@@ -321,19 +339,12 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
 
 /* conv2dBackpropFilter(x, dy, dw, ...geom): dw = the filter gradient of conv(x, w) for output gradient dy. */
 static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) {
-  size_t argc = 18;
-  napi_value argv[18];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   float *x, *dy, *dw;
   size_t lx, ldy, ldw;
   Geom g;
-  if (!get_f32(env, argv[0], &x, &lx) || !get_f32(env, argv[1], &dy, &ldy) || !get_f32(env, argv[2], &dw, &ldw)) return NULL;
-  if (!get_geom(env, argv, 3, &g)) return NULL;
+  if (!get_grad_args(env, info, &x, &lx, &dy, &ldy, &dw, &ldw, &g)) return NULL;
   const size_t kdim = (size_t)g.kh * g.kw * g.cin, np = (size_t)g.oh * g.ow;
-  if (lx < (size_t)g.b * g.h * g.w * g.cin || ldw < kdim * g.cout || ldy < (size_t)g.b * np * g.cout) {
-    napi_throw_range_error(env, NULL, "score_sde_native.conv2dBackpropFilter: array shorter than its shape");
-    return NULL;
-  }
+  if (!conv_lengths_ok(env, &g, lx, ldw, ldy, "conv2dBackpropFilter")) return NULL;
   if (pointwise(&g)) {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.cin, g.cout, g.b * (int)np, 1.0f, x, g.cin, dy, g.cout, 0.0f,
                 dw, g.cout);

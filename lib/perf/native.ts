@@ -416,7 +416,8 @@ const IMPLEMENTATIONS: Record<(typeof KERNELS)[number], KernelFunc> = {
  * wasm backend is active (initBackend does). Returns false, changing nothing, when the addon is unavailable or the
  * active backend is not wasm; `nativeKernelsUnavailableReason()` then says why. Idempotent.
  *
- * `threads`: OpenBLAS threads (default 1, like the single-threaded wasm build).
+ * `threads`: the addon's threads (default 1, like the single-threaded wasm build): OpenBLAS' for matrix products,
+ * the addon's own for convolutions, which split the batch over them.
  */
 export function installNativeKernels(threads = 1): boolean {
   const lib = loadAddon(threads);

@@ -91,6 +91,43 @@ function refConv(x: Float32Array, xs: number[], w: Float32Array, ws: number[], s
   return { y, dx, dw, outShape: [B, OH, OW, CO] };
 }
 
+const CONV_CASES: ConvCase[] = [
+  { x: [2, 9, 9, 3], w: [3, 3, 3, 4], stride: 1, pad: "same", dil: 1 },
+  { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 2, pad: "valid", dil: 1 },
+  { x: [2, 6, 7, 5], w: [1, 1, 5, 6], stride: 1, pad: "same", dil: 1 },
+  { x: [1, 10, 10, 2], w: [3, 3, 2, 2], stride: 1, pad: "same", dil: 2 },
+  { x: [2, 9, 9, 3], w: [5, 5, 3, 2], stride: 2, pad: "same", dil: 1 },
+  // Stride 1 takes the input gradient as a forward conv of the flipped filter: full padding, uneven padding.
+  { x: [2, 7, 6, 3], w: [3, 2, 3, 4], stride: 1, pad: "valid", dil: 1 },
+  { x: [2, 6, 6, 2], w: [2, 2, 2, 3], stride: 1, pad: "same", dil: 1 },
+];
+
+/**
+ * One convolution case through tfjs (plain, fused with bias, both gradients) against the float64 loops. `tol` is
+ * relative to 1 + |value|; float32 sums of n unit-size products drift by ~√n·6e-8, so large cases need more.
+ */
+function checkConv(c: ConvCase, tol = 1e-5): void {
+  tf.tidy(() => {
+    const x = normal(c.x) as tf.Tensor4D;
+    const w = normal(c.w) as tf.Tensor4D;
+    const y = tf.conv2d(x, w, c.stride, c.pad, "NHWC", c.dil);
+    const dy = normal(y.shape);
+    const ref = refConv(x.dataSync() as Float32Array, c.x, w.dataSync() as Float32Array, c.w, c.stride, c.pad, c.dil, dy.dataSync() as Float32Array);
+    assert.deepEqual(y.shape, ref.outShape);
+    const what = `conv x=${c.x} w=${c.w} s=${c.stride} ${c.pad} d=${c.dil}`;
+    near(y.dataSync(), ref.y, tol, what);
+    const bias = normal([c.w[3]]);
+    const fused = tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, dilations: c.dil, bias });
+    const bv = bias.dataSync();
+    near(fused.dataSync(), ref.y.map((v, i) => v + bv[i % c.w[3]]), tol, `fused ${what}`);
+    if (c.dil !== 1) return; // tfjs' conv2d gradient needs dilation 1
+    // tfjs' stock Conv2D gradient: Conv2DBackpropInput and Conv2DBackpropFilter (which wasm lacks).
+    const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad).mul(dy).sum())([x, w]);
+    near(gx.dataSync(), ref.dx, tol, `dx ${what}`);
+    near(gw.dataSync(), ref.dw, tol, `dW ${what}`);
+  });
+}
+
 describe("native OpenBLAS kernels", () => {
   let skip: string | false = false;
   before(async () => {
@@ -133,36 +170,30 @@ describe("native OpenBLAS kernels", () => {
 
   it("conv2d forward and both gradients (stride, padding, dilation, 1×1), against float64 loops", (t) => {
     if (skip) return t.skip(skip);
+    for (const c of CONV_CASES) checkConv(c);
+  });
+
+  it("convolutions split over threads (uneven batch ranges) compute the same numbers", (t) => {
+    if (skip) return t.skip(skip);
+    // The addon splits a batch over threads only when each range gets ≥ 64k floats of im2col work, hence these
+    // sizes. Batches of 5 and 2 over 3 threads: ranges of 1 and 2 images, and fewer images than threads. Covers
+    // the flipped-filter input gradient (stride 1), the scatter-add one (stride 2) and the filter gradient's sum
+    // of per-thread partial sums.
     const cases: ConvCase[] = [
-      { x: [2, 9, 9, 3], w: [3, 3, 3, 4], stride: 1, pad: "same", dil: 1 },
-      { x: [2, 9, 8, 3], w: [3, 3, 3, 4], stride: 2, pad: "valid", dil: 1 },
-      { x: [2, 6, 7, 5], w: [1, 1, 5, 6], stride: 1, pad: "same", dil: 1 },
-      { x: [1, 10, 10, 2], w: [3, 3, 2, 2], stride: 1, pad: "same", dil: 2 },
-      { x: [2, 9, 9, 3], w: [5, 5, 3, 2], stride: 2, pad: "same", dil: 1 },
-      // Stride 1 takes the input gradient as a forward conv of the flipped filter: full padding, uneven padding.
-      { x: [2, 7, 6, 3], w: [3, 2, 3, 4], stride: 1, pad: "valid", dil: 1 },
-      { x: [2, 6, 6, 2], w: [2, 2, 2, 3], stride: 1, pad: "same", dil: 1 },
+      { x: [5, 32, 32, 8], w: [3, 3, 8, 4], stride: 1, pad: "same", dil: 1 },
+      { x: [5, 34, 33, 8], w: [3, 3, 8, 4], stride: 1, pad: "valid", dil: 1 },
+      { x: [5, 64, 64, 8], w: [3, 3, 8, 4], stride: 2, pad: "valid", dil: 1 },
+      { x: [5, 56, 56, 4], w: [5, 5, 4, 2], stride: 2, pad: "same", dil: 1 },
     ];
-    for (const c of cases) {
-      tf.tidy(() => {
-        const x = normal(c.x) as tf.Tensor4D;
-        const w = normal(c.w) as tf.Tensor4D;
-        const y = tf.conv2d(x, w, c.stride, c.pad, "NHWC", c.dil);
-        const dy = normal(y.shape);
-        const ref = refConv(x.dataSync() as Float32Array, c.x, w.dataSync() as Float32Array, c.w, c.stride, c.pad, c.dil, dy.dataSync() as Float32Array);
-        assert.deepEqual(y.shape, ref.outShape);
-        const what = `conv x=${c.x} w=${c.w} s=${c.stride} ${c.pad} d=${c.dil}`;
-        near(y.dataSync(), ref.y, 1e-5, what);
-        const bias = normal([c.w[3]]);
-        const fused = tf.fused.conv2d({ x, filter: w, strides: c.stride, pad: c.pad, dilations: c.dil, bias });
-        const bv = bias.dataSync();
-        near(fused.dataSync(), ref.y.map((v, i) => v + bv[i % c.w[3]]), 1e-5, `fused ${what}`);
-        if (c.dil !== 1) return; // tfjs' conv2d gradient needs dilation 1
-        // tfjs' stock Conv2D gradient: Conv2DBackpropInput and Conv2DBackpropFilter (which wasm lacks).
-        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad).mul(dy).sum())([x, w]);
-        near(gx.dataSync(), ref.dx, 1e-5, `dx ${what}`);
-        near(gw.dataSync(), ref.dw, 1e-5, `dW ${what}`);
-      });
+    installNativeKernels(3);
+    try {
+      // dW sums up to 5·32·32 products per entry.
+      for (const c of cases) {
+        checkConv(c, 1e-4);
+        checkConv({ ...c, x: [2, ...c.x.slice(1)] }, 1e-4);
+      }
+    } finally {
+      installNativeKernels(1);
     }
   });
 

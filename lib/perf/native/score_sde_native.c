@@ -19,6 +19,7 @@
  */
 #include <node_api.h>
 #include <cblas.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,16 +71,25 @@ static int get_ints(napi_env env, napi_value* argv, int from, int count, int32_t
   return 1;
 }
 
-/* Scratch buffer for im2col, grown on demand and kept (the U-Net calls convolutions of a few sizes). */
-static float* scratch = NULL;
-static size_t scratch_len = 0;
-static float* get_scratch(size_t n) {
-  if (n > scratch_len) {
-    free(scratch);
-    scratch = (float*)malloc(n * sizeof(float));
-    scratch_len = scratch ? n : 0;
+/*
+ * Threads. Matrix products use OpenBLAS' own threads. Convolutions split the batch over our threads instead, one
+ * image per GEMM on each (OpenBLAS set to 1 thread meanwhile): a per-image GEMM such as [784, 288]·[288, 32] is too
+ * thin for OpenBLAS to split well (measured: 2 threads gave the U-Net train step no gain at all), and the
+ * im2col copies, a third of a convolution's time, run in parallel too.
+ */
+#define MAX_THREADS 64
+static int n_threads = 1;
+
+/* Scratch buffers (im2col blocks, partial filter gradients), one per thread, grown on demand and kept. */
+static float* scratch[MAX_THREADS];
+static size_t scratch_len[MAX_THREADS];
+static float* get_scratch(int tid, size_t n) {
+  if (n > scratch_len[tid]) {
+    free(scratch[tid]);
+    scratch[tid] = (float*)malloc(n * sizeof(float));
+    scratch_len[tid] = scratch[tid] ? n : 0;
   }
-  return scratch;
+  return scratch[tid];
 }
 
 /* Largest im2col block (floats): bounds memory at ~32 MB whatever the batch. */
@@ -231,27 +241,112 @@ static int block_rows(const Geom* g) {
   return (int)(rows < np ? rows : np);
 }
 
+/*
+ * Work split into contiguous ranges of [0, n), one per thread; the caller's thread takes the first range. A thread
+ * that cannot be started leaves its range to the caller, so results never depend on how many threads ran.
+ * Threads are started per call (~20 µs each), which is noise next to the calls that use them (≥ 1 ms).
+ */
+typedef void (*range_fn)(void* ctx, int tid, int lo, int hi);
+
+typedef struct {
+  range_fn fn;
+  void* ctx;
+  int tid, lo, hi;
+} Range;
+
+static void* range_main(void* arg) {
+  Range* r = (Range*)arg;
+  r->fn(r->ctx, r->tid, r->lo, r->hi);
+  return NULL;
+}
+
+/* How many ranges for n items of `work` floats each: one per thread, none smaller than ~64k floats of work. */
+static int parts_for(size_t n, size_t work) {
+  const size_t by_work = n * work / (64u << 10);
+  size_t parts = (size_t)n_threads;
+  if (parts > n) parts = n;
+  if (parts > by_work) parts = by_work;
+  return parts < 1 ? 1 : (int)parts;
+}
+
+/* Runs fn over [0, n) in `parts` ranges (OpenBLAS single-threaded meanwhile); returns the number of ranges. */
+static int run_parts(range_fn fn, void* ctx, int n, int parts) {
+  if (parts <= 1) {
+    fn(ctx, 0, 0, n);
+    return 1;
+  }
+  Range r[MAX_THREADS];
+  pthread_t tids[MAX_THREADS];
+  int started[MAX_THREADS];
+  openblas_set_num_threads(1);
+  for (int t = 0; t < parts; t++) {
+    r[t] = (Range){fn, ctx, t, (int)((long)n * t / parts), (int)((long)n * (t + 1) / parts)};
+    started[t] = t > 0 && pthread_create(&tids[t], NULL, range_main, &r[t]) == 0;
+  }
+  fn(ctx, 0, r[0].lo, r[0].hi);
+  for (int t = 1; t < parts; t++) {
+    if (started[t]) pthread_join(tids[t], NULL);
+    else fn(ctx, t, r[t].lo, r[t].hi);
+  }
+  openblas_set_num_threads(n_threads);
+  return parts;
+}
+
+/*
+ * A convolution's work over the batch: `images` runs images [n0, n1) on thread `tid` (with that thread's scratch).
+ * Arguments by role: x the image-side input, w the filter-side input, y the output, for each kind of call.
+ */
+typedef struct ConvJob ConvJob;
+struct ConvJob {
+  const Geom* g;
+  const float* x;
+  const float* w;
+  float* y;
+  void (*images)(ConvJob* job, int tid, int n0, int n1);
+  float* partial[MAX_THREADS]; /* filter gradient: each thread's own sum (thread 0's is y itself) */
+  int failed;                  /* set by a thread that could not get its scratch */
+};
+
+static void conv_range(void* ctx, int tid, int lo, int hi) { ((ConvJob*)ctx)->images((ConvJob*)ctx, tid, lo, hi); }
+
+/* The batch over the threads, whole images each (a per-image GEMM is the unit of work). */
+static int run_over_batch(ConvJob* job, int batch) {
+  const Geom* g = job->g;
+  return run_parts(conv_range, job, batch, parts_for((size_t)batch, (size_t)g->oh * g->ow * g->kh * g->kw * g->cin));
+}
+
+static void job_failed(ConvJob* job) { __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED); }
+
+/* Forward: y[n] = im2col(x[n]) · w, block by block. */
+static void forward_images(ConvJob* job, int tid, int n0, int n1) {
+  const Geom* g = job->g;
+  const size_t kdim = (size_t)g->kh * g->kw * g->cin, np = (size_t)g->oh * g->ow;
+  const int rows = block_rows(g);
+  float* col = get_scratch(tid, (size_t)rows * kdim);
+  if (!col) { job_failed(job); return; }
+  for (int n = n0; n < n1; n++) {
+    const float* img = job->x + (size_t)n * g->h * g->w * g->cin;
+    for (int p0 = 0; p0 < (int)np; p0 += rows) {
+      const int nr = p0 + rows <= (int)np ? rows : (int)np - p0;
+      im2col(g, img, col, p0, nr);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, g->cout, (int)kdim, 1.0f, col, (int)kdim, job->w,
+                  g->cout, 0.0f, job->y + ((size_t)n * np + p0) * g->cout, g->cout);
+    }
+  }
+}
+
 /* y = conv(x, w) for geometry g (im2col + GEMM, or one GEMM for 1×1 stride 1); returns 0 when out of memory. */
 static int conv_forward(const Geom* g, const float* x, const float* w, float* y) {
-  const size_t kdim = (size_t)g->kh * g->kw * g->cin, np = (size_t)g->oh * g->ow;
+  const size_t np = (size_t)g->oh * g->ow;
   if (pointwise(g)) {
+    /* One tall GEMM over the whole batch: OpenBLAS splits it well by itself. */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->b * (int)np, g->cout, g->cin, 1.0f, x, g->cin, w, g->cout,
                 0.0f, y, g->cout);
     return 1;
   }
-  const int rows = block_rows(g);
-  float* col = get_scratch((size_t)rows * kdim);
-  if (!col) return 0;
-  for (int n = 0; n < g->b; n++) {
-    const float* img = x + (size_t)n * g->h * g->w * g->cin;
-    for (int p0 = 0; p0 < (int)np; p0 += rows) {
-      const int nr = p0 + rows <= (int)np ? rows : (int)np - p0;
-      im2col(g, img, col, p0, nr);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, g->cout, (int)kdim, 1.0f, col, (int)kdim, w, g->cout, 0.0f,
-                  y + ((size_t)n * np + p0) * g->cout, g->cout);
-    }
-  }
-  return 1;
+  ConvJob job = {.g = g, .x = x, .w = w, .y = y, .images = forward_images};
+  run_over_batch(&job, g->b);
+  return !job.failed;
 }
 
 /* conv2d(x, w, y, bias|null, act, ...geom): y = act(conv(x, w) + bias). */
@@ -287,6 +382,25 @@ static int get_grad_args(napi_env env, napi_callback_info info, float** a, size_
   return get_f32(env, argv[0], a, la) && get_f32(env, argv[1], b, lb) && get_f32(env, argv[2], c, lc) && get_geom(env, argv, 3, g);
 }
 
+/* Input gradient, general stride: col = dy[n] · wᵀ block by block, scatter-added back into y[n] (= dx[n]). */
+static void input_grad_images(ConvJob* job, int tid, int n0, int n1) {
+  const Geom* g = job->g;
+  const size_t kdim = (size_t)g->kh * g->kw * g->cin, np = (size_t)g->oh * g->ow;
+  const int rows = block_rows(g);
+  float* col = get_scratch(tid, (size_t)rows * kdim);
+  if (!col) { job_failed(job); return; }
+  for (int n = n0; n < n1; n++) {
+    float* img = job->y + (size_t)n * g->h * g->w * g->cin;
+    memset(img, 0, (size_t)g->h * g->w * g->cin * sizeof(float));
+    for (int p0 = 0; p0 < (int)np; p0 += rows) {
+      const int nr = p0 + rows <= (int)np ? rows : (int)np - p0;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, (int)kdim, g->cout, 1.0f, job->x + ((size_t)n * np + p0) * g->cout,
+                  g->cout, job->w, g->cout, 0.0f, col, (int)kdim);
+      col2im_add(g, col, img, p0, nr);
+    }
+  }
+}
+
 /* conv2dBackpropInput(dy, w, dx, ...geom): dx = the input gradient of conv(x, w) for output gradient dy. */
 static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   float *dy, *w, *dx;
@@ -300,6 +414,7 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
                 dx, g.cin);
     return NULL;
   }
+  int ok;
   if (g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1) {
     /*
      * Stride 1: dx[y, x, ci] = Σ dy[y + pt − i, x + pl − j, co] w[i, j, ci, co] is a forward convolution of dy with
@@ -315,26 +430,40 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
             wf[(((size_t)i * g.kw + j) * g.cout + co) * g.cin + ci] =
                 w[(((size_t)(g.kh - 1 - i) * g.kw + (g.kw - 1 - j)) * g.cin + ci) * g.cout + co];
     const Geom t = {g.b, g.oh, g.ow, g.cout, g.h, g.w, g.cin, g.kh, g.kw, 1, 1, 1, 1, g.kh - 1 - g.pt, g.kw - 1 - g.pl};
-    const int ok = conv_forward(&t, dy, wf, dx);
+    ok = conv_forward(&t, dy, wf, dx);
     free(wf);
-    if (!ok) napi_throw_error(env, NULL, "score_sde_native.conv2dBackpropInput: out of memory");
-    return NULL;
+  } else {
+    ConvJob job = {.g = &g, .x = dy, .w = w, .y = dx, .images = input_grad_images};
+    run_over_batch(&job, g.b);
+    ok = !job.failed;
   }
-  memset(dx, 0, (size_t)g.b * g.h * g.w * g.cin * sizeof(float));
-  const int rows = block_rows(&g);
-  float* col = get_scratch((size_t)rows * kdim);
-  if (!col) { napi_throw_error(env, NULL, "score_sde_native.conv2dBackpropInput: out of memory"); return NULL; }
-  for (int n = 0; n < g.b; n++) {
-    float* img = dx + (size_t)n * g.h * g.w * g.cin;
+  if (!ok) napi_throw_error(env, NULL, "score_sde_native.conv2dBackpropInput: out of memory");
+  return NULL;
+}
+
+/* Filter gradient: dw += im2col(x[n])ᵀ · dy[n] block by block, into this thread's partial sum. */
+static void filter_grad_images(ConvJob* job, int tid, int n0, int n1) {
+  const Geom* g = job->g;
+  const size_t kdim = (size_t)g->kh * g->kw * g->cin, np = (size_t)g->oh * g->ow;
+  const int rows = block_rows(g);
+  /* Thread 0 sums straight into the output; the others into the tail of their scratch. */
+  float* col = get_scratch(tid, (size_t)rows * kdim + (tid ? kdim * g->cout : 0));
+  if (!col) { job_failed(job); return; }
+  float* dw = tid ? col + (size_t)rows * kdim : job->y;
+  job->partial[tid] = dw;
+  float beta = 0.0f;
+  for (int n = n0; n < n1; n++) {
+    const float* img = job->x + (size_t)n * g->h * g->w * g->cin;
     for (int p0 = 0; p0 < (int)np; p0 += rows) {
       const int nr = p0 + rows <= (int)np ? rows : (int)np - p0;
-      /* col[p, :] = dy[p, :] · wᵀ, then scatter-add the patches back. */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, (int)kdim, g.cout, 1.0f,
-                  dy + ((size_t)n * np + p0) * g.cout, g.cout, w, g.cout, 0.0f, col, (int)kdim);
-      col2im_add(&g, col, img, p0, nr);
+      im2col(g, img, col, p0, nr);
+      /* dw[K, cout] += colᵀ[K, nr] · dy[nr, cout] */
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kdim, g->cout, nr, 1.0f, col, (int)kdim,
+                  job->w + ((size_t)n * np + p0) * g->cout, g->cout, beta, dw, g->cout);
+      beta = 1.0f;
     }
   }
-  return NULL;
+  if (beta == 0.0f) memset(dw, 0, kdim * g->cout * sizeof(float));
 }
 
 /* conv2dBackpropFilter(x, dy, dw, ...geom): dw = the filter gradient of conv(x, w) for output gradient dy. */
@@ -350,25 +479,12 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
                 dw, g.cout);
     return NULL;
   }
-  const int rows = block_rows(&g);
-  float* col = get_scratch((size_t)rows * kdim);
-  if (!col) { napi_throw_error(env, NULL, "score_sde_native.conv2dBackpropFilter: out of memory"); return NULL; }
-  float beta = 0.0f;
-  for (int n = 0; n < g.b; n++) {
-    const float* img = x + (size_t)n * g.h * g.w * g.cin;
-    for (int p0 = 0; p0 < (int)np; p0 += rows) {
-      const int nr = p0 + rows <= (int)np ? rows : (int)np - p0;
-      im2col(&g, img, col, p0, nr);
-      /* dw[K, cout] += colᵀ[K, nr] · dy[nr, cout] */
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)kdim, g.cout, nr, 1.0f, col, (int)kdim,
-                  dy + ((size_t)n * np + p0) * g.cout, g.cout, beta, dw, g.cout);
-      beta = 1.0f;
-    }
-  }
-  if (beta == 0.0f) memset(dw, 0, kdim * g.cout * sizeof(float));
+  ConvJob job = {.g = &g, .x = x, .w = dy, .y = dw, .images = filter_grad_images};
+  const int parts = run_over_batch(&job, g.b);
+  if (job.failed) { napi_throw_error(env, NULL, "score_sde_native.conv2dBackpropFilter: out of memory"); return NULL; }
+  for (int t = 1; t < parts; t++) cblas_saxpy((int)(kdim * g.cout), 1.0f, job.partial[t], 1, dw, 1);
   return NULL;
 }
-
 
 /* ---- elementwise kernels: SiLU, GroupNorm, Adam, EMA (one pass over memory instead of 3–15 wasm kernels) ---- */
 
@@ -675,7 +791,8 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
   int32_t n;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (!get_ints(env, argv, 0, 1, &n)) return NULL;
-  openblas_set_num_threads(n < 1 ? 1 : n);
+  n_threads = n < 1 ? 1 : (n > MAX_THREADS ? MAX_THREADS : n);
+  openblas_set_num_threads(n_threads);
   return NULL;
 }
 

@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { setup } from "../helpers";
 import {
   installNativeKernels,
+  nativeBlasInfo,
   nativeKernelsInstalled,
   nativeKernelsUnavailableReason,
   nativeSumSquares,
@@ -128,6 +129,36 @@ function checkConv(c: ConvCase, tol = 1e-5): void {
   });
 }
 
+/** groupNorm and its three gradients (and dx alone) with the native kernels, then without, compared. */
+function checkGroupNorm(shape: number[], groups: number, tol: number): void {
+  const c = shape[shape.length - 1];
+  const x = normal(shape).mul(3).add(1.5);
+  const gamma = normal([c]);
+  const beta = normal([c]);
+  const dy = normal(shape);
+  const run = () =>
+    tf.tidy(() => {
+      const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => groupNorm(a, g, b, groups).mul(dy).sum();
+      const y = groupNorm(x, gamma, beta, groups);
+      const grads = tf.grads(f)([x, gamma, beta]);
+      // The likelihood differentiates with respect to x alone: the parameter gradients are pruned.
+      const gxOnly = tf.grad((a: tf.Tensor) => groupNorm(a, gamma, beta, groups).mul(dy).sum())(x);
+      return [y, ...grads, gxOnly].map((v) => Array.from(v.dataSync()));
+    });
+  const before = tf.memory().numTensors;
+  const native = run();
+  assert.equal(tf.memory().numTensors, before, "no tensors left behind");
+  const threads = nativeBlasInfo()?.threads ?? 1;
+  uninstallNativeKernels();
+  try {
+    const plain = run();
+    ["y", "dx", "dγ", "dβ", "dx (x only)"].forEach((name, i) => near(native[i], plain[i], tol, `groupNorm ${shape} ${name}`));
+  } finally {
+    installNativeKernels(threads);
+  }
+  tf.dispose([x, gamma, beta, dy]);
+}
+
 describe("native OpenBLAS kernels", () => {
   let skip: string | false = false;
   before(async () => {
@@ -211,34 +242,39 @@ describe("native OpenBLAS kernels", () => {
       near(g.dataSync(), xs.map((v, i) => dyv[i] * sig(v) * (1 + v * (1 - sig(v)))), 2e-6, "silu gradient");
       assert.ok(Number.isNaN(silu(tf.tensor1d([NaN])).dataSync()[0]), "NaN propagates");
     });
+    // Long enough (300k) for the addon to split it over 3 threads at uneven element boundaries.
+    installNativeKernels(3);
+    try {
+      tf.tidy(() => {
+        const xs = Array.from({ length: 300_001 }, (_, i) => Math.sin(i) * 12);
+        const dyv = xs.map((_, i) => Math.cos(i));
+        const sig = (v: number) => 1 / (1 + Math.exp(-v));
+        const [x, dy] = [tf.tensor1d(xs), tf.tensor1d(dyv)];
+        near(silu(x).dataSync(), xs.map((v) => v * sig(v)), 2e-6, "silu, 3 threads");
+        const g = tf.grad((a: tf.Tensor) => silu(a).mul(dy).sum())(x);
+        near(g.dataSync(), xs.map((v, i) => dyv[i] * sig(v) * (1 + v * (1 - sig(v)))), 2e-6, "silu gradient, 3 threads");
+      });
+    } finally {
+      installNativeKernels(1);
+    }
   });
 
   it("GroupNorm forward and gradients equal the library's tfjs formulation", (t) => {
     if (skip) return t.skip(skip);
-    const x = normal([3, 5, 4, 8]).mul(3).add(1.5);
-    const gamma = normal([8]);
-    const beta = normal([8]);
-    const dy = normal([3, 5, 4, 8]);
-    const run = () =>
-      tf.tidy(() => {
-        const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => groupNorm(a, g, b, 4).mul(dy).sum();
-        const y = groupNorm(x, gamma, beta, 4);
-        const grads = tf.grads(f)([x, gamma, beta]);
-        // The likelihood differentiates with respect to x alone: the parameter gradients are pruned.
-        const gxOnly = tf.grad((a: tf.Tensor) => groupNorm(a, gamma, beta, 4).mul(dy).sum())(x);
-        return [y, ...grads, gxOnly].map((v) => Array.from(v.dataSync()));
-      });
-    const before = tf.memory().numTensors;
-    const native = run();
-    assert.equal(tf.memory().numTensors, before, "no tensors left behind");
-    uninstallNativeKernels();
+    checkGroupNorm([3, 5, 4, 8], 4, 2e-5);
+  });
+
+  it("GroupNorm split over threads (whole images per thread) equals the tfjs formulation", (t) => {
+    if (skip) return t.skip(skip);
+    // Large enough (≥ 64k floats per range) for the addon to split batches of 5 and 2 over 3 threads. The tfjs
+    // side sums 5·32·32 float32 terms per dγ entry, hence the looser tolerance.
+    installNativeKernels(3);
     try {
-      const plain = run();
-      ["y", "dx", "dγ", "dβ", "dx (x only)"].forEach((name, i) => near(native[i], plain[i], 2e-5, `groupNorm ${name}`));
+      checkGroupNorm([5, 32, 32, 32], 8, 1e-4);
+      checkGroupNorm([2, 32, 32, 32], 8, 1e-4);
     } finally {
-      installNativeKernels();
+      installNativeKernels(1);
     }
-    tf.dispose([x, gamma, beta, dy]);
   });
 
   it("Adam (with a clipping scale) and EMA updates equal the tfjs formulation", (t) => {

@@ -523,6 +523,27 @@ static HOT void silu_grad_f32(const float* restrict dy, const float* restrict x,
   }
 }
 
+/* Elementwise work split over the threads: a (and b) read, out written, over [lo, hi). */
+typedef struct {
+  const float *a, *b;
+  float* out;
+} Elementwise;
+
+static void silu_range(void* ctx, int tid, int lo, int hi) {
+  const Elementwise* e = (const Elementwise*)ctx;
+  (void)tid;
+  silu_f32(e->a + lo, e->out + lo, (size_t)(hi - lo));
+}
+
+static void silu_grad_range(void* ctx, int tid, int lo, int hi) {
+  const Elementwise* e = (const Elementwise*)ctx;
+  (void)tid;
+  silu_grad_f32(e->a + lo, e->b + lo, e->out + lo, (size_t)(hi - lo));
+}
+
+/* Ranges for n elementwise items: blocks of 64k floats at least (see parts_for). */
+static int elementwise_parts(size_t n) { return parts_for(n, 1); }
+
 /* silu(x, y): y = x·σ(x). */
 static napi_value silu(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -531,7 +552,9 @@ static napi_value silu(napi_env env, napi_callback_info info) {
   float *x, *y;
   size_t lx, ly;
   if (!get_f32(env, argv[0], &x, &lx) || !get_f32(env, argv[1], &y, &ly)) return NULL;
-  silu_f32(x, y, lx < ly ? lx : ly);
+  const size_t n = lx < ly ? lx : ly;
+  Elementwise e = {x, NULL, y};
+  run_parts(silu_range, &e, (int)n, elementwise_parts(n));
   return NULL;
 }
 
@@ -544,15 +567,89 @@ static napi_value silu_grad(napi_env env, napi_callback_info info) {
   size_t ldy, lx, ldx;
   if (!get_f32(env, argv[0], &dy, &ldy) || !get_f32(env, argv[1], &x, &lx) || !get_f32(env, argv[2], &dx, &ldx)) return NULL;
   size_t n = lx < ldx ? lx : ldx;
-  silu_grad_f32(dy, x, dx, n < ldy ? n : ldy);
+  n = n < ldy ? n : ldy;
+  Elementwise e = {dy, x, dx};
+  run_parts(silu_grad_range, &e, (int)n, elementwise_parts(n));
   return NULL;
 }
 
 /*
- * groupNorm(x, gamma, beta, y, mean, rstd, B, S, C, G, eps): x [B, S, C] with C split into G groups; per (b, g)
- * mean and population variance over S × C/G (sums in double), y = (x − mean)·rstd·γ + β, rstd = 1/√(var + eps).
+ * GroupNorm over x [B, S, C] with C split into G groups of cg = C/G channels. Both directions run image by image,
+ * images split over the threads. Sums run per channel (vectorisable: cg is often 4) in float over blocks of
+ * GN_BLOCK positions, flushed to double, then per group.
  */
-static HOT napi_value group_norm(napi_env env, napi_callback_info info) {
+#define GN_BLOCK 128
+
+typedef struct {
+  const float *x, *dy, *gamma, *beta, *mean, *rstd;
+  float *y, *mean_out, *rstd_out, *dx;
+  double* dparams; /* gradient: per-thread sums [dγ (C) | dβ (C)], thread t's at dparams + 2·C·t */
+  int S, C, G, want_params;
+  double eps;
+  int failed;
+} GnJob;
+
+/* Per-channel sums of a[s, c] and a[s, c]·b[s, c] (b NULL: a²) over s < S, in double. */
+static HOT void channel_sums(const float* restrict a, const float* restrict b, int S, int C, float* restrict f1,
+                             float* restrict f2, double* restrict d1, double* restrict d2) {
+  memset(d1, 0, C * sizeof(double));
+  memset(d2, 0, C * sizeof(double));
+  for (int s0 = 0; s0 < S; s0 += GN_BLOCK) {
+    const int s1 = s0 + GN_BLOCK < S ? s0 + GN_BLOCK : S;
+    memset(f1, 0, C * sizeof(float));
+    memset(f2, 0, C * sizeof(float));
+    for (int s = s0; s < s1; s++) {
+      const float* ar = a + (size_t)s * C;
+      const float* br = b ? b + (size_t)s * C : ar;
+      for (int c = 0; c < C; c++) { f1[c] += ar[c]; f2[c] += ar[c] * br[c]; }
+    }
+    for (int c = 0; c < C; c++) { d1[c] += f1[c]; d2[c] += f2[c]; }
+  }
+}
+
+static HOT void gn_range(void* ctx, int tid, int lo, int hi) {
+  GnJob* j = (GnJob*)ctx;
+  const int S = j->S, C = j->C, G = j->G, cg = C / G;
+  (void)tid;
+  /* f1, f2, scale (2C) floats; d1, d2 doubles */
+  float* f = (float*)malloc(4 * (size_t)C * sizeof(float));
+  double* d = (double*)malloc(2 * (size_t)C * sizeof(double));
+  if (!f || !d) { free(f); free(d); __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED); return; }
+  float *f1 = f, *f2 = f + C, *scale = f + 2 * C; /* scale: rstd·γ [C] | β − mean·rstd·γ [C] */
+  const double count = (double)S * cg;
+  for (int b = lo; b < hi; b++) {
+    const float* xb = j->x + (size_t)b * S * C;
+    channel_sums(xb, NULL, S, C, f1, f2, d, d + C);
+    for (int g = 0; g < G; g++) {
+      double s1 = 0, s2 = 0;
+      for (int c = g * cg; c < (g + 1) * cg; c++) { s1 += d[c]; s2 += d[C + c]; }
+      const double m = s1 / count;
+      double var = s2 / count - m * m;
+      if (var < 0) var = 0;
+      const float r = (float)(1.0 / __builtin_sqrt(var + j->eps));
+      j->mean_out[b * G + g] = (float)m;
+      j->rstd_out[b * G + g] = r;
+      for (int c = g * cg; c < (g + 1) * cg; c++) {
+        scale[c] = r * j->gamma[c];
+        scale[C + c] = j->beta[c] - (float)m * r * j->gamma[c];
+      }
+    }
+    float* yb = j->y + (size_t)b * S * C;
+    for (int s = 0; s < S; s++) {
+      const float* row = xb + (size_t)s * C;
+      float* out = yb + (size_t)s * C;
+      for (int c = 0; c < C; c++) out[c] = row[c] * scale[c] + scale[C + c];
+    }
+  }
+  free(f);
+  free(d);
+}
+
+/*
+ * groupNorm(x, gamma, beta, y, mean, rstd, B, S, C, G, eps): per (b, g) the mean and population variance over
+ * S × C/G (sums in double), y = (x − mean)·rstd·γ + β, rstd = 1/√(var + eps).
+ */
+static napi_value group_norm(napi_env env, napi_callback_info info) {
   size_t argc = 11;
   napi_value argv[11];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -565,49 +662,15 @@ static HOT napi_value group_norm(napi_env env, napi_callback_info info) {
     return NULL;
   if (!get_ints(env, argv, 6, 4, d)) return NULL;
   CHECK(napi_get_value_double(env, argv[10], &eps));
-  const int B = d[0], S = d[1], C = d[2], G = d[3], cg = C / G;
+  const int B = d[0], S = d[1], C = d[2], G = d[3];
   if (G < 1 || C % G != 0 || lx < (size_t)B * S * C || ly < (size_t)B * S * C || lg < (size_t)C || lb < (size_t)C ||
       lm < (size_t)B * G || lr < (size_t)B * G) {
     napi_throw_range_error(env, NULL, "score_sde_native.groupNorm: bad shapes");
     return NULL;
   }
-  double* acc = (double*)calloc(2 * (size_t)G, sizeof(double));
-  float* scale = (float*)malloc(2 * (size_t)C * sizeof(float)); /* per channel: rstd·γ and β − mean·rstd·γ */
-  if (!acc || !scale) { free(acc); free(scale); napi_throw_error(env, NULL, "score_sde_native.groupNorm: out of memory"); return NULL; }
-  const double count = (double)S * cg;
-  for (int b = 0; b < B; b++) {
-    const float* xb = x + (size_t)b * S * C;
-    memset(acc, 0, 2 * (size_t)G * sizeof(double));
-    for (int s = 0; s < S; s++) {
-      const float* row = xb + (size_t)s * C;
-      for (int g = 0; g < G; g++) {
-        float s1 = 0.0f, s2 = 0.0f; /* a group's C/G values of one position: short float sums, then double */
-        for (int c = g * cg; c < (g + 1) * cg; c++) { s1 += row[c]; s2 += row[c] * row[c]; }
-        acc[2 * g] += s1;
-        acc[2 * g + 1] += s2;
-      }
-    }
-    for (int g = 0; g < G; g++) {
-      const double m = acc[2 * g] / count;
-      double var = acc[2 * g + 1] / count - m * m;
-      if (var < 0) var = 0;
-      const float r = (float)(1.0 / __builtin_sqrt(var + eps));
-      mean[b * G + g] = (float)m;
-      rstd[b * G + g] = r;
-      for (int c = g * cg; c < (g + 1) * cg; c++) {
-        scale[c] = r * gamma[c];
-        scale[C + c] = beta[c] - (float)m * r * gamma[c];
-      }
-    }
-    float* yb = y + (size_t)b * S * C;
-    for (int s = 0; s < S; s++) {
-      const float* row = xb + (size_t)s * C;
-      float* out = yb + (size_t)s * C;
-      for (int c = 0; c < C; c++) out[c] = row[c] * scale[c] + scale[C + c];
-    }
-  }
-  free(acc);
-  free(scale);
+  GnJob j = {.x = x, .gamma = gamma, .beta = beta, .y = y, .mean_out = mean, .rstd_out = rstd, .S = S, .C = C, .G = G, .eps = eps};
+  run_parts(gn_range, &j, B, parts_for((size_t)B, (size_t)S * C));
+  if (j.failed) napi_throw_error(env, NULL, "score_sde_native.groupNorm: out of memory");
   return NULL;
 }
 
@@ -619,12 +682,61 @@ static int get_f32_opt(napi_env env, napi_value v, float** out, size_t* len) {
   return get_f32(env, v, out, len);
 }
 
+/* x̂[s, c] = (x[s, c] − μ_c)·r_c for one image, with the group statistics spread per channel. */
+static HOT void gn_normalise(const float* restrict x, const float* restrict mu, const float* restrict r, int S, int C,
+                             float* restrict xh) {
+  for (int s = 0; s < S; s++)
+    for (int c = 0; c < C; c++) xh[(size_t)s * C + c] = (x[(size_t)s * C + c] - mu[c]) * r[c];
+}
+
+static HOT void gn_grad_range(void* ctx, int tid, int lo, int hi) {
+  GnJob* j = (GnJob*)ctx;
+  const int S = j->S, C = j->C, G = j->G, cg = C / G;
+  /* xh [S·C], gd = dy·γ [S·C], mu, r, f1, f2, coef (2C) floats; d (4C) doubles */
+  float* f = (float*)malloc((2 * (size_t)S * C + 6 * (size_t)C) * sizeof(float));
+  double* d = (double*)malloc(4 * (size_t)C * sizeof(double));
+  if (!f || !d) { free(f); free(d); __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED); return; }
+  float *xh = f, *gd = f + (size_t)S * C, *mu = gd + (size_t)S * C, *r = mu + C, *f1 = r + C, *f2 = f1 + C, *coef = f2 + C;
+  double* dp = j->dparams + 2 * (size_t)C * tid; /* this thread's [dγ | dβ] */
+  const double count = (double)S * cg;
+  for (int b = lo; b < hi; b++) {
+    const float* xb = j->x + (size_t)b * S * C;
+    const float* db = j->dy + (size_t)b * S * C;
+    for (int c = 0; c < C; c++) { mu[c] = j->mean[b * G + c / cg]; r[c] = j->rstd[b * G + c / cg]; }
+    gn_normalise(xb, mu, r, S, C, xh);
+    if (j->want_params) {
+      /* dγ_c += Σ_s dy x̂, dβ_c += Σ_s dy */
+      channel_sums(db, xh, S, C, f1, f2, d, d + C);
+      for (int c = 0; c < C; c++) { dp[C + c] += d[c]; dp[c] += d[C + c]; }
+    }
+    if (!j->dx) continue;
+    for (int s = 0; s < S; s++)
+      for (int c = 0; c < C; c++) gd[(size_t)s * C + c] = db[(size_t)s * C + c] * j->gamma[c];
+    /* per channel Σ g and Σ g x̂, then per group: m1 = mean(g), m2 = mean(g x̂) */
+    channel_sums(gd, xh, S, C, f1, f2, d, d + C);
+    for (int g = 0; g < G; g++) {
+      double s1 = 0, s2 = 0;
+      for (int c = g * cg; c < (g + 1) * cg; c++) { s1 += d[c]; s2 += d[C + c]; }
+      const float m1 = (float)(s1 / count), m2 = (float)(s2 / count);
+      for (int c = g * cg; c < (g + 1) * cg; c++) { coef[c] = m1; coef[C + c] = m2; }
+    }
+    /* dx = r (g − m1 − x̂ m2) */
+    float* dxb = j->dx + (size_t)b * S * C;
+    for (int s = 0; s < S; s++) {
+      const size_t o = (size_t)s * C;
+      for (int c = 0; c < C; c++) dxb[o + c] = r[c] * (gd[o + c] - coef[c] - xh[o + c] * coef[C + c]);
+    }
+  }
+  free(f);
+  free(d);
+}
+
 /*
  * groupNormGrad(dy, x, gamma, mean, rstd, dx|null, dgamma|null, dbeta|null, B, S, C, G): with x̂ = (x − mean)·rstd,
  * g = dy·γ and means over each group, dx = rstd (g − mean(g) − x̂ mean(g x̂)), dγ = Σ dy x̂, dβ = Σ dy. Computes the
  * outputs given (tfjs asks for each input's gradient separately and may skip some).
  */
-static HOT napi_value group_norm_grad(napi_env env, napi_callback_info info) {
+static napi_value group_norm_grad(napi_env env, napi_callback_info info) {
   size_t argc = 12;
   napi_value argv[12];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -636,73 +748,27 @@ static HOT napi_value group_norm_grad(napi_env env, napi_callback_info info) {
       !get_f32_opt(env, argv[6], &dgamma, &l[6]) || !get_f32_opt(env, argv[7], &dbeta, &l[7]))
     return NULL;
   if (!get_ints(env, argv, 8, 4, d)) return NULL;
-  const int B = d[0], S = d[1], C = d[2], G = d[3], cg = C / G;
+  const int B = d[0], S = d[1], C = d[2], G = d[3];
   const size_t n = (size_t)B * S * C;
   if (G < 1 || C % G != 0 || l[0] < n || l[1] < n || (dx && l[5] < n) || l[2] < (size_t)C || (dgamma && l[6] < (size_t)C) ||
       (dbeta && l[7] < (size_t)C) || l[3] < (size_t)B * G || l[4] < (size_t)B * G) {
     napi_throw_range_error(env, NULL, "score_sde_native.groupNormGrad: bad shapes");
     return NULL;
   }
-  double* acc = (double*)calloc(2 * (size_t)G + 2 * (size_t)C, sizeof(double));
-  float* coef = (float*)malloc(2 * (size_t)C * sizeof(float));
-  if (!acc || !coef) { free(acc); free(coef); napi_throw_error(env, NULL, "score_sde_native.groupNormGrad: out of memory"); return NULL; }
-  double* dg = acc + 2 * G; /* dγ, dβ accumulators [2C] */
-  const double count = (double)S * cg;
-  for (int b = 0; b < B; b++) {
-    const float* xb = x + (size_t)b * S * C;
-    const float* db = dy + (size_t)b * S * C;
-    const float* mb = mean + (size_t)b * G;
-    const float* rb = rstd + (size_t)b * G;
-    if (dgamma || dbeta) {
-      for (int s = 0; s < S; s++) {
-        const float* xr = xb + (size_t)s * C;
-        const float* dr = db + (size_t)s * C;
-        for (int c = 0; c < C; c++) {
-          const int g = c / cg;
-          dg[c] += dr[c] * ((xr[c] - mb[g]) * rb[g]);
-          dg[C + c] += dr[c];
-        }
-      }
-    }
-    if (!dx) continue;
-    memset(acc, 0, 2 * (size_t)G * sizeof(double));
-    for (int s = 0; s < S; s++) {
-      const float* xr = xb + (size_t)s * C;
-      const float* dr = db + (size_t)s * C;
-      for (int g = 0; g < G; g++) {
-        float s1 = 0.0f, s2 = 0.0f;
-        for (int c = g * cg; c < (g + 1) * cg; c++) {
-          const float gg = dr[c] * gamma[c];
-          s1 += gg;
-          s2 += gg * ((xr[c] - mb[g]) * rb[g]);
-        }
-        acc[2 * g] += s1;
-        acc[2 * g + 1] += s2;
-      }
-    }
-    /* dx = r·γ·dy − r·m1 − r·x̂·m2 = a_c·dy + k1_c·x + k0_c, with x̂ = (x − μ)r: per-channel constants. */
-    for (int g = 0; g < G; g++) {
-      const float m1 = (float)(acc[2 * g] / count), m2 = (float)(acc[2 * g + 1] / count);
-      const float r = rb[g], mu = mb[g];
-      for (int c = g * cg; c < (g + 1) * cg; c++) {
-        coef[c] = -r * r * m2;                  /* multiplies x */
-        coef[C + c] = r * (-m1 + mu * r * m2);  /* constant */
-      }
-    }
-    float* dxb = dx + (size_t)b * S * C;
-    for (int s = 0; s < S; s++) {
-      const float* xr = xb + (size_t)s * C;
-      const float* dr = db + (size_t)s * C;
-      float* out = dxb + (size_t)s * C;
-      for (int c = 0; c < C; c++) out[c] = rb[c / cg] * gamma[c] * dr[c] + coef[c] * xr[c] + coef[C + c];
-    }
-  }
+  const int parts = parts_for((size_t)B, (size_t)S * C);
+  double* dparams = (double*)calloc(2 * (size_t)C * parts, sizeof(double));
+  if (!dparams) { napi_throw_error(env, NULL, "score_sde_native.groupNormGrad: out of memory"); return NULL; }
+  GnJob j = {.x = x, .dy = dy, .gamma = gamma, .mean = mean, .rstd = rstd, .dx = dx, .dparams = dparams, .S = S, .C = C,
+             .G = G, .want_params = dgamma || dbeta};
+  run_parts(gn_grad_range, &j, B, parts);
+  if (j.failed) { free(dparams); napi_throw_error(env, NULL, "score_sde_native.groupNormGrad: out of memory"); return NULL; }
   for (int c = 0; c < C; c++) {
-    if (dgamma) dgamma[c] = (float)dg[c];
-    if (dbeta) dbeta[c] = (float)dg[C + c];
+    double sg = 0, sb = 0;
+    for (int t = 0; t < parts; t++) { sg += dparams[2 * (size_t)C * t + c]; sb += dparams[2 * (size_t)C * t + C + c]; }
+    if (dgamma) dgamma[c] = (float)sg;
+    if (dbeta) dbeta[c] = (float)sb;
   }
-  free(acc);
-  free(coef);
+  free(dparams);
   return NULL;
 }
 

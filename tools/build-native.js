@@ -34,7 +34,7 @@ const blasIncludes = ["/usr/include/x86_64-linux-gnu/openblas-pthread", "/usr/in
 if (blasIncludes.length === 0 && !fs.existsSync("/usr/include/cblas.h")) giveUp("cblas.h not found (install libopenblas-dev)");
 
 const tmp = out.replace(/\.node$/, `.tmp-${process.pid}.node`); // Node loads addons by extension
-const args = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-shared", "-fPIC", "-Wall", "-I", nodeInclude, ...blasIncludes.flatMap((d) => ["-I", d]), src, "-o", tmp, "-pthread", "-lopenblas"];
+const args = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-shared", "-fPIC", "-Wall", "-I", nodeInclude, ...blasIncludes.flatMap((d) => ["-I", d]), src, "-o", tmp, "-pthread", "-lopenblas", "-lm"];
 try {
   execFileSync(cc, args, { stdio: ["ignore", "inherit", "inherit"] });
   // Load it before it replaces the previous build: a file that does not load must not shadow a good one.

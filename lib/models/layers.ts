@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../random";
 import { checkOneOf, checkPositive, checkPositiveInt, fail } from "../validate";
 import { avgPool2, conv2dSame, groupNorm, linear, silu, bmm, upsampleNearest2 } from "./ops";
+import { nativeKernelsInstalled, nativeSinCosRows } from "../perf/native";
 
 /** How a weight is initialised. 'varianceScaling' is the official `default_init` (fan_avg, uniform). */
 export type Init =
@@ -264,20 +265,26 @@ function hostEmbedding(): boolean {
   return b === "wasm" || b === "cpu";
 }
 
-/** [B, 2·half] = [sin(arg(l_b)·f_k), cos(arg(l_b)·f_k)] computed in float64 on the host, one row per distinct label. */
+/**
+ * [B, dim] = [sin(arg(l_b)·f_k), cos(arg(l_b)·f_k)] (k < half = f.length, zeros after 2·half) computed in float64 on
+ * the host, once per distinct label (a sampler's batch shares one). The native addon does the same arithmetic in
+ * vectorised C when its kernels are in use.
+ */
 function sinCosRows(labels: ArrayLike<number>, f: ArrayLike<number>, dim: number, arg: (l: number) => number): tf.Tensor2D {
   const half = f.length;
   const B = labels.length;
+  const args = new Float64Array(B);
+  for (let b = 0; b < B; b++) args[b] = b > 0 && labels[b] === labels[b - 1] ? args[b - 1] : arg(labels[b]);
+  if (nativeKernelsInstalled()) return tf.tensor2d(nativeSinCosRows(args, Float64Array.from(f), dim), [B, dim]);
   const out = new Float32Array(B * dim);
   for (let b = 0; b < B; b++) {
-    if (b > 0 && labels[b] === labels[b - 1]) {
+    if (b > 0 && args[b] === args[b - 1]) {
       out.copyWithin(b * dim, (b - 1) * dim, b * dim);
       continue;
     }
-    const a = arg(labels[b]);
     for (let k = 0; k < half; k++) {
-      out[b * dim + k] = Math.sin(a * f[k]);
-      out[b * dim + half + k] = Math.cos(a * f[k]);
+      out[b * dim + k] = Math.sin(args[b] * f[k]);
+      out[b * dim + half + k] = Math.cos(args[b] * f[k]);
     }
   }
   return tf.tensor2d(out, [B, dim]);

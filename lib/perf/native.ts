@@ -39,6 +39,7 @@ interface NativeAddon {
   adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, gradScale: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, stepSize: number, sqrtBc2: number, eps: number): void;
   ema(shadow: Float32Array, p: Float32Array, out: Float32Array, decay: number): void;
   sumSquares(x: Float32Array): number;
+  sinCosRows(args: Float64Array, f: Float64Array, out: Float32Array, dim: number): void;
   setThreads(n: number): void;
   threads(): number;
   blasConfig(): string;
@@ -489,4 +490,15 @@ export function nativeSumSquares(tensors: readonly tf.Tensor[]): number {
     total += lib.sumSquares(heap(backend, t));
   }
   return total;
+}
+
+/**
+ * Rows [sin(args_b·f_k) (k < half), cos(args_b·f_k), zero padding up to dim] in double, stored as float32 [rows,
+ * dim]: the host-side time embedding (lib/models/layers) without a Math.sin call per entry (0.5 ms of a 5 ms
+ * width-128 training step at batch 512).
+ */
+export function nativeSinCosRows(args: Float64Array, f: Float64Array, dim: number): Float32Array {
+  const out = new Float32Array(args.length * dim);
+  (addon as NativeAddon).sinCosRows(args, f, out, dim);
+  return out;
 }

@@ -14,6 +14,7 @@ import {
   nativeBlasInfo,
   nativeKernelsInstalled,
   nativeKernelsUnavailableReason,
+  nativeSinCosRows,
   nativeSumSquares,
   uninstallNativeKernels,
 } from "../../lib/perf/native";
@@ -301,6 +302,35 @@ describe("native OpenBLAS kernels", () => {
       plain.forEach((p, i) => near(native[i], p, 1e-6, `parameter/average ${i}`));
     } finally {
       installNativeKernels();
+    }
+  });
+
+  it("sin/cos rows for the time embeddings equal Math.sin/Math.cos rounded to float32", (t) => {
+    if (skip) return t.skip(skip);
+    // Arguments as the embeddings make them: log σ or t times frequencies up to 2π·16·3 (Fourier, scale 16), and
+    // beyond: |x| up to 3e4 by the reduction, past 1e6 through libm; negative, zero, repeated labels.
+    const args = Float64Array.from([0, -0, 1e-3, -4.6, 3.9, 3.9, 1234.5, -987.25, 5e6, -2.5e7, 0.5]);
+    const f = Float64Array.from([0, 1, -1, 2 * Math.PI * 16 * 1.7, Math.PI / 2, 1e-4, 301.37, -64.5]);
+    const dim = 2 * f.length + 1; // odd: one zero column
+    const out = nativeSinCosRows(args, f, dim);
+    for (let b = 0; b < args.length; b++) {
+      for (let k = 0; k < f.length; k++) {
+        const x = args[b] * f[k];
+        // === on purpose: the sign of a zero is not compared (rows of labels 0 and −0 are shared, as in the JS path).
+        const [sin, cos] = [out[b * dim + k], out[b * dim + f.length + k]];
+        assert.ok(sin === Math.fround(Math.sin(x)), `sin(${x}): ${sin} vs ${Math.sin(x)}`);
+        assert.ok(cos === Math.fround(Math.cos(x)), `cos(${x}): ${cos} vs ${Math.cos(x)}`);
+      }
+      assert.equal(out[b * dim + dim - 1], 0, "padding");
+    }
+    // Many arguments: at most one float32 rounding step away (a double result within 1e-15 of a rounding midpoint).
+    const many = Float64Array.from({ length: 20_000 }, (_, i) => (i - 10_000) * 0.0137);
+    const g = Float64Array.from([1, 6.1, 48.3, 301.6]);
+    const o = nativeSinCosRows(many, g, 8);
+    for (let i = 0; i < o.length; i++) {
+      const x = many[Math.floor(i / 8)] * g[i % 4];
+      const want = Math.fround(i % 8 < 4 ? Math.sin(x) : Math.cos(x));
+      assert.ok(Math.abs(o[i] - want) <= 6e-8, `${i % 8 < 4 ? "sin" : "cos"}(${x}): ${o[i]} vs ${want}`);
     }
   });
 

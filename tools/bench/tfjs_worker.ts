@@ -70,9 +70,12 @@ function mlpTrain(p: Params): Workload {
   // A fixed batch: the step is measured, not the data source (the PyTorch twin does the same).
   const x0 = tf.keep(createRng(1).normal([num(p, "batch"), 2]));
   const trainer = new Trainer({ model, sde, batchSource: () => x0.clone(), seed: 42 });
+  // `stepsPerRun` steps back to back per timed run (the driver divides the time by it).
+  const steps = typeof p.stepsPerRun === "number" ? p.stepsPerRun : 1;
   return {
     run: () => {
-      const s = trainer.trainStep();
+      let s = trainer.trainStep();
+      for (let i = 1; i < steps; i++) s = trainer.trainStep();
       return { loss: s.loss, norm: s.gradNorm };
     },
     dispose: () => {

@@ -117,8 +117,15 @@ class MlpTrain:
         self.opt = torch.optim.Adam(self.params, lr=2e-4)
         self.ema = [q.detach().clone() for q in self.params]
         self.n = 0
+        self.steps = int(p.get("stepsPerRun", 1))  # back-to-back steps per timed run, as the tfjs side
 
     def run(self):
+        out = self.step()
+        for _ in range(self.steps - 1):
+            out = self.step()
+        return out
+
+    def step(self):
         eps = 1e-5
         x0 = self.x0
         t = torch.rand(x0.shape[0]) * (1 - eps) + eps
@@ -368,6 +375,7 @@ class UNetTrain(MlpTrain):
         self.opt = torch.optim.Adam(self.params, lr=2e-4)
         self.ema = [q.detach().clone() for q in self.params]
         self.n = 0
+        self.steps = 1
 
     def run(self):
         out = super().run()

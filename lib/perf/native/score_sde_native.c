@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 /*
  * The elementwise loops are compiled twice, for AVX2+FMA (x86-64-v3) and for the baseline, and the loader picks
@@ -851,6 +852,74 @@ static napi_value sum_squares(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* ---- sin/cos rows for the time embeddings, in double ---- */
+
+/*
+ * sin and cos of x in double precision without libm calls, so the loop vectorises: Cody–Waite reduction by π/2
+ * with a three-part π/2 (exact quotient bits up to |x| < 2^20·π/2), then the fdlibm kernel polynomials on
+ * [−π/4, π/4] (error < 1e-15, far below the float32 the rows are stored in). Larger |x| go to libm.
+ */
+#define SINCOS_LIMIT 1.0e6
+static inline __attribute__((always_inline)) void sincos_f64(double x, double* s_out, double* c_out) {
+  const double shift = 6755399441055744.0; /* 1.5·2^52: adding it rounds to an integer kept in the low bits */
+  const double t = x * 0.63661977236758134308 + shift;
+  const double n = t - shift;
+  int64_t bits;
+  memcpy(&bits, &t, sizeof bits);
+  const int q = (int)(bits & 3);
+  const double r = ((x - n * 1.57079632673412561417e+00) - n * 6.07710050650619224932e-11) - n * 2.02226624879595063154e-21;
+  const double z = r * r;
+  const double s = r + r * z * (-1.66666666666666324348e-01 + z * (8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04 +
+                   z * (2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)))));
+  const double c = 1.0 - 0.5 * z + z * z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03 + z * (2.48015872894767294178e-05 +
+                   z * (-2.75573143513906633035e-07 + z * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))));
+  /* quadrant q: (sin, cos) = (s, c), (c, −s), (−s, −c), (−c, s) */
+  const double ss = (q & 1) ? c : s, cc = (q & 1) ? s : c;
+  *s_out = (q & 2) ? -ss : ss;
+  *c_out = ((q + 1) & 2) ? -cc : cc;
+}
+
+static HOT void sin_cos_rows_f64(const double* restrict args, int rows, const double* restrict f, int half, int dim,
+                                 float* restrict out) {
+  for (int b = 0; b < rows; b++) {
+    float* row = out + (size_t)b * dim;
+    if (b > 0 && args[b] == args[b - 1]) { /* repeated labels (a sampler's whole batch): copy the row */
+      memcpy(row, row - dim, 2 * (size_t)half * sizeof(float));
+      continue;
+    }
+    for (int k = 0; k < half; k++) {
+      const double x = args[b] * f[k];
+      double s, c;
+      if (__builtin_fabs(x) < SINCOS_LIMIT) sincos_f64(x, &s, &c);
+      else { s = sin(x); c = cos(x); }
+      row[k] = (float)s;
+      row[half + k] = (float)c;
+    }
+  }
+}
+
+/* sinCosRows(args f64 [rows], f f64 [half], out f32 [rows, dim], dim): out[b] = [sin(args_b f), cos(args_b f), (0)]. */
+static napi_value sin_cos_rows(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *a, *f, *o;
+  size_t la, lf, lo;
+  napi_typedarray_type ta, tf_, to;
+  int32_t dim;
+  CHECK(napi_get_typedarray_info(env, argv[0], &ta, &la, &a, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[1], &tf_, &lf, &f, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, argv[2], &to, &lo, &o, NULL, NULL));
+  if (!get_ints(env, argv, 3, 1, &dim)) return NULL;
+  if (ta != napi_float64_array || tf_ != napi_float64_array || to != napi_float32_array || dim < 2 * (int)lf ||
+      lo < la * (size_t)dim) {
+    napi_throw_range_error(env, NULL, "score_sde_native.sinCosRows: expected (Float64Array, Float64Array, Float32Array [rows·dim], dim ≥ 2·half)");
+    return NULL;
+  }
+  sin_cos_rows_f64((const double*)a, (int)la, (const double*)f, (int)lf, dim, (float*)o);
+  return NULL;
+}
+
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -897,6 +966,7 @@ NAPI_MODULE_INIT() {
   EXPORT("adam", adam);
   EXPORT("ema", ema);
   EXPORT("sumSquares", sum_squares);
+  EXPORT("sinCosRows", sin_cos_rows);
   EXPORT("setThreads", set_threads);
   EXPORT("threads", get_threads);
   EXPORT("blasConfig", blas_config);

@@ -85,6 +85,11 @@ function loadAddon(threads = 1): NativeAddon | undefined {
   // still left a second thread busy (CPU time 1.8× wall time on a 1-thread MLP step). Node's process.env writes
   // through to the C environment, so the pool is sized here, before the addon (and OpenBLAS) is loaded.
   process.env.OPENBLAS_NUM_THREADS ??= String(threads);
+  // An idle OpenBLAS worker spins (sched_yield) for 2^28 cycles, ~0.1 s, after each product; with convolutions,
+  // GroupNorm and SiLU running on the addon's own threads between products, that spinning took a core from them
+  // (U-Net train step at 2 threads: 9 s of 17 s in the kernel, ~2.2 s per step). 2^16 cycles (~25 µs) still
+  // covers the gap between back-to-back products of an MLP step: U-Net 2.2 → 1.0–1.4 s per step, MLP unchanged.
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= "16";
   if (process.env.SCORE_SDE_NATIVE === "0") {
     loadError = "disabled by SCORE_SDE_NATIVE=0";
     return undefined;

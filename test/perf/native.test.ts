@@ -360,13 +360,19 @@ describe("native OpenBLAS kernels", () => {
     const script = `
       require(${JSON.stringify(path.join(__dirname, "..", "..", "lib", "backend"))})
         .initBackend({ backend: "wasm", quiet: true, wasmThreads: 2 })
-        .then((info) => console.log(JSON.stringify(info)));`;
-    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60_000 });
+        .then((info) => console.log(JSON.stringify({ ...info, blasTimeout: process.env.OPENBLAS_THREAD_TIMEOUT })));`;
+    // A clean OpenBLAS environment (this process's own loadAddon has set both variables).
+    const env = { ...process.env };
+    delete env.OPENBLAS_NUM_THREADS;
+    delete env.OPENBLAS_THREAD_TIMEOUT;
+    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60_000, env });
     assert.equal(r.status, 0, r.stderr);
-    const info = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { threads: number; wasmThreadsToNative?: boolean; native?: { threads: number } };
+    const info = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { threads: number; wasmThreadsToNative?: boolean; native?: { threads: number }; blasTimeout?: string };
     assert.equal(info.threads, 1);
     assert.equal(info.wasmThreadsToNative, true);
     assert.equal(info.native?.threads, 2);
+    // Idle OpenBLAS workers stop spinning after 2^16 cycles (they would take a core from the addon's own threads).
+    assert.equal(info.blasTimeout, "16");
   });
 
   it("1000 training-style steps leave no tensors behind", (t) => {

@@ -293,38 +293,36 @@ static int run_parts(range_fn fn, void* ctx, int n, int parts) {
   return parts;
 }
 
+/* For a range function that could not get its memory: the caller throws once all ranges are done. */
+static void mark_failed(int* failed) { __atomic_store_n(failed, 1, __ATOMIC_RELAXED); }
+
 /*
- * A convolution's work over the batch: `images` runs images [n0, n1) on thread `tid` (with that thread's scratch).
- * Arguments by role: x the image-side input, w the filter-side input, y the output, for each kind of call.
+ * A convolution's work over the batch, for the range functions below (images [lo, hi) on thread `tid`, with that
+ * thread's scratch). Arguments by role: x the image-side input, w the filter-side input, y the output.
  */
-typedef struct ConvJob ConvJob;
-struct ConvJob {
+typedef struct {
   const Geom* g;
   const float* x;
   const float* w;
   float* y;
-  void (*images)(ConvJob* job, int tid, int n0, int n1);
   float* partial[MAX_THREADS]; /* filter gradient: each thread's own sum (thread 0's is y itself) */
-  int failed;                  /* set by a thread that could not get its scratch */
-};
-
-static void conv_range(void* ctx, int tid, int lo, int hi) { ((ConvJob*)ctx)->images((ConvJob*)ctx, tid, lo, hi); }
+  int failed;
+} ConvJob;
 
 /* The batch over the threads, whole images each (a per-image GEMM is the unit of work). */
-static int run_over_batch(ConvJob* job, int batch) {
+static int run_over_batch(range_fn images, ConvJob* job) {
   const Geom* g = job->g;
-  return run_parts(conv_range, job, batch, parts_for((size_t)batch, (size_t)g->oh * g->ow * g->kh * g->kw * g->cin));
+  return run_parts(images, job, g->b, parts_for((size_t)g->b, (size_t)g->oh * g->ow * g->kh * g->kw * g->cin));
 }
 
-static void job_failed(ConvJob* job) { __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED); }
-
 /* Forward: y[n] = im2col(x[n]) · w, block by block. */
-static void forward_images(ConvJob* job, int tid, int n0, int n1) {
+static void forward_images(void* ctx, int tid, int n0, int n1) {
+  ConvJob* job = (ConvJob*)ctx;
   const Geom* g = job->g;
   const size_t kdim = (size_t)g->kh * g->kw * g->cin, np = (size_t)g->oh * g->ow;
   const int rows = block_rows(g);
   float* col = get_scratch(tid, (size_t)rows * kdim);
-  if (!col) { job_failed(job); return; }
+  if (!col) { mark_failed(&job->failed); return; }
   for (int n = n0; n < n1; n++) {
     const float* img = job->x + (size_t)n * g->h * g->w * g->cin;
     for (int p0 = 0; p0 < (int)np; p0 += rows) {
@@ -345,8 +343,8 @@ static int conv_forward(const Geom* g, const float* x, const float* w, float* y)
                 0.0f, y, g->cout);
     return 1;
   }
-  ConvJob job = {.g = g, .x = x, .w = w, .y = y, .images = forward_images};
-  run_over_batch(&job, g->b);
+  ConvJob job = {.g = g, .x = x, .w = w, .y = y};
+  run_over_batch(forward_images, &job);
   return !job.failed;
 }
 
@@ -384,12 +382,13 @@ static int get_grad_args(napi_env env, napi_callback_info info, float** a, size_
 }
 
 /* Input gradient, general stride: col = dy[n] · wᵀ block by block, scatter-added back into y[n] (= dx[n]). */
-static void input_grad_images(ConvJob* job, int tid, int n0, int n1) {
+static void input_grad_images(void* ctx, int tid, int n0, int n1) {
+  ConvJob* job = (ConvJob*)ctx;
   const Geom* g = job->g;
   const size_t kdim = (size_t)g->kh * g->kw * g->cin, np = (size_t)g->oh * g->ow;
   const int rows = block_rows(g);
   float* col = get_scratch(tid, (size_t)rows * kdim);
-  if (!col) { job_failed(job); return; }
+  if (!col) { mark_failed(&job->failed); return; }
   for (int n = n0; n < n1; n++) {
     float* img = job->y + (size_t)n * g->h * g->w * g->cin;
     memset(img, 0, (size_t)g->h * g->w * g->cin * sizeof(float));
@@ -434,8 +433,8 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
     ok = conv_forward(&t, dy, wf, dx);
     free(wf);
   } else {
-    ConvJob job = {.g = &g, .x = dy, .w = w, .y = dx, .images = input_grad_images};
-    run_over_batch(&job, g.b);
+    ConvJob job = {.g = &g, .x = dy, .w = w, .y = dx};
+    run_over_batch(input_grad_images, &job);
     ok = !job.failed;
   }
   if (!ok) napi_throw_error(env, NULL, "score_sde_native.conv2dBackpropInput: out of memory");
@@ -443,13 +442,14 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
 }
 
 /* Filter gradient: dw += im2col(x[n])ᵀ · dy[n] block by block, into this thread's partial sum. */
-static void filter_grad_images(ConvJob* job, int tid, int n0, int n1) {
+static void filter_grad_images(void* ctx, int tid, int n0, int n1) {
+  ConvJob* job = (ConvJob*)ctx;
   const Geom* g = job->g;
   const size_t kdim = (size_t)g->kh * g->kw * g->cin, np = (size_t)g->oh * g->ow;
   const int rows = block_rows(g);
   /* Thread 0 sums straight into the output; the others into the tail of their scratch. */
   float* col = get_scratch(tid, (size_t)rows * kdim + (tid ? kdim * g->cout : 0));
-  if (!col) { job_failed(job); return; }
+  if (!col) { mark_failed(&job->failed); return; }
   float* dw = tid ? col + (size_t)rows * kdim : job->y;
   job->partial[tid] = dw;
   float beta = 0.0f;
@@ -480,8 +480,8 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
                 dw, g.cout);
     return NULL;
   }
-  ConvJob job = {.g = &g, .x = x, .w = dy, .y = dw, .images = filter_grad_images};
-  const int parts = run_over_batch(&job, g.b);
+  ConvJob job = {.g = &g, .x = x, .w = dy, .y = dw};
+  const int parts = run_over_batch(filter_grad_images, &job);
   if (job.failed) { napi_throw_error(env, NULL, "score_sde_native.conv2dBackpropFilter: out of memory"); return NULL; }
   for (int t = 1; t < parts; t++) cblas_saxpy((int)(kdim * g.cout), 1.0f, job.partial[t], 1, dw, 1);
   return NULL;
@@ -542,9 +542,6 @@ static void silu_grad_range(void* ctx, int tid, int lo, int hi) {
   silu_grad_f32(e->a + lo, e->b + lo, e->out + lo, (size_t)(hi - lo));
 }
 
-/* Ranges for n elementwise items: blocks of 64k floats at least (see parts_for). */
-static int elementwise_parts(size_t n) { return parts_for(n, 1); }
-
 /* silu(x, y): y = x·σ(x). */
 static napi_value silu(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -555,7 +552,7 @@ static napi_value silu(napi_env env, napi_callback_info info) {
   if (!get_f32(env, argv[0], &x, &lx) || !get_f32(env, argv[1], &y, &ly)) return NULL;
   const size_t n = lx < ly ? lx : ly;
   Elementwise e = {x, NULL, y};
-  run_parts(silu_range, &e, (int)n, elementwise_parts(n));
+  run_parts(silu_range, &e, (int)n, parts_for(n, 1));
   return NULL;
 }
 
@@ -570,7 +567,7 @@ static napi_value silu_grad(napi_env env, napi_callback_info info) {
   size_t n = lx < ldx ? lx : ldx;
   n = n < ldy ? n : ldy;
   Elementwise e = {dy, x, dx};
-  run_parts(silu_grad_range, &e, (int)n, elementwise_parts(n));
+  run_parts(silu_grad_range, &e, (int)n, parts_for(n, 1));
   return NULL;
 }
 
@@ -589,6 +586,14 @@ typedef struct {
   double eps;
   int failed;
 } GnJob;
+
+/* Totals over group g's channels [g·cg, (g + 1)·cg) of the per-channel sums d1, d2. */
+static void group_totals(const double* d1, const double* d2, int g, int cg, double* t1, double* t2) {
+  double s1 = 0, s2 = 0;
+  for (int c = g * cg; c < (g + 1) * cg; c++) { s1 += d1[c]; s2 += d2[c]; }
+  *t1 = s1;
+  *t2 = s2;
+}
 
 /* Per-channel sums of a[s, c] and a[s, c]·b[s, c] (b NULL: a²) over s < S, in double. */
 static HOT void channel_sums(const float* restrict a, const float* restrict b, int S, int C, float* restrict f1,
@@ -615,15 +620,15 @@ static HOT void gn_range(void* ctx, int tid, int lo, int hi) {
   /* f1, f2, scale (2C) floats; d1, d2 doubles */
   float* f = (float*)malloc(4 * (size_t)C * sizeof(float));
   double* d = (double*)malloc(2 * (size_t)C * sizeof(double));
-  if (!f || !d) { free(f); free(d); __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED); return; }
+  if (!f || !d) { free(f); free(d); mark_failed(&j->failed); return; }
   float *f1 = f, *f2 = f + C, *scale = f + 2 * C; /* scale: rstd·γ [C] | β − mean·rstd·γ [C] */
   const double count = (double)S * cg;
   for (int b = lo; b < hi; b++) {
     const float* xb = j->x + (size_t)b * S * C;
     channel_sums(xb, NULL, S, C, f1, f2, d, d + C);
     for (int g = 0; g < G; g++) {
-      double s1 = 0, s2 = 0;
-      for (int c = g * cg; c < (g + 1) * cg; c++) { s1 += d[c]; s2 += d[C + c]; }
+      double s1, s2;
+      group_totals(d, d + C, g, cg, &s1, &s2);
       const double m = s1 / count;
       double var = s2 / count - m * m;
       if (var < 0) var = 0;
@@ -696,7 +701,7 @@ static HOT void gn_grad_range(void* ctx, int tid, int lo, int hi) {
   /* xh [S·C], gd = dy·γ [S·C], mu, r, f1, f2, coef (2C) floats; d (4C) doubles */
   float* f = (float*)malloc((2 * (size_t)S * C + 6 * (size_t)C) * sizeof(float));
   double* d = (double*)malloc(4 * (size_t)C * sizeof(double));
-  if (!f || !d) { free(f); free(d); __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED); return; }
+  if (!f || !d) { free(f); free(d); mark_failed(&j->failed); return; }
   float *xh = f, *gd = f + (size_t)S * C, *mu = gd + (size_t)S * C, *r = mu + C, *f1 = r + C, *f2 = f1 + C, *coef = f2 + C;
   double* dp = j->dparams + 2 * (size_t)C * tid; /* this thread's [dγ | dβ] */
   const double count = (double)S * cg;
@@ -716,8 +721,8 @@ static HOT void gn_grad_range(void* ctx, int tid, int lo, int hi) {
     /* per channel Σ g and Σ g x̂, then per group: m1 = mean(g), m2 = mean(g x̂) */
     channel_sums(gd, xh, S, C, f1, f2, d, d + C);
     for (int g = 0; g < G; g++) {
-      double s1 = 0, s2 = 0;
-      for (int c = g * cg; c < (g + 1) * cg; c++) { s1 += d[c]; s2 += d[C + c]; }
+      double s1, s2;
+      group_totals(d, d + C, g, cg, &s1, &s2);
       const float m1 = (float)(s1 / count), m2 = (float)(s2 / count);
       for (int c = g * cg; c < (g + 1) * cg; c++) { coef[c] = m1; coef[C + c] = m2; }
     }

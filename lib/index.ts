@@ -16,3 +16,4 @@ export * from "./viz";
 export * from "./metrics";
 export * from "./ode";
 export * from "./likelihood";
+export * from "./io";

@@ -16,6 +16,40 @@ const run = (cmd, args, opts = {}) => {
   return r.status ?? 1;
 };
 
+// One run at a time per checkout: a second `npm test` would delete and rewrite build/ under the first one's feet.
+// The lock is a folder (mkdir is atomic) holding the owner's pid; a lock whose owner is dead is taken over.
+const lockDir = path.join(root, "build", ".test-lock");
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
+};
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+fs.mkdirSync(path.join(root, "build"), { recursive: true });
+for (let said = false; ; ) {
+  try {
+    fs.mkdirSync(lockDir);
+    fs.writeFileSync(path.join(lockDir, "pid"), String(process.pid));
+    break;
+  } catch (e) {
+    if (e.code !== "EEXIST") throw e;
+    const owner = Number(fs.existsSync(path.join(lockDir, "pid")) ? fs.readFileSync(path.join(lockDir, "pid"), "utf8") : NaN);
+    if (Number.isInteger(owner) && !alive(owner)) {
+      fs.rmSync(lockDir, { recursive: true, force: true });
+      continue;
+    }
+    if (!said) console.error(`npm test: waiting for another test run in this checkout (pid ${owner}) to finish…`);
+    said = true;
+    sleep(500);
+  }
+}
+const releaseLock = () => fs.rmSync(lockDir, { recursive: true, force: true });
+process.on("exit", releaseLock);
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => process.exit(128 + (sig === "SIGINT" ? 2 : sig === "SIGTERM" ? 15 : 1)));
+
 const t0 = Date.now();
 fs.rmSync(path.join(root, "build", "test"), { recursive: true, force: true });
 if (run(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.json"]) !== 0) {

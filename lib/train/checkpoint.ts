@@ -18,6 +18,9 @@ import * as tf from "@tensorflow/tfjs";
 import type { ScoreNetwork } from "../models/network";
 import type { RngState } from "../random";
 import { fail, fmt } from "../validate";
+import { writeFileAtomic } from "../io/atomic";
+
+export { writeFileAtomic };
 
 const MAGIC = "score-sde-ts-checkpoint";
 const VERSION = 1;
@@ -62,37 +65,6 @@ function decode(where: string, name: string, arrs: unknown, sizes: readonly numb
     new Uint8Array(out.buffer).set(buf);
     return out;
   });
-}
-
-/** Writes `data` to `file` atomically (temp file + fsync + rename + fsync of the folder). */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = fs.openSync(tmp, "w");
-  try {
-    fs.writeSync(fd, typeof data === "string" ? Buffer.from(data, "utf8") : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  try {
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  // Make the rename itself durable. Some file systems refuse fsync on a directory; the rename is still atomic.
-  try {
-    const dfd = fs.openSync(dir, "r");
-    try {
-      fs.fsyncSync(dfd);
-    } finally {
-      fs.closeSync(dfd);
-    }
-  } catch {
-    /* directory fsync unsupported: nothing more to do */
-  }
 }
 
 /** Saves a checkpoint atomically. */

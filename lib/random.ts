@@ -64,14 +64,28 @@ class Xoshiro128 implements Rng {
   private s2 = 0;
   private s3 = 0;
 
+  /**
+   * A seed in [0, 2^32) fills the state with four splitmix32 outputs from the seed: mix(seed + k·φ), k = 1…4, where
+   * mix is splitmix32's finaliser, a bijection of 32-bit words with mix(0) = 0. Any other safe integer
+   * seed = hi·2^32 + lo (hi ≠ 0, |hi| ≤ 2^21) takes the same four words from lo and XORs words 2–4 with the
+   * splitmix32 outputs from hi, mix(hi + k·φ), k = 1…3. No two seeds share a state: equal first words force equal lo;
+   * the second word then differs from lo's own by mix(hi + φ), which is not zero (hi + φ ≢ 0 mod 2^32 for
+   * |hi| ≤ 2^21) and determines hi. (An earlier version XORed hi·c into lo, so createRng(2^32) equalled
+   * createRng(668265261).) Every seed in [0, 2^32) keeps the stream it always had.
+   */
   constructor(seed: number) {
-    // Mix both 32-bit halves of the seed so that seeds above 2^32 differ too.
-    const hi = Math.floor(seed / 4294967296) >>> 0;
-    const sm = splitmix32((seed >>> 0) ^ Math.imul(hi, 0x27d4eb2d));
+    const sm = splitmix32(seed >>> 0);
     this.s0 = sm();
     this.s1 = sm();
     this.s2 = sm();
     this.s3 = sm();
+    const hi = Math.floor(seed / 4294967296);
+    if (hi !== 0) {
+      const h = splitmix32(hi >>> 0);
+      this.s1 = (this.s1 ^ h()) >>> 0;
+      this.s2 = (this.s2 ^ h()) >>> 0;
+      this.s3 = (this.s3 ^ h()) >>> 0;
+    }
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 

@@ -52,6 +52,23 @@ export abstract class SDE {
   /** log π(z) per example, shape [B]. */
   abstract priorLogProb(z: tf.Tensor): tf.Tensor;
 
+  /*
+   * Host schedule (float64 numbers, no tensors), for samplers that choose their steps on the host — the exponential
+   * integrators (DDIM, DPM-Solver; Lu et al. 2022 §3) need α(t), σ(t), λ(t) = log(α/σ) and t(λ). Every SDE of the
+   * library has the marginal x_t = α(t) x₀ + σ(t) ε (α = `marginalCoefficients().mean`, σ = its `std`, the official
+   * `marginal_prob`), so these formulas apply to VE, VP and sub-VP alike.
+   */
+  /** α(t) = m(t), the marginal mean coefficient (1 for VE). */
+  abstract alphaAt(t: number): number;
+  /** σ(t) = s(t), the marginal standard deviation. */
+  abstract stdAt(t: number): number;
+  /** λ(t) = log(α(t)/σ(t)), half the log-SNR; strictly decreasing in t. */
+  lambdaAt(t: number): number {
+    return Math.log(this.alphaAt(t)) - Math.log(this.stdAt(t));
+  }
+  /** The inverse of λ(t): the time whose half log-SNR is λ (in closed form for every SDE here). */
+  abstract tOfLambda(lambda: number): number;
+
   /** Mean m(t) x0 and std s(t) [B] of the perturbation kernel. */
   marginal(x0: tf.Tensor, t: tf.Tensor): { mean: tf.Tensor; std: tf.Tensor } {
     this.checkXT("marginal", x0, t);

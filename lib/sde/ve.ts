@@ -37,6 +37,31 @@ export class VESDE extends SDE {
     return tf.tidy(() => t.mul(this.logRatio).add(Math.log(this.sigmaMin)).exp());
   }
 
+  /** VE has no mean scaling: α(t) = 1. */
+  alphaAt(_t: number): number {
+    return 1;
+  }
+
+  /** σ(t) = σ_min (σ_max/σ_min)^t on the host (float64). */
+  stdAt(t: number): number {
+    return this.sigmaMin * Math.exp(t * this.logRatio);
+  }
+
+  /** λ(t) = −log σ(t) = −log σ_min − t log(σ_max/σ_min). */
+  override lambdaAt(t: number): number {
+    return -Math.log(this.sigmaMin) - t * this.logRatio;
+  }
+
+  /** t(λ) = (−λ − log σ_min) / log(σ_max/σ_min). */
+  tOfLambda(lambda: number): number {
+    return (-lambda - Math.log(this.sigmaMin)) / this.logRatio;
+  }
+
+  /** t(σ) = log(σ/σ_min) / log(σ_max/σ_min), the inverse of σ(t) (EDM / Karras grids are given in σ). */
+  tOfSigma(sigma: number): number {
+    return Math.log(sigma / this.sigmaMin) / this.logRatio;
+  }
+
   /** The N discrete noise scales (ascending), in float64. */
   discreteSigmas(): Float64Array {
     const out = new Float64Array(this.N);

@@ -39,6 +39,21 @@ export abstract class BetaScheduleSDE extends SDE {
     );
   }
 
+  /** log α(t) = −¼ t² (β₁ − β₀) − ½ t β₀ on the host (float64). */
+  logAlphaAt(t: number): number {
+    return -0.25 * t * t * (this.betaMax - this.betaMin) - 0.5 * t * this.betaMin;
+  }
+
+  /** The time whose log α is `logAlpha` (< 0): the positive root of ¼Δβ t² + ½β₀ t + log α = 0, written without cancellation. */
+  protected tOfLogAlpha(logAlpha: number): number {
+    const b = 0.5 * this.betaMin;
+    return (-2 * logAlpha) / (b + Math.sqrt(b * b - (this.betaMax - this.betaMin) * logAlpha));
+  }
+
+  alphaAt(t: number): number {
+    return Math.exp(this.logAlphaAt(t));
+  }
+
   drift(x: tf.Tensor, t: tf.Tensor): tf.Tensor {
     this.checkXT("drift", x, t);
     return tf.tidy(() => perExample(this.beta(t), x).mul(x).mul(-0.5));
@@ -77,6 +92,23 @@ export class VPSDE extends BetaScheduleSDE {
       // 1 − e^{2 lmc} = −expm1(2 lmc): no cancellation for small t.
       return { mean: lmc.exp(), std: tf.expm1(lmc.mul(2)).neg().sqrt() };
     });
+  }
+
+  /** σ(t) = √(1 − α²) = √(−expm1(2 log α)) (full precision at small t). */
+  stdAt(t: number): number {
+    return Math.sqrt(-Math.expm1(2 * this.logAlphaAt(t)));
+  }
+
+  /** λ = log α − ½ log(1 − α²). */
+  override lambdaAt(t: number): number {
+    const la = this.logAlphaAt(t);
+    return la - 0.5 * Math.log(-Math.expm1(2 * la));
+  }
+
+  /** α² = e^{2λ}/(1 + e^{2λ}), so log α = −½ log(1 + e^{−2λ}) (DPM-Solver's inverse for VP), then t(log α). */
+  tOfLambda(lambda: number): number {
+    const logAlpha = lambda > 0 ? -0.5 * Math.log1p(Math.exp(-2 * lambda)) : lambda - 0.5 * Math.log1p(Math.exp(2 * lambda));
+    return this.tOfLogAlpha(logAlpha);
   }
 
   /** The discrete β_i = β₀/N + i (β₁ − β₀)/(N (N−1)), float64. */
@@ -148,5 +180,28 @@ export class SubVPSDE extends BetaScheduleSDE {
       const lmc = this.logMeanCoeff(t);
       return { mean: lmc.exp(), std: tf.expm1(lmc.mul(2)).neg() };
     });
+  }
+
+  /** σ(t) = 1 − α² = −expm1(2 log α) (the official sub-VP `marginal_prob` std). */
+  stdAt(t: number): number {
+    return -Math.expm1(2 * this.logAlphaAt(t));
+  }
+
+  /** λ = log α − log(1 − α²). */
+  override lambdaAt(t: number): number {
+    const la = this.logAlphaAt(t);
+    return la - Math.log(-Math.expm1(2 * la));
+  }
+
+  /**
+   * α / (1 − α²) = e^λ is the quadratic e^λ α² + α − e^λ = 0, whose positive root is α = 2e^λ / (1 + √(1 + 4e^{2λ}))
+   * (no cancellation); then t(log α). Written with u = e^{−λ} for large λ so that nothing overflows.
+   */
+  tOfLambda(lambda: number): number {
+    const logAlpha =
+      lambda < 0
+        ? Math.log(2) + lambda - Math.log1p(Math.sqrt(1 + 4 * Math.exp(2 * lambda)))
+        : Math.log(2) - Math.log(Math.exp(-lambda) + Math.sqrt(Math.exp(-2 * lambda) + 4));
+    return this.tOfLogAlpha(logAlpha);
   }
 }

@@ -194,14 +194,11 @@ export class SubVPSDE extends BetaScheduleSDE {
   }
 
   /**
-   * α / (1 − α²) = e^λ is the quadratic e^λ α² + α − e^λ = 0, whose positive root is α = 2e^λ / (1 + √(1 + 4e^{2λ}))
-   * (no cancellation); then t(log α). Written with u = e^{−λ} for large λ so that nothing overflows.
+   * α / (1 − α²) = e^λ is the quadratic e^λ α² + α − e^λ = 0, whose positive root is
+   * α = 1 / (v + √(1 + v²)) with v = e^{−λ}/2, i.e. log α = −asinh(e^{−λ}/2) (accurate for every λ); then t(log α).
    */
   tOfLambda(lambda: number): number {
-    const logAlpha =
-      lambda < 0
-        ? Math.log(2) + lambda - Math.log1p(Math.sqrt(1 + 4 * Math.exp(2 * lambda)))
-        : Math.log(2) - Math.log(Math.exp(-lambda) + Math.sqrt(Math.exp(-2 * lambda) + 4));
+    const logAlpha = -Math.asinh(0.5 * Math.exp(-lambda));
     return this.tOfLogAlpha(logAlpha);
   }
 }

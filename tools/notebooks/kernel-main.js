@@ -66,4 +66,5 @@ ts.sys.watchFile = function watchFileTransitively(file, callback, ...rest) {
   };
 };
 
+require("./tslab-patch").install(tslabDist); // cross-cell `{ name }` and stop_on_error: see tslab-patch.js
 require(path.join(tslabDist, "main.js")).main();

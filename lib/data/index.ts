@@ -1,0 +1,7 @@
+/** Image data: MNIST / Fashion-MNIST / CIFAR-10 loaders, the data scaler, shuffling and batching, dequantisation. */
+export * from "./dataset";
+export * from "./idx";
+export * from "./mnist";
+export * from "./fashion-mnist";
+export * from "./images";
+export * from "./config";

@@ -7,8 +7,12 @@
 //      JUPYTER_PATH=$PWD/jupyter — the headless runner (tools/notebooks/run.js) reads it from there;
 //   2. to the user's Jupyter data dir ($JUPYTER_DATA_DIR or ~/.local/share/jupyter)/kernels/tslab, so that
 //      `jupyter notebook`, JupyterLab and VS Code find it without any environment variable. Done when Jupyter is
-//      installed or that dir exists, or with --user; skipped with --no-user. A tslab kernelspec there that this
-//      script did not write (e.g. from a global `tslab install`) is left alone unless --force.
+//      installed or that dir exists, or with --user; skipped with --no-user. The notebooks name the kernel `tslab`
+//      in their metadata, so there is one such user kernelspec for all checkouts, and this script never silently
+//      takes it from another one: it writes it when there is none, when it already runs this checkout, or when
+//      the checkout it runs no longer exists. A kernelspec of another existing checkout, or one this script did not
+//      write (e.g. a global `tslab install`), is kept, with a message saying how to use this checkout's kernel
+//      (JUPYTER_PATH=<this checkout>/jupyter, which Jupyter searches first) or to take it over (--force).
 //
 //   node tools/notebooks/install-kernel.js [--user | --no-user] [--force] [--quiet]
 "use strict";
@@ -63,20 +67,30 @@ const dataDir = process.env.JUPYTER_DATA_DIR || path.join(os.homedir(), ".local"
 const userDir = path.join(dataDir, "kernels", "tslab");
 const wantUser = !args.has("--no-user") && (args.has("--user") || hasJupyter || fs.existsSync(dataDir));
 if (wantUser) {
-  let foreign = false;
+  let keep = null; // why the existing user kernelspec stays, or null to write ours
+  let old = null;
   try {
-    const old = JSON.parse(fs.readFileSync(path.join(userDir, "kernel.json"), "utf8"));
-    foreign = !(old.metadata && old.metadata[MARK]);
+    old = JSON.parse(fs.readFileSync(path.join(userDir, "kernel.json"), "utf8"));
   } catch {
     // none there (or unreadable): ours to write
   }
-  if (foreign && !args.has("--force")) {
-    log(`kept the existing tslab kernelspec in ${userDir} (not written by this project; --force replaces it)`);
+  const ours = old && old.metadata && old.metadata[MARK];
+  if (old && !ours) keep = "it was not written by this project (e.g. a global `tslab install`)";
+  else if (ours && ours.root !== root && typeof ours.root === "string" && fs.existsSync(path.join(ours.root, "tools", "notebooks", "kernel-main.js"))) {
+    keep = `it runs the checkout ${ours.root}`;
+  }
+  if (keep && !args.has("--force")) {
+    log(
+      `kept the tslab kernelspec in ${userDir}: ${keep}.\n` +
+        `  To run this checkout's kernel, start Jupyter with JUPYTER_PATH=${path.join(root, "jupyter")} ` +
+        "(npm run notebooks and the browser test do); --force points the user kernelspec here instead.",
+    );
   } else {
+    if (ours && ours.root !== root) log(`the tslab kernelspec in ${userDir} ran ${ours.root}, ${keep ? "replaced (--force)" : "which no longer exists"}`);
     write(userDir);
   }
 } else {
-  log(`user kernelspec skipped (no Jupyter found); use JUPYTER_PATH=${path.join(root, "jupyter")} or --user`);
+  log(`user kernelspec skipped (${args.has("--no-user") ? "--no-user" : "no Jupyter found"}); use JUPYTER_PATH=${path.join(root, "jupyter")} or --user`);
 }
 
 if (hasJupyter) {

@@ -22,8 +22,8 @@
  * Installing is idempotent; `uninstallFastGradients()` restores tfjs' own.
  *
  * Native kernels: on wasm, `installNativeKernels()` (lib/perf/native) moves matMul and convolution kernels to the
- * system's OpenBLAS through a small addon built at setup (tools/build-native.js). Threads asked for with
- * `wasmThreads` / SCORE_SDE_WASM_THREADS then go to OpenBLAS, and wasm stays on its single-threaded build
+ * system's oneDNN through a small addon built at setup (tools/build-native.js). Threads asked for with
+ * `wasmThreads` / SCORE_SDE_WASM_THREADS then go to the addon (oneDNN's OpenMP pool), and wasm stays on its single-threaded build
  * (`BackendInfo.wasmThreadsToNative`); without the addon they start the threaded wasm build as described above. Absent addon or `SCORE_SDE_NATIVE=0`: the wasm kernels, and `BackendInfo.nativeUnavailable`
  * says why.
  */
@@ -37,7 +37,7 @@ import {
   type WasmBackendModule,
 } from "./perf/wasmThreads";
 import { installFastGradients } from "./perf/fastGradients";
-import { installNativeKernels, nativeAddonLoadable, nativeBlasInfo, nativeKernelsUnavailableReason } from "./perf/native";
+import { installNativeKernels, nativeAddonLoadable, nativeKernelsInfo, nativeKernelsUnavailableReason } from "./perf/native";
 
 export type BackendName = "node-gpu" | "node" | "wasm" | "cpu";
 export const BACKEND_ORDER: readonly BackendName[] = ["node-gpu", "node", "wasm", "cpu"];
@@ -53,11 +53,11 @@ export interface BackendInfo {
   threads?: number;
   /** Why more wasm threads were asked for but one is used, when that happened. */
   wasmThreadsFallback?: string;
-  /** True when more than one thread was asked for and they went to the OpenBLAS kernels (wasm runs one thread). */
+  /** True when more than one thread was asked for and they went to the native kernels (wasm runs one thread). */
   wasmThreadsToNative?: boolean;
-  /** wasm only: the OpenBLAS kernels of lib/perf/native, when installed (build and thread count). */
-  native?: { blas: string; threads: number };
-  /** wasm only: why the OpenBLAS kernels are not in use. */
+  /** wasm only: the native kernels of lib/perf/native, when installed (library, e.g. "oneDNN 2.6.3 avx512_core", and threads). */
+  native?: { library: string; threads: number };
+  /** wasm only: why the native kernels are not in use. */
   nativeUnavailable?: string;
 }
 
@@ -171,7 +171,7 @@ async function tryBackend(
       const wanted = opts.wantedThreads;
       const fresh = tf.engine().registry["wasm"] === undefined;
       let why: string | undefined;
-      // With the native OpenBLAS kernels the matMuls and convolutions (nearly all the arithmetic) run in OpenBLAS,
+      // With the native kernels the matMuls and convolutions (nearly all the arithmetic) run in the addon,
       // which gets the threads; a threaded wasm build beside it would only add a second spinning worker pool on the
       // same cores (measured, 2 cores: MLP w128 train step 13–17 ms with 2 + 2 threads, 8–9 ms with 1 + 2).
       const toBlas = wanted > 1 && nativeAddonLoadable(wanted);
@@ -208,19 +208,16 @@ async function choose(opts: InitBackendOptions): Promise<BackendInfo> {
       installFastGradients(); // idempotent; see the file comment
       const info: BackendInfo = { name, tfjsName: tf.getBackend(), skipped, ...extra };
       if (name === "wasm") {
-        // Same thread count as asked of wasm: the matMuls and convolutions move to OpenBLAS, so its threads matter.
-        if (installNativeKernels(wantedThreads)) {
-          const blas = nativeBlasInfo();
-          if (blas) info.native = { blas: blas.config.split(" ").slice(0, 2).join(" "), threads: blas.threads };
-        } else info.nativeUnavailable = nativeKernelsUnavailableReason();
+        // Same thread count as asked of wasm: the matMuls and convolutions move to the addon, so its threads matter.
+        if (installNativeKernels(wantedThreads)) info.native = nativeKernelsInfo(); else info.nativeUnavailable = nativeKernelsUnavailableReason();
       }
       const quiet = opts.quiet ?? process.env.SCORE_SDE_QUIET === "1";
       if (!quiet) {
         const why = skipped.length ? ` (skipped: ${skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")})` : "";
-        const threads = info.threads !== undefined ? `, ${info.threads} thread${info.threads === 1 ? "" : "s"}${info.wasmThreadsToNative ? " (the asked threads went to OpenBLAS)" : ""}` : "";
+        const threads = info.threads !== undefined ? `, ${info.threads} thread${info.threads === 1 ? "" : "s"}${info.wasmThreadsToNative ? " (the asked threads went to the native kernels)" : ""}` : "";
         const fb = info.wasmThreadsFallback ? ` [${info.wasmThreadsFallback}]` : "";
         const nat = info.native
-          ? ` + ${info.native.blas} matMul/conv kernels (${info.native.threads} thread${info.native.threads === 1 ? "" : "s"})`
+          ? ` + ${info.native.library} matMul/conv kernels (${info.native.threads} thread${info.native.threads === 1 ? "" : "s"})`
           : info.nativeUnavailable ? ` (no native kernels: ${info.nativeUnavailable})` : "";
         console.log(`[score-sde-ts] tfjs backend: ${name}${threads}${nat}${why}${fb}`);
       }

@@ -6,9 +6,11 @@
 #   python3-nbclient jupyter-nbconvert
 #                                 `jupyter nbconvert --to notebook --execute` (a second, independent executor)
 #   jupyter-notebook              the classic Notebook front end (Debian has no JupyterLab)
-#   gcc libc6-dev libopenblas-dev the native matMul/convolution kernels (lib/perf/native, built by
-#                                 tools/build-native.js): OpenBLAS runs the wasm backend's matrix products
-#                                 at AVX2+FMA speed (optional at run time: without them the wasm kernels are used)
+#   gcc libc6-dev libdnnl-dev     the native matMul/convolution kernels (lib/perf/native, built by
+#                                 tools/build-native.js): oneDNN (the library PyTorch runs its CPU convolutions
+#                                 on) runs the wasm backend's convolutions and matrix products with JIT kernels
+#                                 for the CPU's instruction set, AVX2 or AVX-512 (optional at run time: without
+#                                 them the wasm kernels are used)
 #   python3-torch python3-scipy   PyTorch comparisons in the benchmarks; scipy is the likelihood twin's RK45 (not
 #                                 pulled in by torch without recommends). Big: ~600 MB unpacked; skip them with
 #                                 --no-torch or SCORE_SDE_TORCH=0 when you only want notebooks
@@ -33,14 +35,14 @@ for a in "$@"; do
   esac
 done
 
-pkgs=(chromium python3-nbclient jupyter-core jupyter-client jupyter-nbconvert gcc libc6-dev libopenblas-dev)
+pkgs=(chromium python3-nbclient jupyter-core jupyter-client jupyter-nbconvert gcc libc6-dev libdnnl-dev)
 if [ "$notebook" = 1 ]; then pkgs+=(jupyter-notebook); fi
 if [ "$torch" = 1 ]; then pkgs+=(python3-torch python3-scipy); fi
 
 cmd="apt-get install -y --no-install-recommends ${pkgs[*]}"
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "setup-debian.sh: no apt-get here; install the equivalents of: ${pkgs[*]}" >&2
-  echo "  (chromium for figures; Jupyter for nbconvert / classic Notebook; gcc + OpenBLAS for the native kernels;" >&2
+  echo "  (chromium for figures; Jupyter for nbconvert / classic Notebook; gcc + oneDNN for the native kernels;" >&2
   echo "   python3-torch for benchmarks)" >&2
   exit 0
 fi

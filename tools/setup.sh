@@ -18,7 +18,7 @@ if [ -f tools/setup-debian.sh ]; then bash tools/setup-debian.sh; fi
 # 2. Node packages, exactly as locked. The optional native TensorFlow packages fail to download offline; npm goes on.
 npm ci --no-audit --no-fund
 
-# 3. The native OpenBLAS kernels (lib/perf/native). Optional: without gcc or OpenBLAS it says so and the wasm kernels
+# 3. The native oneDNN kernels (lib/perf/native). Optional: without gcc or oneDNN it says so and the wasm kernels
 #    are used; strict where step 1 installed the packages (as root), so that a broken build is not silently slow.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then node tools/build-native.js --strict; else node tools/build-native.js; fi
 

@@ -39,7 +39,7 @@ function swapLast(x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * matMul(x, y, tA, tB) without the transposed-flag kernels — unless lib/perf/native's OpenBLAS kernels are
+ * matMul(x, y, tA, tB) without the transposed-flag kernels — unless lib/perf/native's oneDNN kernels are
  * installed, which take the flags at full speed (an explicit transpose would only add a copy).
  */
 function mm(x: tf.Tensor, y: tf.Tensor, tA: boolean, tB: boolean): tf.Tensor {

@@ -1,23 +1,25 @@
 /**
- * Native OpenBLAS kernels for the wasm backend: matrix products and convolutions computed by the system's
- * OpenBLAS directly on tensors in the wasm heap (no copies), through the small addon built from
- * lib/perf/native/score_sde_native.c by `tools/build-native.js` (run by tools/setup.sh).
+ * Native kernels for the wasm backend: convolutions and matrix products computed by the system's oneDNN (the
+ * library PyTorch runs its CPU convolutions on) directly on tensors in the wasm heap (no copies), through the
+ * small addon built from lib/perf/native/*.c by `tools/build-native.js` (run by tools/setup.sh).
  *
- * Why: on the wasm backend the matrix products dominate every workload of this project, and XNNPACK's wasm build
- * (128-bit SIMD, no FMA) runs them at about half the speed of the same core's AVX2+FMA OpenBLAS; transposed
- * products and the convolution input gradient are scalar loops there, and the convolution filter gradient does
- * not exist. Measured on one core: 512×128·128×128 1.0 ms → 0.25 ms, 1024³ 59 → 28 ms (tools/bench).
+ * Why: on the wasm backend the convolutions and matrix products dominate every workload of this project, and
+ * XNNPACK's wasm build (128-bit SIMD, no FMA) runs them at a fraction of the core's speed; transposed products
+ * and the convolution input gradient are scalar loops there, and the convolution filter gradient does not exist.
+ * oneDNN generates its kernels for the CPU it runs on (AVX2, AVX-512, AMX), so the same build is fast on every CPU
+ * kind (environment.md has the measurements).
  *
  * What it replaces, for the wasm backend only: BatchMatMul, _FusedMatMul (bias and linear/relu epilogues; other
- * activations go to the wasm kernel), Conv2D and FusedConv2D (NHWC; im2col + GEMM), and it registers the
- * Conv2DBackpropInput / Conv2DBackpropFilter kernels, so tfjs' stock convolution gradients run; Identity shares
- * data instead of copying it (see identityKernel). Every other kernel stays wasm. Results equal the wasm kernels' to float32 rounding (test/perf/native.test.ts).
+ * activations go to the wasm kernel), Conv2D and FusedConv2D (NHWC), and it registers the Conv2DBackpropInput /
+ * Conv2DBackpropFilter kernels, so tfjs' stock convolution gradients run; Identity shares data instead of copying
+ * it (see identityKernel). Every other kernel stays wasm. Results equal the wasm kernels' to float32 rounding
+ * (test/perf/native.test.ts).
  *
  * Fused kernels of its own, used by lib when installed: SiLU (lib/models/ops.silu), GroupNorm (ops.groupNorm), each
  * with its gradient as one kernel; Adam and EMA updates (lib/train/optim) as one kernel per parameter; the global
  * gradient norm's sum of squares read straight from the heap. Each replaces 3–15 wasm kernels.
  *
- * Optional: when the addon is not built (no compiler or OpenBLAS), or `SCORE_SDE_NATIVE=0`, nothing changes and
+ * Optional: when the addon is not built (no compiler or oneDNN), or `SCORE_SDE_NATIVE=0`, nothing changes and
  * `nativeKernelsUnavailableReason()` says why. initBackend installs it; `uninstallNativeKernels()` restores the
  * wasm kernels.
  */
@@ -31,7 +33,7 @@ interface NativeAddon {
   biasAct(c: Float32Array, bias: Float32Array | null, rows: number, n: number, act: number): void;
   conv2d(x: Float32Array, w: Float32Array, y: Float32Array, bias: Float32Array | null, act: number, ...geom: number[]): void;
   conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, ...geom: number[]): void;
-  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, ...geom: number[]): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dbias: Float32Array | null, ...geom: number[]): void;
   silu(x: Float32Array, y: Float32Array): void;
   siluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   groupNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, b: number, s: number, c: number, g: number, eps: number): void;
@@ -42,7 +44,7 @@ interface NativeAddon {
   sinCosRows(args: Float64Array, f: Float64Array, out: Float32Array, dim: number): void;
   setThreads(n: number): void;
   threads(): number;
-  blasConfig(): string;
+  description(): string;
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm used here (public methods of the class, untyped in tfjs' API). */
@@ -81,22 +83,17 @@ function addonCandidates(): string[] {
 
 function loadAddon(threads = 1): NativeAddon | undefined {
   if (addon || loadError) return addon;
-  // OpenBLAS sizes its thread pool when the library loads; lowering it afterwards with openblas_set_num_threads
-  // still left a second thread busy (CPU time 1.8× wall time on a 1-thread MLP step). Node's process.env writes
-  // through to the C environment, so the pool is sized here, before the addon (and OpenBLAS) is loaded.
-  process.env.OPENBLAS_NUM_THREADS ??= String(threads);
-  // An idle OpenBLAS worker spins (sched_yield) for 2^28 cycles, ~0.1 s, after each product; with convolutions,
-  // GroupNorm and SiLU running on the addon's own threads between products, that spinning took a core from them
-  // (U-Net train step at 2 threads: 9 s of 17 s in the kernel, ~2.2 s per step). 2^16 cycles (~25 µs) still
-  // covers the gap between back-to-back products of an MLP step: U-Net 2.2 → 1.0–1.4 s per step, MLP unchanged.
-  process.env.OPENBLAS_THREAD_TIMEOUT ??= "16";
+  // The OpenMP runtime (libgomp, shared by oneDNN and the addon's own loops) sizes its first pool from
+  // OMP_NUM_THREADS when it loads; Node's process.env writes through to the C environment, so it is set here,
+  // before the addon (and libgomp) is loaded. setThreads changes it later.
+  process.env.OMP_NUM_THREADS ??= String(threads);
   if (process.env.SCORE_SDE_NATIVE === "0") {
     loadError = "disabled by SCORE_SDE_NATIVE=0";
     return undefined;
   }
   const file = addonCandidates().find((f) => fs.existsSync(f));
   if (!file) {
-    loadError = `${ADDON_FILE} not built (run \`node tools/build-native.js\`; needs gcc and libopenblas-dev)`;
+    loadError = `${ADDON_FILE} not built (run \`node tools/build-native.js\`; needs gcc and libdnnl-dev)`;
     return undefined;
   }
   try {
@@ -109,8 +106,8 @@ function loadAddon(threads = 1): NativeAddon | undefined {
 }
 
 /**
- * Whether the addon loads (loading it sizes OpenBLAS' pool to `threads`). initBackend asks before starting the
- * threaded wasm build: with the native kernels the threads go to OpenBLAS instead (see lib/backend.ts).
+ * Whether the addon loads (loading it sizes the OpenMP pool to `threads`). initBackend asks before starting the
+ * threaded wasm build: with the native kernels the threads go to the addon instead (see lib/backend.ts).
  */
 export function nativeAddonLoadable(threads = 1): boolean {
   return loadAddon(threads) !== undefined;
@@ -132,10 +129,10 @@ export function nativeKernelsInstalled(): boolean {
   return installed && tf.getBackend() === "wasm";
 }
 
-/** OpenBLAS' build description and thread count, when loaded. */
-export function nativeBlasInfo(): { config: string; threads: number } | undefined {
+/** The library behind the kernels ("oneDNN 2.6.3 avx512_core": version and instruction set) and the thread count. */
+export function nativeKernelsInfo(): { library: string; threads: number } | undefined {
   const a = loadAddon();
-  return a ? { config: a.blasConfig(), threads: a.threads() } : undefined;
+  return a ? { library: a.description(), threads: a.threads() } : undefined;
 }
 
 function heap(backend: unknown, t: tf.TensorInfo): Float32Array {
@@ -285,7 +282,7 @@ function convGradKernel(which: "input" | "filter"): KernelFunc {
     if (size(out.shape) === 0) return out;
     const lib = addon as NativeAddon;
     if (which === "input") lib.conv2dBackpropInput(heap(backend, dy), heap(backend, other), heap(backend, out), ...geometry(info));
-    else lib.conv2dBackpropFilter(heap(backend, other), heap(backend, dy), heap(backend, out), ...geometry(info));
+    else lib.conv2dBackpropFilter(heap(backend, other), heap(backend, dy), heap(backend, out), null, ...geometry(info));
     return out;
   };
 }
@@ -422,8 +419,8 @@ const IMPLEMENTATIONS: Record<(typeof KERNELS)[number], KernelFunc> = {
  * wasm backend is active (initBackend does). Returns false, changing nothing, when the addon is unavailable or the
  * active backend is not wasm; `nativeKernelsUnavailableReason()` then says why. Idempotent.
  *
- * `threads`: the addon's threads (default 1, like the single-threaded wasm build): OpenBLAS' for matrix products,
- * the addon's own for convolutions, which split the batch over them.
+ * `threads`: the addon's threads (default 1, like the single-threaded wasm build): one OpenMP pool, used by
+ * oneDNN's convolutions and products and by the fused kernels.
  */
 export function installNativeKernels(threads = 1): boolean {
   const lib = loadAddon(threads);

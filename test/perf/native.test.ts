@@ -1,5 +1,5 @@
 /**
- * lib/perf/native: the OpenBLAS kernels compute what the kernels they replace compute. References are plain
+ * lib/perf/native: the oneDNN and fused kernels compute what the kernels they replace compute. References are plain
  * float64 loops written here (independent of tfjs and of the addon), plus the library's non-native code paths.
  * Skipped, with the reason, where the addon is not built (tools/build-native.js; tools/setup.sh builds it).
  */
@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { setup } from "../helpers";
 import {
   installNativeKernels,
-  nativeBlasInfo,
+  nativeKernelsInfo,
   nativeKernelsInstalled,
   nativeKernelsUnavailableReason,
   nativeSinCosRows,
@@ -149,7 +149,7 @@ function checkGroupNorm(shape: number[], groups: number, tol: number): void {
   const before = tf.memory().numTensors;
   const native = run();
   assert.equal(tf.memory().numTensors, before, "no tensors left behind");
-  const threads = nativeBlasInfo()?.threads ?? 1;
+  const threads = nativeKernelsInfo()?.threads ?? 1;
   uninstallNativeKernels();
   try {
     const plain = run();
@@ -160,7 +160,7 @@ function checkGroupNorm(shape: number[], groups: number, tol: number): void {
   tf.dispose([x, gamma, beta, dy]);
 }
 
-describe("native OpenBLAS kernels", () => {
+describe("native kernels (oneDNN)", () => {
   let skip: string | false = false;
   before(async () => {
     await setup();
@@ -205,12 +205,11 @@ describe("native OpenBLAS kernels", () => {
     for (const c of CONV_CASES) checkConv(c);
   });
 
-  it("convolutions split over threads (uneven batch ranges) compute the same numbers", (t) => {
+  it("convolutions on 3 threads (batch of 5, and of 2: fewer images than threads) compute the same numbers", (t) => {
     if (skip) return t.skip(skip);
-    // The addon splits a batch over threads only when each range gets ≥ 64k floats of im2col work, hence these
-    // sizes. Batches of 5 and 2 over 3 threads: ranges of 1 and 2 images, and fewer images than threads. Covers
-    // the flipped-filter input gradient (stride 1), the scatter-add one (stride 2) and the filter gradient's sum
-    // of per-thread partial sums.
+    // oneDNN splits over the threads by images, output channels or positions depending on the kernel it picks;
+    // batches of 5 and 2 over 3 threads give uneven splits and fewer images than threads. Stride 1 and 2, 'same'
+    // and 'valid' (negative right padding in oneDNN's terms), 3×3 and 5×5.
     const cases: ConvCase[] = [
       { x: [5, 32, 32, 8], w: [3, 3, 8, 4], stride: 1, pad: "same", dil: 1 },
       { x: [5, 34, 33, 8], w: [3, 3, 8, 4], stride: 1, pad: "valid", dil: 1 },
@@ -355,24 +354,23 @@ describe("native OpenBLAS kernels", () => {
     assert.ok(nativeKernelsInstalled());
   });
 
-  it("asked-for threads go to OpenBLAS; wasm keeps its single-threaded build", (t) => {
+  it("asked-for threads go to the native kernels (OpenMP pool sized before it loads); wasm keeps one thread", (t) => {
     if (skip) return t.skip(skip);
     const script = `
       require(${JSON.stringify(path.join(__dirname, "..", "..", "lib", "backend"))})
         .initBackend({ backend: "wasm", quiet: true, wasmThreads: 2 })
-        .then((info) => console.log(JSON.stringify({ ...info, blasTimeout: process.env.OPENBLAS_THREAD_TIMEOUT })));`;
-    // A clean OpenBLAS environment (this process's own loadAddon has set both variables).
+        .then((info) => console.log(JSON.stringify({ ...info, omp: process.env.OMP_NUM_THREADS })));`;
+    // A clean OpenMP environment (this process's own loadAddon has set it).
     const env = { ...process.env };
-    delete env.OPENBLAS_NUM_THREADS;
-    delete env.OPENBLAS_THREAD_TIMEOUT;
+    delete env.OMP_NUM_THREADS;
     const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60_000, env });
     assert.equal(r.status, 0, r.stderr);
-    const info = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { threads: number; wasmThreadsToNative?: boolean; native?: { threads: number }; blasTimeout?: string };
+    const info = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { threads: number; wasmThreadsToNative?: boolean; native?: { threads: number; library: string }; omp?: string };
     assert.equal(info.threads, 1);
     assert.equal(info.wasmThreadsToNative, true);
     assert.equal(info.native?.threads, 2);
-    // Idle OpenBLAS workers stop spinning after 2^16 cycles (they would take a core from the addon's own threads).
-    assert.equal(info.blasTimeout, "16");
+    assert.equal(info.omp, "2");
+    assert.match(info.native?.library ?? "", /^oneDNN \d+\.\d+\.\d+ \w+$/);
   });
 
   it("1000 training-style steps leave no tensors behind", (t) => {

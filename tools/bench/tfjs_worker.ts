@@ -173,9 +173,9 @@ async function main(): Promise<void> {
     try {
       if (msg.cmd === "hello") {
         info = await initBackend({ quiet: true });
-        // The kernels behind the numbers: OpenBLAS (lib/perf/native) or wasm's own, and why.
-        const kernels = info.native ? `${info.native.blas} kernels, ${info.native.threads} thread(s), wasm ${info.threads ?? 1} thread(s)` : info.name === "wasm" ? `wasm kernels only (${info.nativeUnavailable})` : "";
-        // Threads of the process's arithmetic: OpenBLAS' when the native kernels took them (wasm then runs one).
+        // The kernels behind the numbers: oneDNN (lib/perf/native) or wasm's own, and why.
+        const kernels = info.native ? `${info.native.library} kernels, ${info.native.threads} thread(s), wasm ${info.threads ?? 1} thread(s)` : info.name === "wasm" ? `wasm kernels only (${info.nativeUnavailable})` : "";
+        // Threads of the process's arithmetic: the native kernels' when they took them (wasm then runs one).
         send({ ok: true, backend: info.name, threads: info.native?.threads ?? info.threads ?? 1, tfjs: tf.version.tfjs, note: info.wasmThreadsFallback ?? "", kernels });
       } else if (msg.cmd === "setup") {
         current?.dispose();

@@ -1,0 +1,291 @@
+/*
+ * Convolutions on oneDNN (the library PyTorch runs its CPU convolutions on), through its C API: forward (bias and
+ * relu fused), input gradient, filter gradient with the bias gradient in the same pass.
+ *
+ * Layout strategy (chosen by measurement, see environment.md): the tensors stay NHWC / HWIO in the wasm heap, as
+ * every other tfjs kernel needs them; each convolution lets oneDNN pick its own layouts (format_tag_any: on
+ * AVX-512 and AVX2 the direct JIT kernels with channel-blocked nChw16c / nChw8c activations) and reorders its
+ * inputs into them and its output back. With the layouts fixed to NHWC oneDNN 2.6 falls back to im2col + GEMM
+ * (2–4× slower); the reorders cost ~5 % of a convolution, so keeping activations blocked between layers (which
+ * would need blocked GroupNorm, SiLU, additions, pooling and concatenation) is not worth it.
+ *
+ * Primitives are created once per (direction, geometry, bias, relu, thread count) and cached: creating one
+ * JIT-compiles its kernel (~1 ms). The blocked copies live in three scratch buffers shared by all entries (one
+ * call runs at a time: Node's thread).
+ */
+#include <oneapi/dnnl/dnnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "native.h"
+
+enum { FWD, BWD_DATA, BWD_WEIGHTS };
+
+/* One tensor argument: the caller's NHWC/HWIO memory, and (when oneDNN wants another layout) its own copy. */
+typedef struct {
+  int exec_arg;
+  int output;
+  dnnl_memory_t user;
+  dnnl_memory_t inner;      /* NULL: the primitive reads/writes the user layout directly */
+  dnnl_primitive_t reorder; /* user → inner for inputs, inner → user for outputs */
+  size_t inner_bytes;
+} Arg;
+
+typedef struct {
+  int kind, bias, relu, threads;
+  Geom g;
+  dnnl_primitive_t prim;
+  Arg args[3];
+  dnnl_memory_t bias_mem; /* the bias (forward) or its gradient (filter gradient), always the user layout */
+} Entry;
+
+#define CACHE_SIZE 96
+static Entry cache[CACHE_SIZE];
+static int cache_used, cache_next;
+
+static dnnl_engine_t engine;
+static dnnl_stream_t stream;
+
+/* Scratch for the blocked copies, one per argument slot, grown on demand and kept. */
+static void* scratch[3];
+static size_t scratch_bytes[3];
+
+static char message[256];
+
+static const char* failure(const char* what, dnnl_status_t s) {
+  snprintf(message, sizeof message, "oneDNN %s failed (status %d)", what, (int)s);
+  return message;
+}
+
+#define TRY(what, call)                           \
+  do {                                            \
+    dnnl_status_t s_ = (call);                    \
+    if (s_ != dnnl_success) return failure(what, s_); \
+  } while (0)
+
+static const char* ensure_engine(void) {
+  if (engine) return NULL;
+  TRY("engine creation", dnnl_engine_create(&engine, dnnl_cpu, 0));
+  TRY("stream creation", dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
+  return NULL;
+}
+
+static void free_entry(Entry* e) {
+  if (e->prim) dnnl_primitive_destroy(e->prim);
+  for (int i = 0; i < 3; i++) {
+    Arg* a = &e->args[i];
+    if (a->user) dnnl_memory_destroy(a->user);
+    if (a->inner) dnnl_memory_destroy(a->inner);
+    if (a->reorder) dnnl_primitive_destroy(a->reorder);
+  }
+  if (e->bias_mem) dnnl_memory_destroy(e->bias_mem);
+  memset(e, 0, sizeof *e);
+}
+
+/* The argument `exec_arg` of primitive descriptor pd, in user layout `user_md`: memories and reorder. */
+static const char* make_arg(Arg* a, dnnl_primitive_desc_t pd, int exec_arg, int output, const dnnl_memory_desc_t* user_md) {
+  a->exec_arg = exec_arg;
+  a->output = output;
+  const dnnl_memory_desc_t* want = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, exec_arg);
+  TRY("memory creation", dnnl_memory_create(&a->user, user_md, engine, DNNL_MEMORY_NONE));
+  if (dnnl_memory_desc_equal(want, user_md)) return NULL;
+  TRY("memory creation", dnnl_memory_create(&a->inner, want, engine, DNNL_MEMORY_NONE));
+  a->inner_bytes = dnnl_memory_desc_get_size(want);
+  dnnl_primitive_desc_t rpd;
+  const dnnl_memory_desc_t *from = output ? want : user_md, *to = output ? user_md : want;
+  TRY("reorder creation", dnnl_reorder_primitive_desc_create(&rpd, from, engine, to, engine, NULL));
+  dnnl_status_t s = dnnl_primitive_create(&a->reorder, rpd);
+  dnnl_primitive_desc_destroy(rpd);
+  if (s != dnnl_success) return failure("reorder creation", s);
+  return NULL;
+}
+
+static void dims4(dnnl_dims_t d, int a, int b, int c, int e) { d[0] = a; d[1] = b; d[2] = c; d[3] = e; }
+
+/* Builds the cache entry for (kind, g, bias, relu) at the current thread count. */
+static const char* build(Entry* e, int kind, const Geom* g, int bias, int relu) {
+  const char* err;
+  e->kind = kind;
+  e->g = *g;
+  e->bias = bias;
+  e->relu = relu;
+  e->threads = get_threads();
+  dnnl_dims_t sd, wd, dd, bd = {g->cout}, strides = {g->sh, g->sw}, dil = {g->dh - 1, g->dw - 1};
+  dnnl_dims_t pad_l = {g->pt, g->pl}, pad_r;
+  /* oneDNN checks oh = (h − ekh + pt + pr)/sh + 1 in integer division: the smallest pr ≥ 0 that gives tfjs' oh. */
+  const int ekh = (g->kh - 1) * g->dh + 1, ekw = (g->kw - 1) * g->dw + 1;
+  const int pr_h = (g->oh - 1) * g->sh + ekh - g->h - g->pt, pr_w = (g->ow - 1) * g->sw + ekw - g->w - g->pl;
+  pad_r[0] = pr_h > 0 ? pr_h : 0;
+  pad_r[1] = pr_w > 0 ? pr_w : 0;
+  dims4(sd, g->b, g->cin, g->h, g->w); /* oneDNN's logical order is always N, C, H, W / O, I, H, W */
+  dims4(wd, g->cout, g->cin, g->kh, g->kw);
+  dims4(dd, g->b, g->cout, g->oh, g->ow);
+  dnnl_memory_desc_t s_user, w_user, d_user, b_md, s_any, w_any, d_any;
+  TRY("memory desc", dnnl_memory_desc_init_by_tag(&s_user, 4, sd, dnnl_f32, dnnl_nhwc));
+  TRY("memory desc", dnnl_memory_desc_init_by_tag(&w_user, 4, wd, dnnl_f32, dnnl_hwio));
+  TRY("memory desc", dnnl_memory_desc_init_by_tag(&d_user, 4, dd, dnnl_f32, dnnl_nhwc));
+  TRY("memory desc", dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x));
+  TRY("memory desc", dnnl_memory_desc_init_by_tag(&s_any, 4, sd, dnnl_f32, dnnl_format_tag_any));
+  TRY("memory desc", dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
+  TRY("memory desc", dnnl_memory_desc_init_by_tag(&d_any, 4, dd, dnnl_f32, dnnl_format_tag_any));
+
+  /* The forward descriptor: the primitive itself, or the hint every backward primitive needs. */
+  dnnl_convolution_desc_t fd;
+  TRY("convolution desc", dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &s_any, &w_any,
+                                                                      bias ? &b_md : NULL, &d_any, strides, dil, pad_l, pad_r));
+  dnnl_primitive_attr_t attr = NULL;
+  if (kind == FWD && relu) {
+    dnnl_post_ops_t ops;
+    TRY("post-op", dnnl_post_ops_create(&ops));
+    TRY("post-op", dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
+    TRY("attribute", dnnl_primitive_attr_create(&attr));
+    TRY("attribute", dnnl_primitive_attr_set_post_ops(attr, ops));
+    dnnl_post_ops_destroy(ops);
+  }
+  dnnl_primitive_desc_t fpd, pd;
+  dnnl_status_t s = dnnl_primitive_desc_create(&fpd, &fd, attr, engine, NULL);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  if (s != dnnl_success) return failure("forward convolution descriptor", s);
+  if (kind == FWD) {
+    pd = fpd;
+  } else {
+    dnnl_convolution_desc_t bd_;
+    if (kind == BWD_DATA)
+      s = dnnl_dilated_convolution_backward_data_desc_init(&bd_, dnnl_convolution_direct, &s_any, &w_any, &d_any, strides, dil, pad_l, pad_r);
+    else
+      s = dnnl_dilated_convolution_backward_weights_desc_init(&bd_, dnnl_convolution_direct, &s_any, &w_any, bias ? &b_md : NULL, &d_any,
+                                                             strides, dil, pad_l, pad_r);
+    if (s == dnnl_success) s = dnnl_primitive_desc_create(&pd, &bd_, NULL, engine, fpd);
+    dnnl_primitive_desc_destroy(fpd);
+    if (s != dnnl_success) return failure("backward convolution descriptor", s);
+  }
+  if (kind == FWD) {
+    err = make_arg(&e->args[0], pd, DNNL_ARG_SRC, 0, &s_user);
+    if (!err) err = make_arg(&e->args[1], pd, DNNL_ARG_WEIGHTS, 0, &w_user);
+    if (!err) err = make_arg(&e->args[2], pd, DNNL_ARG_DST, 1, &d_user);
+  } else if (kind == BWD_DATA) {
+    err = make_arg(&e->args[0], pd, DNNL_ARG_DIFF_DST, 0, &d_user);
+    if (!err) err = make_arg(&e->args[1], pd, DNNL_ARG_WEIGHTS, 0, &w_user);
+    if (!err) err = make_arg(&e->args[2], pd, DNNL_ARG_DIFF_SRC, 1, &s_user);
+  } else {
+    err = make_arg(&e->args[0], pd, DNNL_ARG_SRC, 0, &s_user);
+    if (!err) err = make_arg(&e->args[1], pd, DNNL_ARG_DIFF_DST, 0, &d_user);
+    if (!err) err = make_arg(&e->args[2], pd, DNNL_ARG_DIFF_WEIGHTS, 1, &w_user);
+  }
+  if (!err && bias) {
+    s = dnnl_memory_create(&e->bias_mem, &b_md, engine, DNNL_MEMORY_NONE);
+    if (s != dnnl_success) err = failure("memory creation", s);
+  }
+  if (!err) {
+    s = dnnl_primitive_create(&e->prim, pd);
+    if (s != dnnl_success) err = failure("primitive creation", s);
+  }
+  dnnl_primitive_desc_destroy(pd);
+  return err;
+}
+
+/* The cached entry for this call, built on first use (the oldest entry makes room when the cache is full). */
+static const char* lookup(int kind, const Geom* g, int bias, int relu, Entry** out) {
+  const char* err = ensure_engine();
+  if (err) return err;
+  const int threads = get_threads();
+  for (int i = 0; i < cache_used; i++) {
+    Entry* e = &cache[i];
+    if (e->kind == kind && e->bias == bias && e->relu == relu && e->threads == threads && !memcmp(&e->g, g, sizeof *g)) {
+      *out = e;
+      return NULL;
+    }
+  }
+  Entry* e;
+  if (cache_used < CACHE_SIZE) e = &cache[cache_used++];
+  else {
+    e = &cache[cache_next];
+    cache_next = (cache_next + 1) % CACHE_SIZE;
+    free_entry(e);
+  }
+  err = build(e, kind, g, bias, relu);
+  if (err) {
+    free_entry(e);
+    /* keep the cache dense: move the last entry into the freed slot */
+    Entry* last = &cache[cache_used - 1];
+    if (e != last) { *e = *last; memset(last, 0, sizeof *last); }
+    cache_used--;
+    return err;
+  }
+  *out = e;
+  return NULL;
+}
+
+/* Runs entry e on the caller's arrays (in argument order) and the bias (or its gradient). */
+static const char* run(Entry* e, const float* p0, const float* p1, float* p2, float* bias) {
+  void* ptrs[3] = {(void*)p0, (void*)p1, (void*)p2};
+  dnnl_exec_arg_t args[4];
+  int n = 0;
+  for (int i = 0; i < 3; i++) {
+    Arg* a = &e->args[i];
+    TRY("set handle", dnnl_memory_set_data_handle(a->user, ptrs[i]));
+    if (a->inner) {
+      if (scratch_bytes[i] < a->inner_bytes) {
+        free(scratch[i]);
+        scratch[i] = aligned_alloc(64, (a->inner_bytes + 63) / 64 * 64);
+        scratch_bytes[i] = scratch[i] ? a->inner_bytes : 0;
+        if (!scratch[i]) return "out of memory";
+      }
+      TRY("set handle", dnnl_memory_set_data_handle(a->inner, scratch[i]));
+      if (!a->output) {
+        dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, a->user}, {DNNL_ARG_TO, a->inner}};
+        TRY("reorder", dnnl_primitive_execute(a->reorder, stream, 2, r));
+      }
+    }
+    args[n++] = (dnnl_exec_arg_t){a->exec_arg, a->inner ? a->inner : a->user};
+  }
+  if (e->bias_mem) {
+    TRY("set handle", dnnl_memory_set_data_handle(e->bias_mem, bias));
+    args[n++] = (dnnl_exec_arg_t){e->kind == FWD ? DNNL_ARG_BIAS : DNNL_ARG_DIFF_BIAS, e->bias_mem};
+  }
+  TRY("convolution", dnnl_primitive_execute(e->prim, stream, n, args));
+  Arg* out = &e->args[2];
+  if (out->inner) {
+    dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, out->inner}, {DNNL_ARG_TO, out->user}};
+    TRY("reorder", dnnl_primitive_execute(out->reorder, stream, 2, r));
+  }
+  TRY("stream wait", dnnl_stream_wait(stream));
+  return NULL;
+}
+
+const char* conv_forward(const Geom* g, const float* x, const float* w, const float* bias, int relu, float* y) {
+  Entry* e;
+  const char* err = lookup(FWD, g, bias != NULL, relu, &e);
+  return err ? err : run(e, x, w, y, (float*)bias);
+}
+
+const char* conv_backward_data(const Geom* g, const float* dy, const float* w, float* dx) {
+  Entry* e;
+  const char* err = lookup(BWD_DATA, g, 0, 0, &e);
+  return err ? err : run(e, dy, w, dx, NULL);
+}
+
+const char* conv_backward_weights(const Geom* g, const float* x, const float* dy, float* dw, float* dbias) {
+  Entry* e;
+  const char* err = lookup(BWD_WEIGHTS, g, dbias != NULL, 0, &e);
+  return err ? err : run(e, x, dy, dw, dbias);
+}
+
+const char* dnnl_description(void) {
+  static char text[96];
+  const dnnl_version_t* v = dnnl_version();
+  const char* isa;
+  switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_avx512_core_amx: isa = "avx512_core_amx"; break;
+    case dnnl_cpu_isa_avx512_core_bf16: isa = "avx512_core_bf16"; break;
+    case dnnl_cpu_isa_avx512_core_vnni: isa = "avx512_core_vnni"; break;
+    case dnnl_cpu_isa_avx512_core: isa = "avx512_core"; break;
+    case dnnl_cpu_isa_avx2_vnni: isa = "avx2_vnni"; break;
+    case dnnl_cpu_isa_avx2: isa = "avx2"; break;
+    case dnnl_cpu_isa_avx: isa = "avx"; break;
+    case dnnl_cpu_isa_sse41: isa = "sse41"; break;
+    default: isa = "baseline"; break;
+  }
+  snprintf(text, sizeof text, "oneDNN %d.%d.%d %s", v->major, v->minor, v->patch, isa);
+  return text;
+}

@@ -1,0 +1,285 @@
+/*
+ * Fused elementwise kernels: SiLU and GroupNorm (each direction one pass, where the wasm backend runs 3–15 small
+ * kernels, each a pass over memory with its own dispatch cost), and the time embedding's sin/cos rows in double.
+ * Work is split over the threads of parallel.c (elements, or whole images for GroupNorm).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "native.h"
+
+/*
+ * exp for float32 without libm calls, so that the loops below vectorise: Cody–Waite range reduction and the Cephes
+ * expf polynomial (relative error ~1e-7, i.e. float32 rounding). Inputs are clamped to the finite range.
+ */
+static inline __attribute__((always_inline)) float exp_f32(float x) {
+  x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+  /* n = round(x / ln 2) as floor(t + 0.5): t + 127.5 > 0 here, so truncation is floor and vectorises (no floorf). */
+  const int32_t ni = (int32_t)(x * 1.44269504088896341f + 127.5f) - 127;
+  const float n = (float)ni;
+  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  union { int32_t i; float f; } scale;
+  scale.i = (ni + 127) << 23;
+  return p * scale.f;
+}
+
+static inline __attribute__((always_inline)) float sigmoid_f32(float x) { return 1.0f / (1.0f + exp_f32(-x)); }
+
+static HOT void silu_f32(const float* restrict x, float* restrict y, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = x[i] * sigmoid_f32(x[i]);
+}
+
+static HOT void silu_grad_f32(const float* restrict dy, const float* restrict x, float* restrict dx, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const float s = sigmoid_f32(x[i]);
+    dx[i] = dy[i] * s * (1.0f + x[i] * (1.0f - s));
+  }
+}
+
+/* Elementwise work split over the threads: a (and b) read, out written, over [lo, hi). */
+typedef struct {
+  const float *a, *b;
+  float* out;
+} Elementwise;
+
+static void silu_range(void* ctx, int tid, int lo, int hi) {
+  const Elementwise* e = (const Elementwise*)ctx;
+  (void)tid;
+  silu_f32(e->a + lo, e->out + lo, (size_t)(hi - lo));
+}
+
+static void silu_grad_range(void* ctx, int tid, int lo, int hi) {
+  const Elementwise* e = (const Elementwise*)ctx;
+  (void)tid;
+  silu_grad_f32(e->a + lo, e->b + lo, e->out + lo, (size_t)(hi - lo));
+}
+
+/* y = x·σ(x). */
+void silu(const float* x, float* y, size_t n) {
+  Elementwise e = {x, NULL, y};
+  run_parts(silu_range, &e, (int)n, parts_for(n, 1));
+}
+
+/* dx = dy·σ(x)(1 + x(1 − σ(x))). */
+void silu_grad(const float* dy, const float* x, float* dx, size_t n) {
+  Elementwise e = {dy, x, dx};
+  run_parts(silu_grad_range, &e, (int)n, parts_for(n, 1));
+}
+
+
+/*
+ * GroupNorm over x [B, S, C] with C split into G groups of cg = C/G channels. Both directions run image by image,
+ * images split over the threads. Sums run per channel (vectorisable: cg is often 4) in float over blocks of
+ * GN_BLOCK positions, flushed to double, then per group.
+ */
+#define GN_BLOCK 128
+
+typedef struct {
+  const float *x, *dy, *gamma, *beta, *mean, *rstd;
+  float *y, *mean_out, *rstd_out, *dx;
+  double* dparams; /* gradient: per-thread sums [dγ (C) | dβ (C)], thread t's at dparams + 2·C·t */
+  int S, C, G, want_params;
+  double eps;
+  int failed;
+} GnJob;
+
+/* Totals over group g's channels [g·cg, (g + 1)·cg) of the per-channel sums d1, d2. */
+static void group_totals(const double* d1, const double* d2, int g, int cg, double* t1, double* t2) {
+  double s1 = 0, s2 = 0;
+  for (int c = g * cg; c < (g + 1) * cg; c++) { s1 += d1[c]; s2 += d2[c]; }
+  *t1 = s1;
+  *t2 = s2;
+}
+
+/* Per-channel sums of a[s, c] and a[s, c]·b[s, c] (b NULL: a²) over s < S, in double. */
+static HOT void channel_sums(const float* restrict a, const float* restrict b, int S, int C, float* restrict f1,
+                             float* restrict f2, double* restrict d1, double* restrict d2) {
+  memset(d1, 0, C * sizeof(double));
+  memset(d2, 0, C * sizeof(double));
+  for (int s0 = 0; s0 < S; s0 += GN_BLOCK) {
+    const int s1 = s0 + GN_BLOCK < S ? s0 + GN_BLOCK : S;
+    memset(f1, 0, C * sizeof(float));
+    memset(f2, 0, C * sizeof(float));
+    for (int s = s0; s < s1; s++) {
+      const float* ar = a + (size_t)s * C;
+      const float* br = b ? b + (size_t)s * C : ar;
+      for (int c = 0; c < C; c++) { f1[c] += ar[c]; f2[c] += ar[c] * br[c]; }
+    }
+    for (int c = 0; c < C; c++) { d1[c] += f1[c]; d2[c] += f2[c]; }
+  }
+}
+
+static HOT void gn_range(void* ctx, int tid, int lo, int hi) {
+  GnJob* j = (GnJob*)ctx;
+  const int S = j->S, C = j->C, G = j->G, cg = C / G;
+  (void)tid;
+  /* f1, f2, scale (2C) floats; d1, d2 doubles */
+  float* f = (float*)malloc(4 * (size_t)C * sizeof(float));
+  double* d = (double*)malloc(2 * (size_t)C * sizeof(double));
+  if (!f || !d) { free(f); free(d); mark_failed(&j->failed); return; }
+  float *f1 = f, *f2 = f + C, *scale = f + 2 * C; /* scale: rstd·γ [C] | β − mean·rstd·γ [C] */
+  const double count = (double)S * cg;
+  for (int b = lo; b < hi; b++) {
+    const float* xb = j->x + (size_t)b * S * C;
+    channel_sums(xb, NULL, S, C, f1, f2, d, d + C);
+    for (int g = 0; g < G; g++) {
+      double s1, s2;
+      group_totals(d, d + C, g, cg, &s1, &s2);
+      const double m = s1 / count;
+      double var = s2 / count - m * m;
+      if (var < 0) var = 0;
+      const float r = (float)(1.0 / __builtin_sqrt(var + j->eps));
+      j->mean_out[b * G + g] = (float)m;
+      j->rstd_out[b * G + g] = r;
+      for (int c = g * cg; c < (g + 1) * cg; c++) {
+        scale[c] = r * j->gamma[c];
+        scale[C + c] = j->beta[c] - (float)m * r * j->gamma[c];
+      }
+    }
+    float* yb = j->y + (size_t)b * S * C;
+    for (int s = 0; s < S; s++) {
+      const float* row = xb + (size_t)s * C;
+      float* out = yb + (size_t)s * C;
+      for (int c = 0; c < C; c++) out[c] = row[c] * scale[c] + scale[C + c];
+    }
+  }
+  free(f);
+  free(d);
+}
+
+/*
+ * Per (b, g) the mean and population variance over S × C/G (sums in double), y = (x − mean)·rstd·γ + β,
+ * rstd = 1/√(var + eps). Returns 0 when out of memory.
+ */
+int group_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int B, int S,
+               int C, int G, double eps) {
+  GnJob j = {.x = x, .gamma = gamma, .beta = beta, .y = y, .mean_out = mean, .rstd_out = rstd, .S = S, .C = C, .G = G, .eps = eps};
+  run_parts(gn_range, &j, B, parts_for((size_t)B, (size_t)S * C));
+  return !j.failed;
+}
+
+/* x̂[s, c] = (x[s, c] − μ_c)·r_c for one image, with the group statistics spread per channel. */
+static HOT void gn_normalise(const float* restrict x, const float* restrict mu, const float* restrict r, int S, int C,
+                             float* restrict xh) {
+  for (int s = 0; s < S; s++)
+    for (int c = 0; c < C; c++) xh[(size_t)s * C + c] = (x[(size_t)s * C + c] - mu[c]) * r[c];
+}
+
+static HOT void gn_grad_range(void* ctx, int tid, int lo, int hi) {
+  GnJob* j = (GnJob*)ctx;
+  const int S = j->S, C = j->C, G = j->G, cg = C / G;
+  /* xh [S·C], gd = dy·γ [S·C], mu, r, f1, f2, coef (2C) floats; d (4C) doubles */
+  float* f = (float*)malloc((2 * (size_t)S * C + 6 * (size_t)C) * sizeof(float));
+  double* d = (double*)malloc(4 * (size_t)C * sizeof(double));
+  if (!f || !d) { free(f); free(d); mark_failed(&j->failed); return; }
+  float *xh = f, *gd = f + (size_t)S * C, *mu = gd + (size_t)S * C, *r = mu + C, *f1 = r + C, *f2 = f1 + C, *coef = f2 + C;
+  double* dp = j->dparams + 2 * (size_t)C * tid; /* this thread's [dγ | dβ] */
+  const double count = (double)S * cg;
+  for (int b = lo; b < hi; b++) {
+    const float* xb = j->x + (size_t)b * S * C;
+    const float* db = j->dy + (size_t)b * S * C;
+    for (int c = 0; c < C; c++) { mu[c] = j->mean[b * G + c / cg]; r[c] = j->rstd[b * G + c / cg]; }
+    gn_normalise(xb, mu, r, S, C, xh);
+    if (j->want_params) {
+      /* dγ_c += Σ_s dy x̂, dβ_c += Σ_s dy */
+      channel_sums(db, xh, S, C, f1, f2, d, d + C);
+      for (int c = 0; c < C; c++) { dp[C + c] += d[c]; dp[c] += d[C + c]; }
+    }
+    if (!j->dx) continue;
+    for (int s = 0; s < S; s++)
+      for (int c = 0; c < C; c++) gd[(size_t)s * C + c] = db[(size_t)s * C + c] * j->gamma[c];
+    /* per channel Σ g and Σ g x̂, then per group: m1 = mean(g), m2 = mean(g x̂) */
+    channel_sums(gd, xh, S, C, f1, f2, d, d + C);
+    for (int g = 0; g < G; g++) {
+      double s1, s2;
+      group_totals(d, d + C, g, cg, &s1, &s2);
+      const float m1 = (float)(s1 / count), m2 = (float)(s2 / count);
+      for (int c = g * cg; c < (g + 1) * cg; c++) { coef[c] = m1; coef[C + c] = m2; }
+    }
+    /* dx = r (g − m1 − x̂ m2) */
+    float* dxb = j->dx + (size_t)b * S * C;
+    for (int s = 0; s < S; s++) {
+      const size_t o = (size_t)s * C;
+      for (int c = 0; c < C; c++) dxb[o + c] = r[c] * (gd[o + c] - coef[c] - xh[o + c] * coef[C + c]);
+    }
+  }
+  free(f);
+  free(d);
+}
+
+/*
+ * With x̂ = (x − mean)·rstd, g = dy·γ and means over each group: dx = rstd (g − mean(g) − x̂ mean(g x̂)),
+ * dγ = Σ dy x̂, dβ = Σ dy. Computes the outputs given (NULL: skipped; tfjs asks for each input's gradient
+ * separately and may prune some). Returns 0 when out of memory.
+ */
+int group_norm_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd, float* dx,
+                    float* dgamma, float* dbeta, int B, int S, int C, int G) {
+  const int parts = parts_for((size_t)B, (size_t)S * C);
+  double* dparams = (double*)calloc(2 * (size_t)C * parts, sizeof(double));
+  if (!dparams) return 0;
+  GnJob j = {.x = x, .dy = dy, .gamma = gamma, .mean = mean, .rstd = rstd, .dx = dx, .dparams = dparams, .S = S, .C = C,
+             .G = G, .want_params = dgamma || dbeta};
+  run_parts(gn_grad_range, &j, B, parts);
+  if (j.failed) { free(dparams); return 0; }
+  for (int c = 0; c < C; c++) {
+    double sg = 0, sb = 0;
+    for (int t = 0; t < parts; t++) { sg += dparams[2 * (size_t)C * t + c]; sb += dparams[2 * (size_t)C * t + C + c]; }
+    if (dgamma) dgamma[c] = (float)sg;
+    if (dbeta) dbeta[c] = (float)sb;
+  }
+  free(dparams);
+  return 1;
+}
+
+/* ---- sin/cos rows for the time embeddings, in double ---- */
+
+/*
+ * sin and cos of x in double precision without libm calls, so the loop vectorises: Cody–Waite reduction by π/2
+ * with a three-part π/2 (exact quotient bits up to |x| < 2^20·π/2), then the fdlibm kernel polynomials on
+ * [−π/4, π/4] (error < 1e-15, far below the float32 the rows are stored in). Larger |x| go to libm.
+ */
+#define SINCOS_LIMIT 1.0e6
+static inline __attribute__((always_inline)) void sincos_f64(double x, double* s_out, double* c_out) {
+  const double shift = 6755399441055744.0; /* 1.5·2^52: adding it rounds to an integer kept in the low bits */
+  const double t = x * 0.63661977236758134308 + shift;
+  const double n = t - shift;
+  int64_t bits;
+  memcpy(&bits, &t, sizeof bits);
+  const int q = (int)(bits & 3);
+  const double r = ((x - n * 1.57079632673412561417e+00) - n * 6.07710050650619224932e-11) - n * 2.02226624879595063154e-21;
+  const double z = r * r;
+  const double s = r + r * z * (-1.66666666666666324348e-01 + z * (8.33333333332248946124e-03 + z * (-1.98412698298579493134e-04 +
+                   z * (2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)))));
+  const double c = 1.0 - 0.5 * z + z * z * (4.16666666666666019037e-02 + z * (-1.38888888888741095749e-03 + z * (2.48015872894767294178e-05 +
+                   z * (-2.75573143513906633035e-07 + z * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11)))));
+  /* quadrant q: (sin, cos) = (s, c), (c, −s), (−s, −c), (−c, s) */
+  const double ss = (q & 1) ? c : s, cc = (q & 1) ? s : c;
+  *s_out = (q & 2) ? -ss : ss;
+  *c_out = ((q + 1) & 2) ? -cc : cc;
+}
+
+HOT void sin_cos_rows(const double* restrict args, int rows, const double* restrict f, int half, int dim,
+                      float* restrict out) {
+  for (int b = 0; b < rows; b++) {
+    float* row = out + (size_t)b * dim;
+    if (b > 0 && args[b] == args[b - 1]) { /* repeated labels (a sampler's whole batch): copy the row */
+      memcpy(row, row - dim, 2 * (size_t)half * sizeof(float));
+      continue;
+    }
+    for (int k = 0; k < half; k++) {
+      const double x = args[b] * f[k];
+      double s, c;
+      if (__builtin_fabs(x) < SINCOS_LIMIT) sincos_f64(x, &s, &c);
+      else { s = sin(x); c = cos(x); }
+      row[k] = (float)s;
+      row[half + k] = (float)c;
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/*
+ * score_sde_native: the kernels of lib/perf/native.ts for the tfjs wasm backend, computed on the tensors in the
+ * wasm heap (no copies). One file per concern:
+ *
+ *   addon.c        Node-API glue: argument checks, the exported functions
+ *   parallel.c     the thread pool (OpenMP, shared with oneDNN) and the work split of the elementwise kernels
+ *   conv.c         convolutions on oneDNN (forward, input gradient, filter + bias gradient), primitives cached
+ *   matmul.c       matrix products on oneDNN's sgemm, with the bias/relu epilogue
+ *   elementwise.c  SiLU, GroupNorm (both directions), the time embedding's sin/cos rows
+ *   optim.c        Adam, EMA, the global gradient norm's sum of squares
+ *
+ * Contract: every array is a float32 view the caller (addon.c, after lib/perf/native.ts) checked against its
+ * shape; nothing keeps a pointer after returning, so the wasm heap may grow between calls. Layouts are tfjs':
+ * row-major, images NHWC, filters HWIO ([kh, kw, cin, cout]).
+ */
+#ifndef SCORE_SDE_NATIVE_H
+#define SCORE_SDE_NATIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The elementwise loops are compiled twice, for AVX2+FMA (x86-64-v3) and for the baseline, and the loader picks
+ * one for the CPU it runs on (GCC function multiversioning).
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define HOT
+#endif
+
+/* ---- parallel.c ---- */
+#define MAX_THREADS 64
+void set_threads(int n);
+int get_threads(void);
+/* fn over [0, n) in `parts` contiguous ranges, range t on one thread with id t (results never depend on parts). */
+typedef void (*range_fn)(void* ctx, int tid, int lo, int hi);
+void run_parts(range_fn fn, void* ctx, int n, int parts);
+/* How many ranges for n items of `work` floats each: one per thread, none smaller than ~64k floats of work. */
+int parts_for(size_t n, size_t work);
+/* For a range function that could not get its memory: the caller reports it once all ranges are done. */
+void mark_failed(int* failed);
+
+/* ---- conv.c ---- */
+/* Convolution geometry, in the order lib/perf/native.ts passes it. */
+typedef struct {
+  int b, h, w, cin, oh, ow, cout, kh, kw, sh, sw, dh, dw, pt, pl;
+} Geom;
+/* Each returns NULL on success, else a message naming what failed (a oneDNN status or memory). */
+const char* conv_forward(const Geom* g, const float* x, const float* w, const float* bias, int relu, float* y);
+const char* conv_backward_data(const Geom* g, const float* dy, const float* w, float* dx);
+const char* conv_backward_weights(const Geom* g, const float* x, const float* dy, float* dw, float* dbias);
+/* oneDNN's version and the instruction set its JIT kernels use (for the backend line). */
+const char* dnnl_description(void);
+
+/* ---- matmul.c ---- */
+/* out[i] = op(a[i])·op(b[i]) for i < max(batchA, batchB) (a batch of 1 broadcasts); op(a) [m, k], op(b) [k, n]. */
+const char* batch_matmul(const float* a, const float* b, float* c, int batch_a, int batch_b, int m, int n, int k, int ta, int tb);
+/* Adds bias[n] (or nothing) to every row of c[rows, n] and applies the activation (0 linear, 1 relu). */
+void bias_act(float* c, size_t rows, int n, const float* bias, int act);
+
+/* ---- elementwise.c ---- */
+void silu(const float* x, float* y, size_t n);
+void silu_grad(const float* dy, const float* x, float* dx, size_t n);
+/* Returns 0 when out of memory. */
+int group_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int B, int S,
+               int C, int G, double eps);
+int group_norm_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd, float* dx,
+                    float* dgamma, float* dbeta, int B, int S, int C, int G);
+void sin_cos_rows(const double* args, int rows, const double* f, int half, int dim, float* out);
+
+/* ---- optim.c ---- */
+void adam(const float* p, const float* g, const float* m, const float* v, float* po, float* mo, float* vo, size_t n,
+          float gs, float b1, float omb1, float b2, float omb2, float lr, float bc2, float eps);
+void ema(const float* s, const float* p, float* o, size_t n, float k);
+double sum_squares(const float* x, size_t n);
+
+#endif

@@ -7,14 +7,18 @@
  *   return x̄ of the last step if denoise (the final Tweedie-like step without noise), else x.
  * Random draws, in order: the prior (1 normal of the sample shape), then per step the corrector's nSteps normals,
  * then the predictor's 1 normal (0 for 'none'). Replaying the same draws (replayRng) replays the run exactly.
+ * The steps run in the solvers' one loop (lib/solvers/loop.ts), which checks the score's output shape at every call
+ * and that x is finite after every step (an error naming the step, not NaN samples).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../random";
 import { ScoreFn, SDE, linspace, timeVector } from "../sde";
+import { runLoop } from "../solvers/loop";
+import type { StepSolver } from "../solvers/types";
 import { checkNonNegative, checkNonNegativeInt, checkPositiveInt, fail } from "../validate";
 import { checkSdeAndScore } from "./checks";
 import { getCorrector, getPredictor } from "./registry";
-import type { PCUpdateResult } from "./types";
+import type { Corrector, PCUpdateResult, Predictor } from "./types";
 
 /** What the callback sees after step i. The tensors are freed after the callback returns: clone to keep them. */
 export interface PCStepInfo {
@@ -92,66 +96,82 @@ export async function pcSample(opts: PCSampleOptions): Promise<PCSampleResult> {
   const keep = opts.keepTrajectory ?? false;
   const stride = checkPositiveInt(WHERE, "trajectoryStride", opts.trajectoryStride ?? 1);
 
-  // Count the score calls actually made (the official nfe is a formula, see PCSampleResult.nfe).
-  let scoreEvals = 0;
-  const counted: ScoreFn = (x, t) => {
-    scoreEvals++;
-    return score(x, t);
-  };
-  // Factories validate the combination (sub-VP ancestral, VP β_max/N ≥ 1, …) before any tensor is made.
-  const predictor = getPredictor(predictorName)({ sde, score: counted, probabilityFlow });
-  const corrector = getCorrector(correctorName)({ sde, score: counted, snr, nSteps });
+  // Build the updaters once up front so that a bad combination fails before the prior is drawn; the loop
+  // rebuilds them around its checked, counted score.
+  getPredictor(predictorName)({ sde, score, probabilityFlow });
+  getCorrector(correctorName)({ sde, score, snr, nSteps });
 
   const N = sde.N;
   const B = shape[0];
-  const times = linspace(sde.T, eps, N);
-  let x = sde.priorSample(shape, rng);
-  let xMean = x.clone();
-  const traj: tf.Tensor[] = [];
-  const trajSteps: number[] = [];
+  // The loop walks N steps: from each t_i of linspace(T, eps, N) towards the next, the last one towards the data
+  // (t = 0). The predictors step with the SDE's own N-step discretisation at t_i (official), not with tNext.
+  const grid = new Float64Array(N + 1);
+  grid.set(linspace(sde.T, eps, N));
+  const x = sde.priorSample(shape, rng);
+  const out = await runLoop({
+    where: WHERE,
+    sde,
+    score,
+    // Factories validate the combination (sub-VP ancestral, VP β_max/N ≥ 1, …) before any step is taken.
+    makeSolver: (counted) =>
+      pcStepSolver(
+        getPredictor(predictorName)({ sde, score: counted, probabilityFlow }),
+        getCorrector(correctorName)({ sde, score: counted, snr, nSteps }),
+        B,
+        sde.T,
+      ),
+    grid,
+    x,
+    rng,
+    callback: callback && ((info) => callback({ i: info.i, t: info.t, x: info.x, xMean: info.xMean })),
+    keepTrajectory: keep,
+    trajectoryStride: stride,
+  });
+  const samples = denoise ? out.xMean : out.x;
+  (denoise ? out.x : out.xMean).dispose();
+  const result: PCSampleResult = { samples, nfe: N * (nSteps + 1), scoreEvals: out.scoreEvals };
   if (keep) {
-    traj.push(x.clone());
-    trajSteps.push(0);
+    result.trajectory = out.trajectory;
+    result.trajectorySteps = out.trajectorySteps;
   }
-  try {
-    for (let i = 0; i < N; i++) {
-      const t = timeVector(times[i], B, sde.T, WHERE);
+  return result;
+}
+
+/**
+ * One PC step as a step solver: the corrector's update at t, then the predictor's (corrector FIRST, as the official
+ * loop), each drawing its own normals in that order.
+ */
+function pcStepSolver(predictor: Predictor, corrector: Corrector, B: number, T: number): StepSolver {
+  return {
+    name: `${predictor.name} + ${corrector.name}`,
+    evalsPerStep: predictor.scoreEvals + corrector.scoreEvals,
+    stochastic: true,
+    step(state, t, _tNext, rng) {
+      const tv = timeVector(t, B, T, WHERE);
+      let x = state.x;
+      let xMean = state.xMean;
+      let owned = false;
       try {
         for (const updater of [corrector, predictor]) {
-          const next: PCUpdateResult = updater.update(x, t, rng);
-          x.dispose();
-          xMean.dispose();
+          const next: PCUpdateResult = updater.update(x, tv, rng);
+          if (owned) {
+            x.dispose();
+            xMean.dispose();
+          }
           x = next.x;
           // Keep x and xMean distinct objects so that each is disposed exactly once.
           xMean = next.xMean === next.x ? next.x.clone() : next.xMean;
+          owned = true;
         }
+        return { x, xMean, history: [] };
+      } catch (err) {
+        if (owned) tf.dispose([x, xMean]);
+        throw err;
       } finally {
-        t.dispose();
+        tv.dispose();
       }
-      if (keep && ((i + 1) % stride === 0 || i === N - 1)) {
-        traj.push(x.clone());
-        trajSteps.push(i + 1);
-      }
-      if (callback) {
-        const r = callback({ i, t: times[i], x, xMean });
-        if (r && typeof (r as Promise<void>).then === "function") await r;
-      }
-    }
-    const samples = denoise ? xMean : x;
-    (denoise ? x : xMean).dispose();
-    const result: PCSampleResult = { samples, nfe: N * (nSteps + 1), scoreEvals };
-    if (keep) {
-      result.trajectory = tf.stack(traj);
-      result.trajectorySteps = trajSteps;
-    }
-    return result;
-  } catch (err) {
-    x.dispose();
-    xMean.dispose();
-    throw err;
-  } finally {
-    for (const tr of traj) tr.dispose();
-  }
+    },
+  };
 }
 
 function checkShape(shape: unknown): number[] {

@@ -11,14 +11,15 @@
  * and the folder fsync'ed, so a crash (or SIGKILL) at any moment leaves either the previous complete checkpoint or
  * the new complete one, never a partial file under the real name.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { ScoreNetwork } from "../models/network";
 import type { RngState } from "../random";
 import { fail, fmt } from "../validate";
-import { writeFileAtomic } from "../io/atomic";
+import { ATOMIC_TMP_SUFFIX, writeFileAtomic } from "../io/atomic";
 
 export { writeFileAtomic };
 
@@ -85,6 +86,7 @@ export function saveCheckpoint(file: string, c: CheckpointData): void {
   });
   const bytes = Buffer.from(body, "utf8");
   const sha = createHash("sha256").update(bytes).digest("hex");
+  removeStaleTemps(file);
   writeFileAtomic(file, Buffer.concat([Buffer.from(`${MAGIC} v${VERSION} sha256=${sha} bytes=${bytes.length}\n`, "utf8"), bytes]));
 }
 
@@ -92,6 +94,8 @@ export function saveCheckpoint(file: string, c: CheckpointData): void {
 export function loadCheckpoint(file: string): CheckpointData {
   const where = `loadCheckpoint(${file})`;
   if (!fs.existsSync(file)) throw new Error(`${where}: no such file`);
+  if (fs.statSync(file).isDirectory()) throw new Error(`${where}: is a directory; give the path of a checkpoint file`);
+  removeStaleTemps(file);
   const raw = fs.readFileSync(file);
   const nl = raw.indexOf(10);
   const header = (nl >= 0 ? raw.subarray(0, nl) : raw.subarray(0, 200)).toString("utf8");
@@ -142,10 +146,23 @@ function canonical(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** Keys whose values differ between two flat-ish configs, as "key: a vs b". */
-export function configDiff(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Fields whose values differ between two configs, as "path: a vs b" (nested objects by dotted path, e.g.
+ * "meta.batchSize: 512 vs 256"; a field missing on one side shows as undefined).
+ */
+export function configDiff(a: Record<string, unknown>, b: Record<string, unknown>, prefix = ""): string[] {
   const keys = [...new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})])].sort();
-  return keys.filter((k) => canonical(a?.[k]) !== canonical(b?.[k])).map((k) => `${k}: ${canonical(a?.[k])} vs ${canonical(b?.[k])}`);
+  const out: string[] = [];
+  for (const k of keys) {
+    const x = a?.[k];
+    const y = b?.[k];
+    if (canonical(x) === canonical(y)) continue;
+    if (isPlainObject(x) && isPlainObject(y)) out.push(...configDiff(x, y, `${prefix}${k}.`));
+    else out.push(`${prefix}${k}: ${canonical(x) ?? "undefined"} vs ${canonical(y) ?? "undefined"}`);
+  }
+  return out;
 }
 
 /** Config keys that do not define the architecture: the init seed (the fixed state it draws is stored too). */
@@ -199,4 +216,182 @@ export function loadWeightsInto(file: string, model: ScoreNetwork, opts: { ema?:
   const src = useEma && c.ema ? [...c.ema.shadow, ...c.params.slice(c.trainableCount)] : c.params;
   assignState(model, src);
   return c;
+}
+
+/** True when process `pid` exists on this machine and is not a zombie (a killed process not yet reaped). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    // EPERM: it exists but belongs to another user.
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc (not Linux): kill(pid, 0) succeeded
+  }
+}
+
+/**
+ * Removes the temporary files that `writeFileAtomic` left beside `file` when a write was killed between creating
+ * its temporary file and renaming it (`.<name>.<pid>.<time>.tmp`), when the writing process is gone. Called by
+ * saveCheckpoint and loadCheckpoint; returns the paths removed.
+ */
+export function removeStaleTemps(file: string): string[] {
+  const dir = path.dirname(path.resolve(file));
+  const base = path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const re = new RegExp(`^\\.${base}\\.(\\d+)\\.\\d+${ATOMIC_TMP_SUFFIX.replace(".", "\\.")}$`);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    const m = re.exec(n);
+    // Our own pid: writes are synchronous, so no write of ours is in progress while this runs.
+    if (!m || (Number(m[1]) !== process.pid && processAlive(Number(m[1])))) continue;
+    const f = path.join(dir, n);
+    fs.rmSync(f, { force: true });
+    removed.push(f);
+  }
+  return removed;
+}
+
+/** Who holds a checkpoint lock (the JSON content of `<checkpoint>.lock`). */
+export interface LockHolder {
+  pid: number;
+  host: string;
+  /** ISO time the holder took the lock. */
+  started: string;
+  command: string;
+  /** Random token telling two holders with the same pid apart. */
+  token: string;
+}
+
+const describeHolder = (h: LockHolder) => `pid ${h.pid} on ${h.host}, started ${h.started}${h.command ? `: ${h.command}` : ""}`;
+
+/** An exclusive claim on a checkpoint path (see lockCheckpoint); `release()` removes it. */
+export interface CheckpointLock {
+  readonly file: string;
+  readonly holder: LockHolder;
+  /** A message when a stale lock (of a process that no longer runs) was taken over, else undefined. */
+  readonly tookOver?: string;
+  release(): void;
+}
+
+function readHolder(lockFile: string): LockHolder | undefined {
+  try {
+    const h = JSON.parse(fs.readFileSync(lockFile, "utf8"));
+    return h && typeof h.pid === "number" && typeof h.host === "string" ? (h as LockHolder) : undefined;
+  } catch {
+    return undefined; // gone meanwhile, or half-written by a holder killed between create and write
+  }
+}
+
+/**
+ * Claims `file` for one writer: creates `<file>.lock` exclusively (O_EXCL) holding the pid, host, start time and
+ * command. A second trainer on the same path is refused with an error naming the holder. A lock whose process is
+ * gone (same host, pid not running: a SIGKILLed run) is taken over, and `tookOver` says so. Creating the lock also
+ * proves up front that the checkpoint's folder is writable (before any training is done). A lock from another host
+ * cannot be checked and is refused; delete it by hand when that run is known to be gone.
+ */
+export function lockCheckpoint(file: string, where = "lockCheckpoint"): CheckpointLock {
+  if (typeof file !== "string" || file === "") fail(where, "checkpoint.path", file, "a file path");
+  const target = path.resolve(file);
+  if (fs.existsSync(target) && fs.statSync(target).isDirectory()) {
+    throw new Error(`${where}: checkpoint.path ${JSON.stringify(file)} is a directory; give the path of a checkpoint file inside it`);
+  }
+  const dir = path.dirname(target);
+  const lockFile = `${target}.lock`;
+  const holder: LockHolder = {
+    pid: process.pid,
+    host: os.hostname(),
+    started: new Date().toISOString(),
+    command: process.argv.slice(1).map((a) => path.basename(a)).join(" ").slice(0, 200),
+    token: randomBytes(8).toString("hex"),
+  };
+  const cannotWrite = (e: unknown): never => {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new Error(`${where}: cannot write the checkpoint ${JSON.stringify(file)}: the folder ${dir} is not writable (${code}); choose a writable checkpoint.path`);
+  };
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    cannotWrite(e);
+  }
+  let tookOver: string | undefined;
+  for (let attempt = 0; ; attempt++) {
+    // Written in full under a private name, then hard-linked to the lock name: link() fails when the name exists,
+    // so the claim is exclusive, and a lock is never seen half-written.
+    const mine = `${lockFile}.${process.pid}.${holder.token}.new`;
+    try {
+      fs.writeFileSync(mine, JSON.stringify(holder) + "\n");
+    } catch (e) {
+      cannotWrite(e);
+    }
+    try {
+      try {
+        fs.linkSync(mine, lockFile);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS") throw e;
+        // A file system without hard links: exclusive create instead.
+        fs.writeFileSync(lockFile, JSON.stringify(holder) + "\n", { flag: "wx" });
+      }
+      fs.rmSync(mine, { force: true });
+      break;
+    } catch (e) {
+      fs.rmSync(mine, { force: true });
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") cannotWrite(e);
+    }
+    const other = readHolder(lockFile);
+    if (other && (other.host !== holder.host || processAlive(other.pid))) {
+      const same = other.pid === process.pid && other.host === holder.host;
+      throw new Error(
+        `${where}: the checkpoint ${JSON.stringify(file)} is in use by ${same ? "this process (another train() on the same path)" : "another trainer"} ` +
+          `(${describeHolder(other)}); wait for it to finish or use another checkpoint.path` +
+          (other.host !== holder.host ? ` (a lock from another host cannot be checked: delete ${lockFile} if that run is gone)` : ""),
+      );
+    }
+    if (attempt >= 3) throw new Error(`${where}: could not take the lock ${lockFile} (it keeps changing); is another trainer starting on the same path?`);
+    // Stale (its process is gone) or unreadable: move it aside under a unique name, then make sure what was moved is
+    // the lock judged stale (another process may have taken it over meanwhile; then put it back).
+    const aside = `${lockFile}.${process.pid}.${holder.token}.stale`;
+    try {
+      fs.renameSync(lockFile, aside);
+    } catch {
+      continue; // someone else moved it: try again
+    }
+    const moved = readHolder(aside);
+    if (other && moved && moved.token !== other.token) {
+      try {
+        fs.linkSync(aside, lockFile);
+      } catch {
+        /* the path was taken again meanwhile: the next attempt reports its holder */
+      }
+      fs.rmSync(aside, { force: true });
+      continue;
+    }
+    fs.rmSync(aside, { force: true });
+    tookOver = other
+      ? `took over the stale lock of ${describeHolder(other)}, which is no longer running (${lockFile})`
+      : `replaced the unreadable lock file ${lockFile}`;
+  }
+  let released = false;
+  return {
+    file: lockFile,
+    holder,
+    tookOver,
+    release() {
+      if (released) return;
+      released = true;
+      // Remove only our own lock.
+      if (readHolder(lockFile)?.token === holder.token) fs.rmSync(lockFile, { force: true });
+    },
+  };
 }

@@ -147,9 +147,12 @@ export function globalNorm(grads: readonly tf.Tensor[]): number {
   return norm;
 }
 
+/** What a clipping threshold may be: 0 would zero every gradient (the official code would do so without a word). */
+export const CLIP_ALLOWED = "a number > 0 (the largest global gradient norm), or < 0 to disable clipping; 0 would zero every gradient";
+
 /** The factor global-norm clipping multiplies every gradient by: min(maxNorm / (norm + 1e-6), 1); 1 when maxNorm < 0. */
 export function clipCoefficient(norm: number, maxNorm: number): number {
-  if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) fail("clipCoefficient", "maxNorm", maxNorm, "a number (< 0 disables clipping)");
+  if (typeof maxNorm !== "number" || Number.isNaN(maxNorm) || maxNorm === 0) fail("clipCoefficient", "maxNorm", maxNorm, CLIP_ALLOWED);
   if (maxNorm < 0 || !Number.isFinite(norm)) return 1;
   return Math.min(maxNorm / (norm + 1e-6), 1);
 }
@@ -161,7 +164,7 @@ export function clipCoefficient(norm: number, maxNorm: number): number {
  * stop on a non-finite gradient).
  */
 export function clipByGlobalNorm(grads: readonly tf.Tensor[], maxNorm: number): { grads: tf.Tensor[]; norm: number } {
-  if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) fail("clipByGlobalNorm", "maxNorm", maxNorm, "a number (< 0 disables clipping)");
+  if (typeof maxNorm !== "number" || Number.isNaN(maxNorm) || maxNorm === 0) fail("clipByGlobalNorm", "maxNorm", maxNorm, CLIP_ALLOWED);
   const norm = globalNorm(grads);
   if (maxNorm < 0 || !Number.isFinite(norm)) return { grads: grads.map((g) => g.clone()), norm };
   const coef = clipCoefficient(norm, maxNorm);

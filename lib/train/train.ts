@@ -16,8 +16,19 @@ import type { ScoreNetwork } from "../models/network";
 import { createRng, type Rng } from "../random";
 import { SDE } from "../sde";
 import { checkNonNegativeInt, checkPositiveInt, fail } from "../validate";
-import { assignState, checkCompatible, configDiff, loadCheckpoint, readVariable, saveCheckpoint, variableTable, type CheckpointData } from "./checkpoint";
-import { Adam, EMA, clipCoefficient, globalNorm, resolveAdamConfig, warmupLr, type AdamConfig } from "./optim";
+import {
+  assignState,
+  checkCompatible,
+  configDiff,
+  loadCheckpoint,
+  lockCheckpoint,
+  readVariable,
+  saveCheckpoint,
+  variableTable,
+  type CheckpointData,
+  type CheckpointLock,
+} from "./checkpoint";
+import { Adam, CLIP_ALLOWED, EMA, clipCoefficient, globalNorm, resolveAdamConfig, warmupLr, type AdamConfig } from "./optim";
 import { progressLine } from "./progress";
 
 /** Returns the batch [B, ...dims] for step `step`, drawing only from `rng`. The trainer disposes it. */
@@ -35,7 +46,7 @@ export type TrainLossOptions = Pick<LossOptions, "reduceMean" | "likelihoodWeigh
 export interface OptimizerOptions extends AdamConfig {
   /** Linear warm-up length in steps (official 5000; 0 = none). Default 0 here: toy runs are short. */
   warmup?: number;
-  /** Maximum global gradient norm (official 1.0); < 0 disables clipping. Default 1. */
+  /** Maximum global gradient norm (official 1.0); < 0 disables clipping; 0 is refused. Default 1. */
   gradClip?: number;
 }
 
@@ -61,7 +72,10 @@ export interface LogInfo {
 }
 
 export interface CheckpointOptions {
-  /** File to write (atomically) and to resume from. */
+  /**
+   * File to write (atomically) and to resume from. train() holds `<path>.lock` while it runs, so a second trainer on
+   * the same path is refused (naming the holder); the folder must be writable (checked before any step).
+   */
   path: string;
   /** Save every this many steps (and at the end). */
   every: number;
@@ -88,7 +102,10 @@ export interface TrainOptions {
   progress?: boolean;
   onStep?: (info: StepInfo) => void;
   onLog?: (info: LogInfo) => void;
-  /** Extra data recorded in the checkpoint's config. */
+  /**
+   * Extra data recorded in the checkpoint's config (dataset, batch size, …): compared on resume like every other
+   * setting, so put here only what defines the run (no dates or host names).
+   */
   meta?: Record<string, unknown>;
 }
 
@@ -141,6 +158,10 @@ export class Trainer {
   private readonly config: Record<string, unknown>;
   lastCheckpointStep: number | undefined;
   checkpointPath: string | undefined;
+  /** Shape of the run's batches (its first step's, or the checkpoint's), recorded in checkpoints. */
+  private batchShape: number[] | undefined;
+  /** After restore: the checkpoint, whose batch shape the next batch must have. */
+  private batchShapeFrom: string | undefined;
 
   constructor(o: Omit<TrainOptions, "steps">) {
     if (!o || typeof o !== "object") fail(WHERE, "options", o, "an object");
@@ -153,7 +174,7 @@ export class Trainer {
     const adamCfg = resolveAdamConfig(opt, WHERE);
     this.warmup = checkNonNegativeInt(WHERE, "optimizer.warmup", opt.warmup ?? 0);
     this.gradClip = opt.gradClip ?? 1;
-    if (typeof this.gradClip !== "number" || Number.isNaN(this.gradClip)) fail(WHERE, "optimizer.gradClip", this.gradClip, "a number (< 0 disables clipping)");
+    if (typeof this.gradClip !== "number" || Number.isNaN(this.gradClip) || this.gradClip === 0) fail(WHERE, "optimizer.gradClip", this.gradClip, CLIP_ALLOWED);
     const emaDecay = o.emaDecay ?? 0.999;
     if (typeof emaDecay !== "number" || !(emaDecay >= 0 && emaDecay <= 1)) fail(WHERE, "emaDecay", emaDecay, "a number in [0, 1]");
     this.lossOpts = { ...(o.loss ?? {}) };
@@ -192,6 +213,17 @@ export class Trainer {
     let grads: tf.Tensor[];
     try {
       if (batch.rank < 2 || batch.shape[0] === 0) fail(WHERE, `batchSource(${k}) shape`, batch.shape, "[B, ...dims] with B ≥ 1");
+      if (this.batchShape === undefined) this.batchShape = batch.shape.slice();
+      if (this.batchShapeFrom !== undefined) {
+        const want = this.batchShape;
+        if (batch.shape.length !== want.length || batch.shape.some((d, i) => d !== want[i])) {
+          throw new Error(
+            `${WHERE}: batch shape: [${want}] in the checkpoint ${this.batchShapeFrom} vs [${batch.shape}] from batchSource(${k}) in this run ` +
+              "(a resumed run must keep the batch size and data dimensions; train into another checkpoint path to change them)",
+          );
+        }
+        this.batchShapeFrom = undefined;
+      }
       const { value, grads: g } = tf.variableGrads(
         () =>
           dsmLoss({
@@ -250,7 +282,7 @@ export class Trainer {
       ema: { decay: this.ema.decay, numUpdates: e.numUpdates, shadow: e.shadow },
       adam: { config: { ...this.optimizer.config }, step: a.step, m: a.m, v: a.v },
       rng: this.rng.getState(),
-      config: this.config,
+      config: this.batchShape ? { ...this.config, batchShape: this.batchShape.slice() } : this.config,
       losses: this.history.slice(),
     };
   }
@@ -260,11 +292,20 @@ export class Trainer {
     this.lastCheckpointStep = this.step;
   }
 
-  /** Restores a checkpoint; it must be for this architecture and the same SDE / loss / optimiser settings. */
+  /**
+   * Restores a checkpoint; it must be for this architecture and the same SDE / loss / optimiser settings and `meta`
+   * (dataset, batch size, …); the batches of the resumed run must have the shape the checkpoint's run used.
+   */
   restore(c: CheckpointData, file = "checkpoint"): void {
     checkCompatible(c, this.model, file);
-    const diff = configDiff(stripSeed(c.config), stripSeed(this.config));
-    if (diff.length) throw new Error(`${file}: trained with other settings (checkpoint vs this run): ${diff.join("; ")}`);
+    const { batchShape, ...settings } = c.config ?? {};
+    const diff = configDiff(stripSeed(settings), stripSeed(this.config));
+    if (diff.length) {
+      throw new Error(
+        `${file}: trained with other settings (checkpoint vs this run): ${diff.join("; ")}. ` +
+          "Resume with the checkpoint's settings, or train into another checkpoint path (or with checkpoint.resume = false to start over)",
+      );
+    }
     if (!c.ema || !c.adam || !c.rng || !c.losses) throw new Error(`${file}: lacks training state (ema, optimizer, rng or losses); it cannot be resumed`);
     if (c.losses.length !== c.step) throw new Error(`${file}: corrupt: ${c.losses.length} losses for step ${c.step}`);
     assignState(this.model, c.params);
@@ -274,6 +315,10 @@ export class Trainer {
     this.history.length = 0;
     this.history.push(...c.losses);
     this.lastCheckpointStep = c.step;
+    if (Array.isArray(batchShape) && batchShape.every((d) => Number.isInteger(d))) {
+      this.batchShape = (batchShape as number[]).slice();
+      this.batchShapeFrom = file;
+    }
   }
 
   /** Copies the EMA weights into the model (the official evaluation weights). Training should not continue after. */
@@ -289,7 +334,7 @@ export class Trainer {
 
 function stripSeed(c: Record<string, unknown>): Record<string, unknown> {
   // The seed only matters before step 0; a resumed run continues from the stored RNG state.
-  const { seed: _seed, meta: _meta, ...rest } = c ?? {};
+  const { seed: _seed, ...rest } = c ?? {};
   return rest;
 }
 
@@ -312,6 +357,19 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (!ck || typeof ck.path !== "string" || ck.path === "") fail(WHERE, "checkpoint.path", ck?.path, "a file path");
     checkPositiveInt(WHERE, "checkpoint.every", ck.every);
   }
+  // Claimed before anything else: refuses a second trainer on the same path, and fails now (not at the first save,
+  // after the work) when the folder cannot be written.
+  const lock: CheckpointLock | undefined = ck ? lockCheckpoint(ck.path, WHERE) : undefined;
+  if (lock?.tookOver) process.stderr.write(`${WHERE}: ${lock.tookOver}\n`);
+  try {
+    return await trainLocked(o, steps, logEvery);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function trainLocked(o: TrainOptions, steps: number, logEvery: number): Promise<TrainResult> {
+  const ck = o.checkpoint;
   const trainer = new Trainer(o);
   let resumedFrom: string | undefined;
   try {
@@ -320,6 +378,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       if ((ck.resume ?? true) && fs.existsSync(ck.path)) {
         trainer.restore(loadCheckpoint(ck.path), ck.path);
         resumedFrom = ck.path;
+        if (steps < trainer.step) {
+          fail(
+            WHERE,
+            "steps",
+            steps,
+            `≥ ${trainer.step}, the step of the checkpoint ${ck.path} it resumes (steps is the total to reach, not the number to add; ` +
+              "use another checkpoint path or checkpoint.resume = false to start over)",
+          );
+        }
       }
     }
   } catch (e) {

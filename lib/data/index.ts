@@ -3,5 +3,7 @@ export * from "./dataset";
 export * from "./idx";
 export * from "./mnist";
 export * from "./fashion-mnist";
+export * from "./cifar10";
 export * from "./images";
 export * from "./config";
+export * from "./dequantize";

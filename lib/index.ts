@@ -19,3 +19,4 @@ export * from "./ode";
 export * from "./likelihood";
 export * from "./io";
 export * from "./data";
+export * from "./controllable";

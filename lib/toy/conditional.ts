@@ -21,7 +21,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../random";
 import type { SDE, ScoreFn } from "../sde";
-import { checkPositiveInt, fail, fmt } from "../validate";
+import { checkPositive, checkPositiveInt, fail, fmt } from "../validate";
 import { GaussianMixture } from "./gmm";
 import type { ToyDistribution } from "./types";
 
@@ -388,18 +388,30 @@ export const GRAY_DECOUPLING: readonly (readonly number[])[] = (() => {
   ];
 })();
 
+export interface ColourToyOptions {
+  /**
+   * Multiplies every cluster's standard deviations (default 1: tight clusters, whose gray-conditional modes are well
+   * separated; 3: broad, overlapping clusters).
+   */
+  spread?: number;
+}
+
 /**
  * A 3-D "colour" toy: four correlated colour clusters in RGB-like coordinates in [−1, 1], unequal weights, chosen
  * so that a gray value leaves more than one plausible colour (the conditional is multimodal).
  */
-export function colourToy(): GaussianMixture {
-  const cov = (sr: number, sg: number, sb: number, rho: number): number[][] => [
+export function colourToy(opts: ColourToyOptions = {}): GaussianMixture {
+  const k = checkPositive("colourToy", "spread", opts.spread ?? 1);
+  const cov = (r0: number, g0: number, b0: number, rho: number): number[][] => {
+    const [sr, sg, sb] = [r0 * k, g0 * k, b0 * k];
+    return [
     [sr * sr, rho * sr * sg, rho * sr * sb],
     [rho * sr * sg, sg * sg, rho * sg * sb],
     [rho * sr * sb, rho * sg * sb, sb * sb],
-  ];
+    ];
+  };
   return new GaussianMixture({
-    name: "colourToy",
+    name: k === 1 ? "colourToy" : `colourToy(spread ${k})`,
     weights: [0.3, 0.3, 0.25, 0.15],
     means: [
       [0.7, -0.3, -0.4], // red

@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../random";
-import { checkBatched, checkPositiveInt } from "../validate";
+import { checkBatched, fail } from "../validate";
 import { checkTime, perExample } from "./time";
 
 /** A score function s(x, t) ≈ ∇ₓ log p_t(x); t has shape [B]. */
@@ -28,6 +28,9 @@ export interface MarginalCoefficients {
   std: tf.Tensor;
 }
 
+/** Largest number of discretisation steps an SDE accepts (2^24: see the SDE constructor). */
+export const MAX_N = 2 ** 24;
+
 export abstract class SDE {
   abstract readonly kind: SDEKind;
   /** End time; the official code fixes T = 1. */
@@ -38,7 +41,10 @@ export abstract class SDE {
   abstract readonly defaultEps: number;
 
   protected constructor(N: number, where: string) {
-    this.N = checkPositiveInt(where, "N", N);
+    // The step index floor(t (N − 1) / T) is computed in float32, whose integers are exact only up to 2^24; beyond
+    // that grid times merge (and N = 1e12 would fail much later allocating the discrete schedule).
+    if (!Number.isInteger(N) || N < 1 || N > MAX_N) fail(where, "N", N, `a positive integer ≤ 2^24 = ${MAX_N} (discretisation steps; official 1000 or 2000)`);
+    this.N = N;
   }
 
   /** f(x, t). */

@@ -44,6 +44,10 @@ export interface GaussianMixtureConfig {
 
 const WHERE = "GaussianMixture";
 const LOG_2PI = Math.log(2 * Math.PI);
+/** Largest finite float32 and smallest normal float32: the mixture is evaluated in float32 tensors. */
+const F32_MAX = 3.4028234663852886e38;
+const F32_MIN_NORMAL = 2 ** -126;
+const F32_RANGE = `a finite number within float32 range (|v| ≤ ${F32_MAX}; the mixture is evaluated in float32)`;
 
 /** Device-side constants, created lazily (after the backend is chosen) and kept out of any caller's tidy. */
 interface Consts {
@@ -86,7 +90,7 @@ export class GaussianMixture implements ToyDistribution {
     means.forEach((m, k) => {
       if (!Array.isArray(m) || m.length !== d) fail(WHERE, `means[${k}]`, m, `an array of d = ${d} numbers (as means[0])`);
       m.forEach((v, i) => {
-        if (typeof v !== "number" || !Number.isFinite(v)) fail(WHERE, `means[${k}][${i}]`, v, "a finite number");
+        if (typeof v !== "number" || !Number.isFinite(v) || Math.abs(v) > F32_MAX) fail(WHERE, `means[${k}][${i}]`, v, F32_RANGE);
       });
     });
     if (!Array.isArray(covariances) || covariances.length !== K) {
@@ -103,7 +107,7 @@ export class GaussianMixture implements ToyDistribution {
       for (let i = 0; i < d; i++) {
         for (let j = 0; j < d; j++) {
           const v = S[i][j];
-          if (typeof v !== "number" || !Number.isFinite(v)) fail(WHERE, `covariances[${k}][${i}][${j}]`, v, "a finite number");
+          if (typeof v !== "number" || !Number.isFinite(v) || Math.abs(v) > F32_MAX) fail(WHERE, `covariances[${k}][${i}][${j}]`, v, F32_RANGE);
           flatS[i * d + j] = v;
           scale = Math.max(scale, Math.abs(v));
         }
@@ -125,6 +129,10 @@ export class GaussianMixture implements ToyDistribution {
       // Below ~1e-12 relative, the eigenvalue is rounding noise: the matrix is singular for all practical purposes.
       if (!(minEig > 1e-12 * maxEig && minEig > 0)) {
         fail(WHERE, `covariances[${k}]`, S, `positive definite (its smallest eigenvalue is ${fmt(minEig)})`);
+      }
+      // Eigenvalues below the smallest normal float32 become subnormal or zero on the device (log det −∞, NaN).
+      if (minEig < F32_MIN_NORMAL || maxEig > F32_MAX) {
+        fail(WHERE, `covariances[${k}]`, S, `a matrix whose eigenvalues lie in float32's normal range [2^-126, ${F32_MAX}] (they span ${fmt(minEig)} … ${fmt(maxEig)})`);
       }
       this.eigValues.push(values);
       this.eigVectors.push(vectors);
@@ -346,7 +354,11 @@ export class GaussianMixture implements ToyDistribution {
     // The common −(d/2) log 2π is added after the log-sum-exp: kept out of the logits, it cannot round away bits of
     // their differences, which are all the responsibilities depend on.
     const logits = c.logW.sub(quad.add(logDet).mul(0.5)); // [K, B]
-    const lse = tf.logSumExp(logits, 0); // [B]
+    // tf.logSumExp's own steps, with the shift kept finite: a point so far from every component that each quadratic
+    // form overflows float32 has a log-density below −3.4e38, whose float32 value is −∞ — tf.logSumExp gives NaN
+    // there (−∞ − (−∞)). For finite logits the clamp changes nothing, bit for bit.
+    const shift = logits.max(0, true).maximum(-F32_MAX); // [1, B]
+    const lse = logits.sub(shift).exp().sum(0).log().add(shift.reshape([B])); // [B]
     const logp = lse.sub(0.5 * d * LOG_2PI) as tf.Tensor1D;
     if (!withScore) return { logp };
     const r = logits.sub(lse).exp().reshape([K, B, 1]);

@@ -8,17 +8,17 @@
  *      trained VP models (and of the exact-score flow).
  */
 import * as tf from "@tensorflow/tfjs";
-import { logLikelihood } from "../likelihood";
-import { energyDistance, sampleCrossEntropy } from "../metrics";
-import { odeEncode, odeSample } from "../ode";
-import { createRng } from "../random";
-import type { ScoreFn, SDE } from "../sde";
-import { hostMixtureScore } from "./hostScore";
+import { logLikelihood } from "../lib/likelihood";
+import { energyDistance, mean, modeStats, sampleCrossEntropy, std } from "../lib/metrics";
+import { odeEncode, odeSample } from "../lib/ode";
+import { createRng } from "../lib/random";
+import type { ScoreFn, SDE } from "../lib/sde";
+import { hostMixtureScore } from "../lib/toy";
 import { ablationModelSpecs, makeToySde, toyModelData, trainOrLoadToyModel } from "./models";
 import type { ToySde, TrainedToyModel } from "./models";
 import { cachedResult } from "./results";
 import type { Cached } from "./results";
-import { mean, modeStats, sig, std } from "./stats";
+import { sig } from "./format";
 
 const DATA = { radius: 2, std: 0.2 };
 const round3 = (v: number): number => Math.round(v * 1000) / 1000;

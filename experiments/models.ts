@@ -1,23 +1,24 @@
 /**
  * Small learned score models for the toy ablations (notebooks 03 and 05): the training engineer's toy recipe
- * (lib/train/toy-run.ts: toy MLP width 128 × 3, Fourier embedding of log σ for VE, positional 999t for VP / sub-VP,
+ * (experiments/toy-run.ts: toy MLP width 128 × 3, Fourier embedding of log σ for VE, positional 999t for VP / sub-VP,
  * Adam lr 2e-3, warm-up 100, clip 1, EMA 0.999, batch 512) on eightGaussians(radius 2, std 0.2), with the PAPER's
  * Table 2 loss: σ²-weighted continuous DSM (likelihood_weighting = False, as the Table 2 configs) and mean reduction.
  *
- * After training, the EMA weights (the official evaluation weights) are saved compactly as
- * data/results/ablations/models/<sde>_seed<k>.json (config + base64 float32 weights + loss curve); full-mode runs
- * load them when the spec is unchanged. Quick mode trains tiny models in memory and writes nothing.
+ * After training, the EMA weights (the official evaluation weights) are stored with the library's checkpoint module
+ * (lib/train/checkpoint: atomic, checksummed) as data/results/ablations/models/<sde>_seed<k>.ckpt, with the spec, the
+ * loss curve and the training time in its `config`; full-mode runs load them when the spec is unchanged. Quick mode
+ * trains tiny models in memory and writes nothing.
  */
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { createToyMLP, getWeights, networkFromConfig, setWeights, scoreFnFromModel } from "../models";
-import type { NamedWeight, ScoreNetwork } from "../models";
-import { SDE, SubVPSDE, VESDE, VPSDE } from "../sde";
-import type { ScoreFn } from "../sde";
-import { eightGaussians } from "../toy";
-import type { GaussianMixture } from "../toy";
-import { train, toyBatchSource } from "../train";
+import { createToyMLP, networkFromConfig, scoreFnFromModel } from "../lib/models";
+import type { ScoreNetwork } from "../lib/models";
+import { SDE, SubVPSDE, VESDE, VPSDE } from "../lib/sde";
+import type { ScoreFn } from "../lib/sde";
+import { eightGaussians } from "../lib/toy";
+import type { GaussianMixture } from "../lib/toy";
+import { assignState, checkCompatible, loadCheckpoint, saveCheckpoint, train, toyBatchSource, variableTable } from "../lib/train";
 import { recomputeForced, resultsDir } from "./results";
 
 export type ToySde = "VE" | "VP" | "subVP";
@@ -76,10 +77,9 @@ export interface TrainedToyModel {
   dispose(): void;
 }
 
-interface StoredModel {
+/** What a stored model's checkpoint `config` holds besides the weights. */
+export interface StoredToyModel {
   spec: ToyModelSpec;
-  modelConfig: Record<string, unknown>;
-  weights: { name: string; shape: number[]; base64: string }[];
   lossCurve: { step: number; loss: number }[];
   trainSeconds: number;
   backend: string;
@@ -87,7 +87,35 @@ interface StoredModel {
 }
 
 export function modelFile(spec: ToyModelSpec): string {
-  return path.join(resultsDir(), "models", `${spec.sde}_seed${spec.seed}.json`);
+  return path.join(resultsDir(), "models", `${spec.sde}_seed${spec.seed}.ckpt`);
+}
+
+/** Stores the model's current weights (the EMA weights after training) and the record of its training. */
+export function saveToyModel(file: string, model: ScoreNetwork, stored: StoredToyModel): void {
+  saveCheckpoint(file, {
+    step: stored.spec.steps,
+    modelConfig: model.getConfig(),
+    variables: variableTable(model),
+    trainableCount: model.trainableVariables.length,
+    params: model.stateVariables.map((s) => Float32Array.from(s.variable.dataSync() as Float32Array)),
+    config: { ...stored },
+  });
+}
+
+/** Loads a stored model when it was trained for `spec` (else undefined: the caller trains it). */
+export function loadToyModel(file: string, spec: ToyModelSpec): { model: ScoreNetwork; stored: StoredToyModel } | undefined {
+  const c = loadCheckpoint(file);
+  const stored = c.config as unknown as StoredToyModel;
+  if (JSON.stringify(stored.spec) !== JSON.stringify(spec)) return undefined;
+  const model = networkFromConfig(c.modelConfig);
+  try {
+    checkCompatible(c, model, file);
+    assignState(model, c.params);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return { model, stored };
 }
 
 function wrap(spec: ToyModelSpec, model: ScoreNetwork, lossCurve: { step: number; loss: number }[], trainSeconds: number, loaded: boolean): TrainedToyModel {
@@ -112,16 +140,8 @@ export function blockMeans(losses: readonly number[], every: number): { step: nu
 export async function trainOrLoadToyModel(spec: ToyModelSpec, quick: boolean, onProgress?: (step: number, loss: number) => void): Promise<TrainedToyModel> {
   const file = modelFile(spec);
   if (!quick && !recomputeForced() && fs.existsSync(file)) {
-    const st = JSON.parse(fs.readFileSync(file, "utf8")) as StoredModel;
-    if (JSON.stringify(st.spec) === JSON.stringify(spec)) {
-      const model = networkFromConfig(st.modelConfig);
-      const ws: NamedWeight[] = st.weights.map((w) => {
-        const buf = Buffer.from(w.base64, "base64");
-        return { name: w.name, shape: w.shape, values: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)) };
-      });
-      setWeights(model, ws);
-      return wrap(spec, model, st.lossCurve, st.trainSeconds, true);
-    }
+    const loaded = loadToyModel(file, spec);
+    if (loaded) return wrap(spec, loaded.model, loaded.stored.lossCurve, loaded.stored.trainSeconds, true);
   }
   const sde = makeToySde(spec.sde);
   const model = createToyMLP({ dim: 2, width: spec.width, depth: spec.depth, embedding: spec.sde === "VE" ? "fourier" : "positional", embeddingDim: 32, seed: spec.seed });
@@ -140,19 +160,7 @@ export async function trainOrLoadToyModel(spec: ToyModelSpec, quick: boolean, on
   res.trainer.useEmaWeights();
   res.trainer.dispose();
   const curve = blockMeans(res.history, Math.max(1, Math.floor(spec.steps / 100)));
-  if (!quick) {
-    const stored: StoredModel = {
-      spec,
-      modelConfig: model.getConfig(),
-      weights: getWeights(model).map((w) => ({ name: w.name, shape: w.shape, base64: Buffer.from(w.values.buffer, w.values.byteOffset, w.values.byteLength).toString("base64") })),
-      lossCurve: curve,
-      trainSeconds: res.wallSeconds,
-      backend: tf.getBackend(),
-      createdAt: new Date().toISOString(),
-    };
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, JSON.stringify(stored) + "\n");
-  }
+  if (!quick) saveToyModel(file, model, { spec, lossCurve: curve, trainSeconds: res.wallSeconds, backend: tf.getBackend(), createdAt: new Date().toISOString() });
   return wrap(spec, model, curve, res.wallSeconds, false);
 }
 

@@ -10,14 +10,13 @@
  *     same size (ΔCE ≈ KL(q‖p) + H(q) − H(p)): far more sensitive to mass put between or around tight modes.
  * C2000 (corrector only) does not depend on the predictor row: it is run once per SDE and seed.
  */
-import { createRng } from "../random";
-import { energyDistance, sampleCrossEntropy } from "../metrics";
-import type { HostPoints } from "../metrics";
-import { pcSample, table1Settings, TABLE1_COLUMNS, TABLE1_ROWS } from "../sampling";
-import type { Table1Column, Table1Row } from "../sampling";
-import { ScoreFn, SDE, VESDE, VPSDE } from "../sde";
-import type { GaussianMixture } from "../toy";
-import { mean, modeStats, std } from "./stats";
+import { createRng } from "../lib/random";
+import { energyDistance, mean, modeStats, sampleCrossEntropy, std } from "../lib/metrics";
+import type { HostPoints } from "../lib/metrics";
+import { pcSample, table1Settings, TABLE1_COLUMNS, TABLE1_ROWS } from "../lib/sampling";
+import type { Table1Column, Table1Row } from "../lib/sampling";
+import { ScoreFn, SDE, VESDE, VPSDE } from "../lib/sde";
+import type { GaussianMixture } from "../lib/toy";
 
 export type PcSdeName = "VE" | "VP";
 

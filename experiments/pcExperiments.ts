@@ -1,13 +1,12 @@
 /**
  * The two experiments of notebook 04 at a given size: the Table 1 grid and the Table 5 snr sweep, both with the
- * EXACT score of a tight 2-D mixture (computed on the host, ./hostScore). Quick and full sizes are defined here so
+ * EXACT score of a tight 2-D mixture (computed on the host, lib/toy hostMixtureScore). Quick and full sizes are defined here so
  * that the notebook, the exported test and tools/ablations.ts run exactly the same thing.
  */
-import { eightGaussians } from "../toy";
-import type { GaussianMixture } from "../toy";
-import type { Table1Column, Table1Row } from "../sampling";
-import { hostMixtureScore } from "./hostScore";
-import { scoreFnFromModel } from "../models";
+import { eightGaussians, hostMixtureScore } from "../lib/toy";
+import type { GaussianMixture } from "../lib/toy";
+import type { Table1Column, Table1Row } from "../lib/sampling";
+import { scoreFnFromModel } from "../lib/models";
 import { toyModelData, toyModelSpec, trainOrLoadToyModel } from "./models";
 import type { ToyModelSpec } from "./models";
 import {
@@ -25,7 +24,7 @@ import {
 } from "./pc";
 import { cachedResult } from "./results";
 import type { Cached } from "./results";
-import { mean, sig, std } from "./stats";
+import { sig } from "./format";
 
 export interface PcMixtureSpec {
   kind: "eightGaussians";
@@ -56,7 +55,7 @@ export interface Table1ExperimentSettings {
   columns?: Table1Column[];
 }
 
-export function table1Settings(quick: boolean): Table1ExperimentSettings {
+export function table1ExperimentSettings(quick: boolean): Table1ExperimentSettings {
   return quick
     ? { mixture: { kind: "eightGaussians", radius: 2, std: 0.05 }, n: 300, seeds: [0, 1], nRef: 4000, refSeed: 777, floorRepeats: 5, floorSeed: 1, keepPoints: 300, rows: ["reverse diffusion", "probability flow"], columns: ["P1000", "C2000", "PC1000"] }
     : { mixture: { kind: "eightGaussians", radius: 2, std: 0.05 }, n: 2000, seeds: [0, 1, 2, 3, 4], nRef: 10000, refSeed: 777, floorRepeats: 10, floorSeed: 1, keepPoints: 600 };

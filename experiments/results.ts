@@ -6,10 +6,16 @@
  * Full-mode runs (tools/ablations.ts, or a notebook in full mode) write these files. A notebook in full mode REUSES
  * a result file whose recorded settings equal the ones it asks for (so opening the notebook does not redo 20 minutes
  * of sampling); `SCORE_SDE_RECOMPUTE=1` forces a recomputation. Quick mode never reads or writes them.
+ * Every file is written atomically (lib/io), so a run killed mid-write leaves the previous complete file; a file that
+ * is nevertheless unreadable (truncated by hand, bad merge) is reported by name with what to do.
+ *
+ * `SCORE_SDE_RESULTS_DIR` points the results (and the stored ablation models) elsewhere, e.g. a temporary folder for
+ * a check run that must not touch the committed files.
  */
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
+import { readJsonFile, writeFileAtomic } from "../lib/io";
 
 /** The repository root: the nearest folder above this file with the project's package.json. */
 export function repoRoot(): string {
@@ -36,7 +42,8 @@ export function repoRoot(): string {
 }
 
 export function resultsDir(): string {
-  return path.join(repoRoot(), "data", "results", "ablations");
+  const custom = (process.env.SCORE_SDE_RESULTS_DIR ?? "").trim();
+  return custom ? path.resolve(custom) : path.join(repoRoot(), "data", "results", "ablations");
 }
 
 export function figuresDir(): string {
@@ -62,21 +69,20 @@ export function recomputeForced(): boolean {
 export function loadResult<P>(name: string, settings: unknown): ResultFile<P> | undefined {
   const f = path.join(resultsDir(), `${name}.json`);
   if (!fs.existsSync(f)) return undefined;
-  const r = JSON.parse(fs.readFileSync(f, "utf8")) as ResultFile<P>;
+  const r = readJsonFile<ResultFile<P>>(f, "ablation result (regenerate it with `npm run ablations`)");
   return JSON.stringify(r.settings) === JSON.stringify(settings) ? r : undefined;
 }
 
 /** Writes `<name>.json` (everything) and one CSV per table in `tables` (`<name>.csv` or `<name>_<key>.csv`). */
 export function saveResult<P>(name: string, r: ResultFile<P>, tables: Record<string, readonly Record<string, unknown>[]>): string[] {
   const dir = resultsDir();
-  fs.mkdirSync(dir, { recursive: true });
   const out: string[] = [];
   const jf = path.join(dir, `${name}.json`);
-  fs.writeFileSync(jf, JSON.stringify(r, null, 1) + "\n");
+  writeFileAtomic(jf, JSON.stringify(r, null, 1) + "\n");
   out.push(jf);
   for (const [key, rows] of Object.entries(tables)) {
     const cf = path.join(dir, key === "" ? `${name}.csv` : `${name}_${key}.csv`);
-    fs.writeFileSync(cf, toCsv(rows));
+    writeFileAtomic(cf, toCsv(rows));
     out.push(cf);
   }
   return out;

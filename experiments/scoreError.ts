@@ -4,10 +4,10 @@
  * (what the σ²-weighted DSM loss targets, up to its constant), and the relative error E‖s_θ − s‖² / E‖s‖².
  */
 import * as tf from "@tensorflow/tfjs";
-import { createRng } from "../random";
-import { perExample } from "../sde";
-import type { ScoreFn, SDE } from "../sde";
-import type { GaussianMixture } from "../toy";
+import { createRng } from "../lib/random";
+import { perExample } from "../lib/sde";
+import type { ScoreFn, SDE } from "../lib/sde";
+import type { GaussianMixture } from "../lib/toy";
 
 export interface ScoreErrorRow {
   t: number;

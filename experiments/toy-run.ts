@@ -10,17 +10,17 @@
  * Evaluation uses the EMA weights, as the official evaluation and sampling.
  */
 import * as tf from "@tensorflow/tfjs";
-import { logLikelihood } from "../likelihood";
-import { energyDistance, sampleCrossEntropy } from "../metrics";
-import { createToyMLP, type ToyMLPConfig } from "../models/mlp";
-import type { ScoreNetwork } from "../models/network";
-import { scoreFnFromModel } from "../models/score";
-import { createRng } from "../random";
-import { pcSample } from "../sampling";
-import { SDE, SubVPSDE, VESDE, VPSDE, perExample, type ScoreFn } from "../sde";
-import type { GaussianMixture } from "../toy";
-import { checkOneOf, checkPositiveInt } from "../validate";
-import { train, toyBatchSource, type LogInfo, type OptimizerOptions, type TrainLossOptions } from "./train";
+import { logLikelihood } from "../lib/likelihood";
+import { energyDistance, sampleCrossEntropy } from "../lib/metrics";
+import { createToyMLP, type ToyMLPConfig } from "../lib/models/mlp";
+import type { ScoreNetwork } from "../lib/models/network";
+import { scoreFnFromModel } from "../lib/models/score";
+import { createRng } from "../lib/random";
+import { pcSample } from "../lib/sampling";
+import { SDE, SubVPSDE, VESDE, VPSDE, perExample, type ScoreFn } from "../lib/sde";
+import type { GaussianMixture } from "../lib/toy";
+import { checkOneOf, checkPositiveInt } from "../lib/validate";
+import { train, toyBatchSource, type LogInfo, type OptimizerOptions, type TrainLossOptions } from "../lib/train";
 
 export type ToySdeName = "VE" | "VP" | "subVP";
 export const TOY_SDES: readonly ToySdeName[] = ["VE", "VP", "subVP"];

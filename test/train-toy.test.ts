@@ -7,7 +7,7 @@ import { before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { eightGaussians } from "../lib/toy";
-import { toyRun } from "../lib/train/toy-run";
+import { toyRun } from "../experiments/toy-run";
 import { setup } from "./helpers";
 
 describe("toy acceptance run, small version", () => {

@@ -3,7 +3,7 @@
  *
  *   npx ts-node --transpile-only tools/ablations.ts [--only table1,snr,train,table1learned,flow] [--no-notebooks] [--quick]
  *
- * 1. runs each experiment at full size (lib/ablation: the same functions and settings the notebooks call) and
+ * 1. runs each experiment at full size (experiments/: the same functions and settings the notebooks call) and
  *    writes data/results/ablations/<experiment>.{json,csv} — settings, seeds, sample counts, backend, wall time and
  *    every row;
  * 2. then executes notebooks 03–05 in full mode (tools/notebooks/run.js --full --figures-dir=figures/ablations):
@@ -20,12 +20,12 @@ import {
   runSnrSweepExperiment,
   runTable1Experiment,
   snrSweepSettings,
-  table1Settings,
-} from "../lib/ablation";
-import { ablationModelSpecs, learnedTable1Settings, modelFile, runLearnedTable1Experiment, trainOrLoadToyModel } from "../lib/ablation";
-import { encodeSettings, loadAblationModels, nllSettings, runEncodeExperiment, runNllExperiment, runToleranceExperiment, toleranceSettings } from "../lib/ablation";
-import type { Cached, PcRunRow } from "../lib/ablation";
-import { repoRoot } from "../lib/ablation/results";
+  table1ExperimentSettings,
+} from "../experiments";
+import { ablationModelSpecs, learnedTable1Settings, modelFile, runLearnedTable1Experiment, trainOrLoadToyModel } from "../experiments";
+import { encodeSettings, loadAblationModels, nllSettings, runEncodeExperiment, runNllExperiment, runToleranceExperiment, toleranceSettings } from "../experiments";
+import type { Cached, PcRunRow } from "../experiments";
+import { repoRoot } from "../experiments/results";
 
 const EXPERIMENTS = ["table1", "snr", "train", "table1learned", "flow"] as const;
 type Exp = (typeof EXPERIMENTS)[number];
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   for (const o of only) if (!EXPERIMENTS.includes(o)) throw new Error(`--only: "${o}" is not one of ${EXPERIMENTS.join(", ")}`);
   const b = await initBackend();
   console.log(`backend ${b.name}; ${quick ? "QUICK sizes (nothing written)" : "full sizes"}; experiments: ${only.join(", ")}`);
-  if (only.includes("table1")) report("table1", await runTable1Experiment(table1Settings(quick), quick, progress("table1")));
+  if (only.includes("table1")) report("table1", await runTable1Experiment(table1ExperimentSettings(quick), quick, progress("table1")));
   if (only.includes("snr")) {
     const paper = (sde: "VE" | "VP", sm: string): number => (PAPER_TABLE5_SNR[sde] as Record<string, number>)[sm];
     report("snr", await runSnrSweepExperiment(snrSweepSettings(quick), quick, paper, progress("snr")));

@@ -28,6 +28,7 @@ import {
   pcSample,
   scatter2d,
 } from "../lib";
+import { writeFileAtomic } from "../lib/io";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -116,8 +117,8 @@ async function main(): Promise<void> {
 
   console.table(rows);
   const header = Object.keys(rows[0]);
-  fs.writeFileSync(path.join(out, "summary.csv"), [header.join(","), ...rows.map((r) => header.map((h) => r[h]).join(","))].join("\n") + "\n");
-  fs.writeFileSync(
+  writeFileAtomic(path.join(out, "summary.csv"), [header.join(","), ...rows.map((r) => header.map((h) => r[h]).join(","))].join("\n") + "\n");
+  writeFileAtomic(
     path.join(out, "summary.json"),
     JSON.stringify({ backend: backend.name, seed, points: n, quick, sampler: "PC1000: reverse_diffusion + langevin, snr 0.16, N 1000, denoise", rows }, null, 2) + "\n",
   );
@@ -129,7 +130,7 @@ async function main(): Promise<void> {
     console.log(`wrote ${files.map((f) => path.relative(root, f)).join(", ")}`);
   } catch (e) {
     if (!(e instanceof RendererUnavailable)) throw e;
-    fs.writeFileSync(path.join(out, "samples.json"), JSON.stringify(fig));
+    writeFileAtomic(path.join(out, "samples.json"), JSON.stringify(fig));
     console.log(`${e.message}\nwrote figures/demo/samples.json (plotly JSON) only`);
   }
   console.log(`wrote figures/demo/summary.csv and summary.json (tensors alive: ${tf.memory().numTensors})`);

@@ -1,23 +1,29 @@
 /**
  * Toy acceptance run (CLI): trains VE, VP and sub-VP score networks on eightGaussians({radius 2, std 0.2}) on the
- * CPU and judges them against the exact mixture score (see lib/train/toy-run.ts for what is measured):
+ * CPU and judges them against the exact mixture score (see experiments/toy-run.ts for what is measured):
  *   (a) PC-sampler energy distance with the learned score ≤ 2 × the same with the exact score;
  *   (b) ODE NLL of held-out true points within 0.15 nats of the mixture's cross-entropy on them;
  *   (c) score MSE vs t (data for plots).
- * Writes data/results/training/toy-acceptance.{json,md} and the checkpoints under data/results/training/checkpoints/.
+ * Writes toy-acceptance.{json,md} and checkpoints/<sde>.ckpt into a run folder: by default runs/train-toy/
+ * (git-ignored), or --out DIR; the committed results in data/results/training/ are written only with --commit-results.
  *
- *   npx ts-node --transpile-only tools/train-toy.ts [--sde VE,VP,subVP] [--steps 4000] [--batch 512] [--seed 42]
+ *   npm run train-toy -- [--sde VE,VP,subVP] [--steps 4000] [--batch 512] [--seed 42]
  *        [--lr 2e-3] [--warmup 100] [--ema 0.999] [--lw none|VE,VP,subVP (likelihood weighting; default none)] [--samples 2000] [--nll-points 1000]
- *        [--out data/results/training] [--fresh]
- * A run resumes from its checkpoint when one exists (pass --fresh to start over).
+ *        [--out DIR | --commit-results] [--fresh]
+ * A run resumes from its checkpoint in the run folder when one exists and says how many steps it trains; --steps below
+ * the checkpoint's step is refused (it would train nothing). The table keeps the rows of earlier runs in the folder
+ * only when they were made with the same settings; otherwise the run is refused (use --fresh or another --out).
+ * --fresh deletes the chosen SDEs' checkpoints and starts a new table.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../lib/backend";
+import { readJsonFile } from "../lib/io";
 import { eightGaussians } from "../lib/toy";
-import { TOY_SDES, toyRun, type ToyRunReport, type ToySdeName } from "../lib/train/toy-run";
-import { writeFileAtomic } from "../lib/train/checkpoint";
+import { loadCheckpoint } from "../lib/train";
+import { TOY_SDES, toyRun, type ToyRunReport, type ToySdeName } from "../experiments/toy-run";
+import { writeFileAtomic } from "../lib/io";
 
 interface Args {
   sdes: ToySdeName[];
@@ -31,8 +37,15 @@ interface Args {
   samples: number;
   nllPoints: number;
   out: string;
+  commitResults: boolean;
   fresh: boolean;
 }
+
+const ROOT = path.join(__dirname, "..");
+/** The committed acceptance results, written only with --commit-results. */
+const COMMITTED_OUT = path.join(ROOT, "data", "results", "training");
+/** The default run folder (git-ignored). */
+const DEFAULT_OUT = path.join(ROOT, "runs", "train-toy");
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
@@ -46,9 +59,11 @@ function parseArgs(argv: string[]): Args {
     lw: [],
     samples: 2000,
     nllPoints: 1000,
-    out: path.join(__dirname, "..", "data", "results", "training"),
+    out: DEFAULT_OUT,
+    commitResults: false,
     fresh: false,
   };
+  let outGiven = false;
   const sdeList = (v: string): ToySdeName[] => {
     if (v === "" || v === "none") return [];
     return v.split(",").map((s) => {
@@ -75,10 +90,23 @@ function parseArgs(argv: string[]): Args {
       case "--ema": a.ema = num(k, v); i++; break;
       case "--samples": a.samples = num(k, v); i++; break;
       case "--nll-points": a.nllPoints = num(k, v); i++; break;
-      case "--out": a.out = v; i++; break;
+      case "--out":
+        if (v === undefined || v.startsWith("--")) throw new Error("--out needs a folder");
+        a.out = path.resolve(v);
+        outGiven = true;
+        i++;
+        break;
+      case "--commit-results": a.commitResults = true; break;
       case "--fresh": a.fresh = true; break;
       default: throw new Error(`unknown argument ${k} (see the header of tools/train-toy.ts)`);
     }
+  }
+  if (!Number.isSafeInteger(a.steps) || a.steps < 0) throw new Error(`--steps = ${a.steps} is not allowed; --steps must be a whole number ≥ 0`);
+  if (a.commitResults) {
+    if (outGiven && path.resolve(a.out) !== COMMITTED_OUT) throw new Error(`--commit-results writes ${path.relative(ROOT, COMMITTED_OUT)}; it cannot be combined with --out ${a.out}`);
+    a.out = COMMITTED_OUT;
+  } else if (path.resolve(a.out) === COMMITTED_OUT) {
+    throw new Error(`--out ${a.out} is the committed results folder; pass --commit-results to write there`);
   }
   return a;
 }
@@ -97,7 +125,7 @@ function markdown(meta: Record<string, unknown>, reports: ToyRunReport[]): strin
   for (const r of reports) {
     const lw = (r.config.loss as { likelihoodWeighting?: boolean }).likelihoodWeighting ? "g² (likelihood)" : "σ²";
     lines.push(
-      `| ${r.sde} | ${r.training.steps} | ${r.training.wallSeconds.toFixed(0)} | ${lw} | ${f(r.sampling?.energyDistanceLearned, 5)} | ${f(r.sampling?.energyDistanceExact, 5)} | ` +
+      `| ${r.sde} | ${r.training.steps}${r.training.startStep > 0 ? ` (resumed at ${r.training.startStep})` : ""} | ${r.training.wallSeconds.toFixed(0)} | ${lw} | ${f(r.sampling?.energyDistanceLearned, 5)} | ${f(r.sampling?.energyDistanceExact, 5)} | ` +
         `${f(r.sampling?.ratio, 2)} ${r.sampling ? (r.sampling.pass ? "✓" : "✗") : ""} | ${f(r.nll?.nllLearned)} | ${f(r.nll?.nllExactScore)} | ${f(r.nll?.trueCrossEntropy)} | ` +
         `${f(r.nll ? Math.abs(r.nll.gapLearned) : undefined, 3)} ${r.nll ? (r.nll.pass ? "✓" : "✗") : ""} |`,
     );
@@ -132,19 +160,70 @@ function markdown(meta: Record<string, unknown>, reports: ToyRunReport[]): strin
   return lines.join("\n");
 }
 
+/** The settings a table row depends on (besides the SDE); rows of different settings are never mixed in one table. */
+function runSettings(a: Args): Record<string, unknown> {
+  return { steps: a.steps, batch: a.batch, seed: a.seed, lr: a.lr, warmup: a.warmup, ema: a.ema, lw: a.lw, samples: a.samples, nllPoints: a.nllPoints };
+}
+
+interface AcceptanceFile {
+  meta?: Record<string, unknown>;
+  settings?: Record<string, unknown>;
+  runs?: ToyRunReport[];
+}
+
+/**
+ * Checks each chosen SDE's checkpoint before any work: a checkpoint beyond --steps is refused (it would train
+ * nothing and report a model trained longer than asked). Returns the step each run resumes at.
+ */
+function resumeSteps(args: Args, ckDir: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const sde of args.sdes) {
+    const ck = path.join(ckDir, `${sde}.ckpt`);
+    if (args.fresh || !fs.existsSync(ck)) {
+      out.set(sde, 0);
+      continue;
+    }
+    const step = loadCheckpoint(ck).step;
+    if (step > args.steps) {
+      throw new Error(
+        `--steps ${args.steps} is below the step of the checkpoint ${path.relative(process.cwd(), ck)} (${step}): it would train nothing. ` +
+          `Pass --steps ≥ ${step} to continue it, --fresh to start over, or --out DIR for a new run folder.`,
+      );
+    }
+    out.set(sde, step);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const info = await initBackend();
   const dist = eightGaussians({ radius: 2, std: 0.2 });
   const ckDir = path.join(args.out, "checkpoints");
-  fs.mkdirSync(ckDir, { recursive: true });
   const jsonPath = path.join(args.out, "toy-acceptance.json");
-  const prev: { runs?: ToyRunReport[] } = fs.existsSync(jsonPath) ? JSON.parse(fs.readFileSync(jsonPath, "utf8")) : {};
-  const reports = new Map<string, ToyRunReport>((prev.runs ?? []).map((r) => [r.sde, r]));
+  const settings = runSettings(args);
+  const prev: AcceptanceFile = !args.fresh && fs.existsSync(jsonPath) ? readJsonFile<AcceptanceFile>(jsonPath, "toy acceptance results") : {};
+  const kept = (prev.runs ?? []).filter((r) => !args.sdes.includes(r.sde));
+  if (kept.length && JSON.stringify(prev.settings) !== JSON.stringify(settings)) {
+    throw new Error(
+      `${path.relative(process.cwd(), jsonPath)} holds rows (${kept.map((r) => r.sde).join(", ")}) made with other settings ` +
+        `(${JSON.stringify(prev.settings ?? "not recorded")} vs ${JSON.stringify(settings)}); one table never mixes settings: ` +
+        "pass --fresh to start a new table, --out DIR for another run folder, or the same settings.",
+    );
+  }
+  const starts = resumeSteps(args, ckDir);
+  const info = await initBackend();
+  console.error(`writing into ${path.relative(process.cwd(), args.out) || "."}${args.commitResults ? " (committed results)" : ""}`);
+  fs.mkdirSync(ckDir, { recursive: true });
+  const reports = new Map<string, ToyRunReport>(kept.map((r) => [r.sde, r]));
   for (const sde of args.sdes) {
     const ck = path.join(ckDir, `${sde}.ckpt`);
     if (args.fresh) fs.rmSync(ck, { force: true });
-    console.error(`== ${sde}: ${args.steps} steps, batch ${args.batch}, seed ${args.seed}`);
+    const start = starts.get(sde) ?? 0;
+    const todo = args.steps - start;
+    console.error(
+      `== ${sde}: ${start > 0 ? `resuming ${path.relative(process.cwd(), ck)} at step ${start}; ` : ""}training ${todo} step${todo === 1 ? "" : "s"} ` +
+        `(to step ${args.steps}), batch ${args.batch}, seed ${args.seed}`,
+    );
     const t0 = Date.now();
     const r = await toyRun({
       sde,
@@ -162,11 +241,12 @@ async function main(): Promise<void> {
       nllPoints: args.nllPoints,
       progress: true,
     });
-    console.error(`   ${sde} done in ${((Date.now() - t0) / 1000).toFixed(0)} s: ` + JSON.stringify({ sampling: r.sampling, nll: r.nll }));
+    const trained = r.training.steps - r.training.startStep;
+    console.error(`   ${sde} done in ${((Date.now() - t0) / 1000).toFixed(0)} s (trained ${trained} steps, model at step ${r.training.steps}): ` + JSON.stringify({ sampling: r.sampling, nll: r.nll }));
     reports.set(sde, r);
     const runs = TOY_SDES.filter((s) => reports.has(s)).map((s) => reports.get(s) as ToyRunReport);
     const meta = { date: new Date().toISOString(), backend: info.name, cpus: os.cpus().length, node: process.version, command: `tools/train-toy.ts ${process.argv.slice(2).join(" ")}` };
-    writeFileAtomic(jsonPath, JSON.stringify({ meta, runs }, null, 1) + "\n");
+    writeFileAtomic(jsonPath, JSON.stringify({ meta, settings, runs }, null, 1) + "\n");
     writeFileAtomic(path.join(args.out, "toy-acceptance.md"), markdown(meta, runs));
   }
 }

@@ -17,3 +17,5 @@ export type {
   NoiseFloorOptions,
   CrossEntropyOptions,
 } from "./distances";
+export { mean, std, modeStats } from "./summary";
+export type { ModeStats } from "./summary";

@@ -1,5 +1,9 @@
-/** Small statistics and formatting helpers for the ablation tables. */
+/**
+ * Summary statistics of repeated runs (mean, sample standard deviation) and per-mode statistics of 2-D samples
+ * against a Gaussian mixture (how the toy ablations read sampler quality beyond a global distance).
+ */
 
+/** Arithmetic mean; NaN for an empty list. */
 export function mean(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
   return xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -10,25 +14,6 @@ export function std(xs: readonly number[]): number {
   if (xs.length < 2) return 0;
   const m = mean(xs);
   return Math.sqrt(xs.reduce((a, v) => a + (v - m) * (v - m), 0) / (xs.length - 1));
-}
-
-/** "m ± s" with `digits` significant digits on the mean and the same decimal places on s. */
-export function pm(m: number, s: number, digits = 3): string {
-  if (!Number.isFinite(m)) return String(m);
-  const mag = m === 0 ? 0 : Math.floor(Math.log10(Math.abs(m)));
-  const dec = Math.max(0, digits - 1 - mag);
-  return `${m.toFixed(dec)} ± ${s.toFixed(dec)}`;
-}
-
-/** Rounds to `digits` significant digits (for CSV/JSON output that stays readable). */
-export function sig(v: number, digits = 4): number {
-  return Number.isFinite(v) && v !== 0 ? Number(v.toPrecision(digits)) : v;
-}
-
-/** Welch's t statistic of mean(a) − mean(b). */
-export function welchT(a: readonly number[], b: readonly number[]): number {
-  const se = Math.sqrt(std(a) ** 2 / a.length + std(b) ** 2 / b.length);
-  return se > 0 ? (mean(a) - mean(b)) / se : (mean(a) - mean(b)) * Infinity;
 }
 
 /**

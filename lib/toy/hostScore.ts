@@ -3,18 +3,19 @@
  *
  * Same mathematics as `GaussianMixture.scoreAt` (lib/toy): component k of p_t is N(m μ_k, m² S_k + s² I), and
  *   ∇ log p_t(x) = −Σ_k r_k(x) C_k⁻¹ (x − m μ_k),  r_k = softmax_k(log w_k + log N(x; m μ_k, C_k)),
- * with C_k = U_k (m² Λ_k + s² I) U_kᵀ from the mixture's own eigendecomposition. Why a second implementation: the
- * ablation grids call the score ~10⁵–10⁶ times on a few thousand 2-D points; the device version spends ~10 ms per call
- * in ~30 small tfjs ops, this one well under 1 ms (one read of x, one tensor out). The coefficients m(t), s(t) come
- * from the SDE itself (`marginalCoefficients`, float32, cached per distinct t), so the two implementations see the
- * same schedule. Agreement with the library's score is asserted in test/ablation.test.ts.
+ * with C_k = U_k (m² Λ_k + s² I) U_kᵀ from the mixture's own eigendecomposition. Why a second implementation: a
+ * sampler ablation calls the score hundreds of thousands of times on a few thousand 2-D points; the tensor version
+ * is ~30 small tfjs ops per call, each with its own dispatch cost, while this one reads x once, loops in float64 and
+ * returns one tensor. The coefficients m(t), s(t) come from the SDE itself (`marginalCoefficients`, float32, cached
+ * per distinct t), so the two implementations see the same schedule. Agreement with `GaussianMixture.scoreFn` is
+ * asserted in test/toy-host-score.test.ts.
  *
  * Not differentiable (it leaves the tape): use `GaussianMixture.scoreFn` where gradients are needed (likelihoods).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ScoreFn, SDE } from "../sde";
-import type { GaussianMixture } from "../toy";
-import { symmetricEigen } from "../toy";
+import type { GaussianMixture } from "./gmm";
+import { symmetricEigen } from "./linalg";
 import { fail } from "../validate";
 
 interface Comp {

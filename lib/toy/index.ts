@@ -9,4 +9,5 @@ export { TwoMoons, SwissRoll, Checkerboard, ConcentricRings, Pinwheel } from "./
 export { twoMoons, swissRoll, checkerboard, concentricRings, pinwheel } from "./samplers";
 export type { TwoMoonsOptions, SwissRollOptions, CheckerboardOptions, RingsOptions, PinwheelOptions } from "./samplers";
 export { TOY_NAMES, toyDistribution } from "./registry";
+export { hostMixtureScore } from "./hostScore";
 export type { ToyName } from "./registry";

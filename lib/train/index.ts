@@ -14,5 +14,3 @@ export type { CheckpointData } from "./checkpoint";
 export { train, Trainer, TrainingDivergedError, toyBatchSource, datasetBatchSource } from "./train";
 export type { BatchSource, TrainOptions, TrainResult, TrainLossOptions, OptimizerOptions, StepInfo, LogInfo, CheckpointOptions } from "./train";
 export { formatDuration, progressLine } from "./progress";
-export { toyRun, defaultToyModel, makeSde, TOY_SDES } from "./toy-run";
-export type { ToyRunOptions, ToyRunReport, SamplingReport, ToySdeName } from "./toy-run";

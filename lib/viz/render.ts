@@ -13,6 +13,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { Figure } from "./figure";
+import { writeFileAtomic } from "../io/atomic";
 
 export type ImageFormat = "png" | "svg";
 
@@ -129,12 +130,11 @@ export class FigureRenderer {
   async writeFiles(fig: Figure, base: string, formats: readonly ImageFormat[] = ["png", "svg"], size?: RenderSize): Promise<string[]> {
     fs.mkdirSync(path.dirname(base), { recursive: true });
     const out: string[] = [];
-    fs.writeFileSync(`${base}.json`, JSON.stringify(fig));
+    writeFileAtomic(`${base}.json`, JSON.stringify(fig));
     out.push(`${base}.json`);
     for (const f of formats) {
       const file = `${base}.${f}`;
-      if (f === "png") fs.writeFileSync(file, await this.render(fig, "png", size));
-      else fs.writeFileSync(file, await this.render(fig, "svg", size));
+      writeFileAtomic(file, f === "png" ? await this.render(fig, "png", size) : await this.render(fig, "svg", size));
       out.push(file);
     }
     return out;

@@ -11,7 +11,7 @@ import { show, showTable, grid, lines, quiver, scatter2d, meshgrid, isQuick, Pan
 import { energyDistance } from "../../lib/metrics";
 import {
   loadAblationModels, toyModelData, scoreErrorVsT, scoreOnGrid, cachedResult, sig, pm, ScoreErrorRow,
-} from "../../lib/ablation";
+} from "../../experiments";
 
 nbTest("notebook 03_training_toy", { timeout: 600_000 }, async (nbT) => {
 let nbCell = "start";

@@ -9,10 +9,10 @@ import * as dfd from "danfojs-node";
 import { initBackend } from "../../lib";
 import { show, showTable, showMarkdown, grid, scatter2d, isQuick, Panel, Trace } from "../../lib/viz";
 import {
-  table1Settings, runTable1Experiment, snrSweepSettings, runSnrSweepExperiment, pcMixture,
+  table1ExperimentSettings as table1Settings, runTable1Experiment, snrSweepSettings, runSnrSweepExperiment, pcMixture,
   table1Layout, paperTable1Layout, table1Claims, paired, cell, configKey, foldToModes, pm, sig,
   PAPER_TABLE5_SNR, SummaryRow, PcRunRow, PcSdeName, runLearnedTable1Experiment, learnedTable1Settings,
-} from "../../lib/ablation";
+} from "../../experiments";
 
 nbTest("notebook 04_pc_samplers", { timeout: 600_000 }, async (nbT) => {
 let nbCell = "start";

@@ -10,8 +10,9 @@ import { initBackend } from "../../lib";
 import { show, showTable, showMarkdown, grid, lines, scatter2d, isQuick, Panel, Trace } from "../../lib/viz";
 import {
   loadAblationModels, toleranceSettings, runToleranceExperiment, nllSettings, runNllExperiment,
-  encodeSettings, runEncodeExperiment, cachedResult, toyModelData, mean, std, pm, sig, ToleranceRow, NllRow,
-} from "../../lib/ablation";
+  encodeSettings, runEncodeExperiment, cachedResult, toyModelData, pm, sig, ToleranceRow, NllRow,
+} from "../../experiments";
+import { mean, std } from "../../lib/metrics";
 import { logLikelihood } from "../../lib/likelihood";
 import { createRng } from "../../lib/random";
 

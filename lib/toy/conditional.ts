@@ -121,6 +121,15 @@ export class MixtureClasses {
     return (x, t, labels) => this.logPosteriorGrad(sde, x, t, labels);
   }
 
+  /**
+   * n labelled points of p_0(x, y): the mixture's `sampleWithComponents` (its documented draws) with each point's
+   * class — the training data of a noise-conditional classifier.
+   */
+  sampleLabelled(n: number, rng: Rng): { x: tf.Tensor2D; labels: Int32Array } {
+    const { x, components } = this.mixture.sampleWithComponents(n, rng);
+    return { x, labels: Int32Array.from(components, (k) => this.classes[k]) };
+  }
+
   /** The exact conditional score ∇ₓ log p_t(x | y = c) as a ScoreFn (the sampler target's own score). */
   classScoreFn(sde: SDE, c: number): ScoreFn {
     return this.classMixture(c).scoreFn(sde);

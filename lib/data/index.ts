@@ -7,3 +7,4 @@ export * from "./cifar10";
 export * from "./images";
 export * from "./config";
 export * from "./dequantize";
+export * from "./score-model";

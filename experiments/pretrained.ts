@@ -1,0 +1,45 @@
+/**
+ * The committed pretrained image score models, by name. Each lives in data/pretrained/<name>/:
+ *   model.ckpt         EMA weights (the evaluation weights) in the checkpoint format of lib/train/checkpoint, with
+ *                      the SDE, loss convention, data scaling and the training record in its config
+ *   model.safetensors  the same weights with PyTorch-style names and layouts (mapping: lib/models/export.ts)
+ *   resume.ckpt        (when committed) the full training checkpoint, to continue training: copy it to
+ *                      runs/<name>/checkpoint.ckpt and run `npm run train -- --config <name>`
+ *   training.json      configuration, steps, wall time, backend and CPU of the training
+ * lib never reads repository paths; this registry maps names to those files for the tools and notebooks.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { loadScoreModel, type LoadedScoreModel } from "../lib/data/score-model";
+
+const ROOT = path.join(__dirname, "..");
+export const PRETRAINED_DIR = path.join(ROOT, "data", "pretrained");
+
+/** Names of the committed models (folders of data/pretrained holding a model.ckpt). */
+export function pretrainedNames(): string[] {
+  if (!fs.existsSync(PRETRAINED_DIR)) return [];
+  return fs
+    .readdirSync(PRETRAINED_DIR)
+    .filter((d) => fs.existsSync(path.join(PRETRAINED_DIR, d, "model.ckpt")))
+    .sort();
+}
+
+/** The weights file of a committed model (an error lists the known names). */
+export function pretrainedPath(name: string): string {
+  const file = path.join(PRETRAINED_DIR, name, "model.ckpt");
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(name) || !fs.existsSync(file)) {
+    throw new Error(`pretrained model "${name}" does not exist; committed models: ${pretrainedNames().join(", ") || "(none)"} (data/pretrained/<name>/model.ckpt)`);
+  }
+  return file;
+}
+
+/** Loads a committed model by name (EMA weights). */
+export function loadPretrained(name: string): LoadedScoreModel {
+  return loadScoreModel(pretrainedPath(name));
+}
+
+/** The training record of a committed model (training.json), if any. */
+export function pretrainedRecord(name: string): Record<string, unknown> | undefined {
+  const f = path.join(path.dirname(pretrainedPath(name)), "training.json");
+  return fs.existsSync(f) ? (JSON.parse(fs.readFileSync(f, "utf8")) as Record<string, unknown>) : undefined;
+}

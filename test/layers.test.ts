@@ -19,7 +19,6 @@ import {
   upsampleNearest2,
   FourierEmbedding,
   PositionalEmbedding,
-  setHostEmbedding,
 } from "../lib/models";
 import { assertClose, assertNoLeak, setup } from "./helpers";
 
@@ -219,19 +218,19 @@ describe("layers", () => {
     const freqs = [0, 1, 2, 3].map((k) => Math.exp((-k * Math.log(10000)) / 3));
     const expP = ts.flatMap((t) => [...freqs.map((f) => Math.sin(t * f)), ...freqs.map((f) => Math.cos(t * f))]);
     assertClose(p, expP, { atol: 2e-4, what: "positional" });
-    // The tensor path (GPU / native backends) gives the same features; odd widths are zero-padded.
+    // Repeated labels (one row computed and shared on the kernel path) and odd widths (zero-padded). The kernel
+    // path and the tfjs-ops fallback are compared with each other in test/perf/native.test.ts.
     const pe7 = new PositionalEmbedding(store, 7);
-    const manyLabels = tf.tensor1d([0.02, 0.02, 0.02, 3, 49.5, 49.5]);
+    const many = [0.02, 0.02, 0.02, 3, 49.5, 49.5];
+    const manyLabels = tf.tensor1d(many);
     const lab7 = tf.tensor1d(ts);
-    const host = tf.tidy(() => [fe.apply(manyLabels).dataSync(), pe.apply(lab7).dataSync(), pe7.apply(lab7).dataSync()]);
-    setHostEmbedding(false);
-    try {
-      const dev = tf.tidy(() => [fe.apply(manyLabels).dataSync(), pe.apply(lab7).dataSync(), pe7.apply(lab7).dataSync()]);
-      dev.forEach((d, i) => assertClose(d, Array.from(host[i]), { atol: 2e-4, what: `tensor path ${i}` }));
-    } finally {
-      setHostEmbedding("auto");
-    }
-    const row = Array.from(host[2].slice(0, 7));
+    const host = tf.tidy(() => [fe.apply(manyLabels).dataSync(), pe7.apply(lab7).dataSync()]);
+    const expMany = many.flatMap((s) => [...W.map((w) => Math.sin(2 * Math.PI * Math.log(s) * w)), ...W.map((w) => Math.cos(2 * Math.PI * Math.log(s) * w))]);
+    assertClose(host[0], expMany, { atol: 2e-4, what: "fourier, repeated labels" });
+    const freqs3 = [0, 1, 2].map((k) => Math.exp((-k * Math.log(10000)) / 2));
+    const exp7 = ts.flatMap((t) => [...freqs3.map((f) => Math.sin(t * f)), ...freqs3.map((f) => Math.cos(t * f)), 0]);
+    assertClose(host[1], exp7, { atol: 2e-4, what: "positional, odd width" });
+    const row = Array.from(host[1].slice(0, 7));
     assert.equal(row[6], 0, "odd width: last column is zero padding");
     assertClose(row.slice(0, 6), [0, 0, 0, 1, 1, 1], { atol: 1e-6, what: "label 0" });
     tf.dispose([manyLabels, lab7]);

@@ -18,7 +18,6 @@ export {
   FourierEmbedding,
   PositionalEmbedding,
   makeEmbedding,
-  setHostEmbedding,
   activation,
   ACTIVATIONS,
   EMBEDDINGS,

@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../random";
 import { checkOneOf, checkPositive, checkPositiveInt, fail } from "../validate";
 import { avgPool2, conv2dSame, groupNorm, linear, silu, bmm, upsampleNearest2 } from "./ops";
-import { nativeKernelsInstalled, nativeSinCosRows } from "../perf/native";
+import { KERNELS, kernelOr } from "../perf/kernels";
 
 /** How a weight is initialised. 'varianceScaling' is the official `default_init` (fan_avg, uniform). */
 export type Init =
@@ -244,56 +244,14 @@ export type EmbeddingType = "fourier" | "positional";
 export const EMBEDDINGS: readonly EmbeddingType[] = ["fourier", "positional"];
 
 /**
- * Whether embeddings are computed on the host. On wasm and cpu, Sin/Cos/Log run at ~1 µs per element (measured
- * ~2.4 ms for a [512, 32] embedding, more than the rest of a toy-MLP forward pass), while reading the [B] labels
- * and calling Math.sin / Math.cos is ~100× cheaper, and rows for repeated labels (a sampler's whole batch
- * shares one t) are computed once and copied. Labels are therefore constants to autodiff: nothing in this
- * library differentiates a network with respect to its noise label. GPU / native backends keep the tensor path
- * (a read-back would stall them).
- */
-let hostMode: "auto" | boolean = "auto";
-
-/** Forces the host (true) or tensor (false) embedding path, or restores the backend-based choice ("auto"). */
-export function setHostEmbedding(mode: "auto" | boolean): void {
-  if (mode !== "auto" && typeof mode !== "boolean") fail("setHostEmbedding", "mode", mode, '"auto", true or false');
-  hostMode = mode;
-}
-
-function hostEmbedding(): boolean {
-  if (hostMode !== "auto") return hostMode;
-  const b = tf.getBackend();
-  return b === "wasm" || b === "cpu";
-}
-
-/**
- * [B, dim] = [sin(arg(l_b)·f_k), cos(arg(l_b)·f_k)] (k < half = f.length, zeros after 2·half) computed in float64 on
- * the host, once per distinct label (a sampler's batch shares one). The native addon does the same arithmetic in
- * vectorised C when its kernels are in use.
- */
-function sinCosRows(labels: ArrayLike<number>, f: ArrayLike<number>, dim: number, arg: (l: number) => number): tf.Tensor2D {
-  const half = f.length;
-  const B = labels.length;
-  const args = new Float64Array(B);
-  for (let b = 0; b < B; b++) args[b] = b > 0 && labels[b] === labels[b - 1] ? args[b - 1] : arg(labels[b]);
-  if (nativeKernelsInstalled()) return tf.tensor2d(nativeSinCosRows(args, Float64Array.from(f), dim), [B, dim]);
-  const out = new Float32Array(B * dim);
-  for (let b = 0; b < B; b++) {
-    if (b > 0 && args[b] === args[b - 1]) {
-      out.copyWithin(b * dim, (b - 1) * dim, b * dim);
-      continue;
-    }
-    for (let k = 0; k < half; k++) {
-      out[b * dim + k] = Math.sin(args[b] * f[k]);
-      out[b * dim + half + k] = Math.cos(args[b] * f[k]);
-    }
-  }
-  return tf.tensor2d(out, [B, dim]);
-}
-
-/**
  * Gaussian Fourier features of log(label) (NCSN++ `GaussianFourierProjection`, for VE labels σ > 0):
  * W ~ N(0, 1)·scale drawn once from the seeded Rng and never trained; output [sin(2π log σ W), cos(2π log σ W)]
  * of width `dim` (W has dim/2 entries). Computed once per forward pass; every block reuses the result.
+ *
+ * Both embeddings run the sinCosRows kernel where the backend has it (lib/perf/native: the rows in double, once
+ * per distinct label — a sampler's batch shares one; wasm's Sin/Cos/Log kernels cost ~1 µs per element), else
+ * the same features in tfjs ops. Labels are constants to autodiff on the kernel path: nothing in this library
+ * differentiates a network with respect to its noise label.
  */
 export class FourierEmbedding {
   private readonly W: tf.Variable;
@@ -305,9 +263,10 @@ export class FourierEmbedding {
     this.W = store.fixed(`${name}/W`, tf.tidy(() => store.rngSource.normal([1, dim / 2]).mul(scale * 2 * Math.PI)));
   }
   apply(label: tf.Tensor): tf.Tensor {
-    if (hostEmbedding()) return sinCosRows(label.dataSync(), this.W.dataSync(), this.dim, Math.log);
-    const proj = label.log().reshape([-1, 1]).mul(this.W);
-    return tf.concat([tf.sin(proj), tf.cos(proj)], 1);
+    return kernelOr(KERNELS.sinCosRows, { label: label.reshape([-1]), f: this.W.reshape([-1]) }, { dim: this.dim, log: true }, () => {
+      const proj = label.log().reshape([-1, 1]).mul(this.W);
+      return tf.concat([tf.sin(proj), tf.cos(proj)], 1);
+    });
   }
 }
 
@@ -317,21 +276,20 @@ export class FourierEmbedding {
  */
 export class PositionalEmbedding {
   private readonly freqs: tf.Tensor;
-  private readonly freqValues: Float64Array;
   constructor(store: ParamStore, readonly dim: number, maxPositions = 10000) {
     checkPositiveInt("PositionalEmbedding", "dim", dim);
     if (dim < 4) fail("PositionalEmbedding", "dim", dim, "an integer ≥ 4");
     const half = Math.floor(dim / 2);
-    this.freqValues = new Float64Array(half);
-    for (let k = 0; k < half; k++) this.freqValues[k] = Math.exp((-k * Math.log(maxPositions)) / (half - 1));
-    this.freqs = store.buffer(tf.tensor2d(Float32Array.from(this.freqValues), [1, half]));
+    const f = Float32Array.from({ length: half }, (_, k) => Math.exp((-k * Math.log(maxPositions)) / (half - 1)));
+    this.freqs = store.buffer(tf.tensor2d(f, [1, half]));
   }
   apply(label: tf.Tensor): tf.Tensor {
-    // The odd-dim zero column is simply left at 0 by sinCosRows (rows are dim wide, 2·half filled).
-    if (hostEmbedding()) return sinCosRows(label.dataSync(), this.freqValues, this.dim, (l) => l);
-    const arg = label.reshape([-1, 1]).mul(this.freqs);
-    const e = tf.concat([tf.sin(arg), tf.cos(arg)], 1);
-    return this.dim % 2 === 1 ? tf.pad(e, [[0, 0], [0, 1]]) : e;
+    // The kernel leaves the odd-dim zero column at 0 (rows are dim wide, 2·half filled).
+    return kernelOr(KERNELS.sinCosRows, { label: label.reshape([-1]), f: this.freqs.reshape([-1]) }, { dim: this.dim, log: false }, () => {
+      const arg = label.reshape([-1, 1]).mul(this.freqs);
+      const e = tf.concat([tf.sin(arg), tf.cos(arg)], 1);
+      return this.dim % 2 === 1 ? tf.pad(e, [[0, 0], [0, 1]]) : e;
+    });
   }
 }
 

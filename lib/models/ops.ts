@@ -18,8 +18,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { fail } from "../validate";
-import { fastGradientsInstalled, reduceTo } from "../perf/fastGradients";
-import { nativeGroupNorm, nativeKernelsInstalled, nativeSilu } from "../perf/native";
+import { fastGradientsInstalled } from "../perf/fastGradients";
+import { KERNELS, kernelOr, kernelsOr } from "../perf/kernels";
 
 type Save = tf.GradSaveFunc;
 
@@ -88,18 +88,18 @@ export const bmm = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
 }) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor3D;
 
 /**
- * Gradient of a stride-1 'same' conv with an odd k×k filter: with lib/perf/native's OpenBLAS kernels installed,
- * the Conv2DBackpropInput / Conv2DBackpropFilter kernels they provide; otherwise as two forward convolutions
- * (see file comment).
+ * Gradients [dx, dW] (and the bias gradient [Cout] when `bias`) of a stride-1 'same' conv with an odd k×k filter:
+ * the convGrads kernel where the backend has it (lib/perf/native: oneDNN), else written as forward convolutions
+ * and a sum (see file comment).
  */
-function convGrads(x: tf.Tensor4D, w: tf.Tensor4D, dy: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
-  if (nativeKernelsInstalled()) {
-    const conv = { strides: 1, pad: "same", dataFormat: "NHWC" } as const;
-    const e = tf.engine();
-    const dx = e.runKernel("Conv2DBackpropInput", { dy, filter: w }, { ...conv, inputShape: x.shape }) as tf.Tensor4D;
-    const dw = e.runKernel("Conv2DBackpropFilter", { x, dy }, { ...conv, filterShape: w.shape }) as tf.Tensor4D;
-    return [dx, dw];
-  }
+function convGrads(x: tf.Tensor4D, w: tf.Tensor4D, dy: tf.Tensor4D, bias: boolean): tf.Tensor[] {
+  return kernelsOr(KERNELS.convGrads, { x, w, dy }, { bias }, () => {
+    const grads: tf.Tensor[] = convGradsByForwardConvs(x, w, dy);
+    return bias ? [...grads, tf.sum(dy, [0, 1, 2])] : grads;
+  });
+}
+
+function convGradsByForwardConvs(x: tf.Tensor4D, w: tf.Tensor4D, dy: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
   const k = w.shape[0];
   const p = (k - 1) / 2;
   // dx[b,y,x,ci] = Σ_{i,j,co} dy[b, y−i+p, x−j+p, co] W[i,j,ci,co]: a 'same' conv with the flipped filter.
@@ -116,15 +116,6 @@ function convGrads(x: tf.Tensor4D, w: tf.Tensor4D, dy: tf.Tensor4D): [tf.Tensor4
   return [dx, dw];
 }
 
-/**
- * Σ over every axis but the last (a bias gradient). With the native kernels: onesᵀ·dy, one OpenBLAS product —
- * wasm's Sum over leading axes took 5.5 ms for [64, 28, 28, 32] (87 ms of a U-Net train step → 19 ms).
- */
-function channelSum(dy: tf.Tensor): tf.Tensor {
-  const c = dy.shape[dy.rank - 1];
-  return nativeKernelsInstalled() ? reduceTo(dy, [c]) : tf.sum(dy, [...Array(dy.rank - 1).keys()]);
-}
-
 const conv2dBiasOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
   const [x, w, b, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, Save];
   save([x, w]);
@@ -132,9 +123,7 @@ const conv2dBiasOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
     value: tf.fused.conv2d({ x, filter: w, strides: 1, pad: "same", bias: b }),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-      const dy4 = dy as tf.Tensor4D;
-      const [dx, dw] = convGrads(xs, ws, dy4);
-      return [dx, dw, channelSum(dy4)];
+      return convGrads(xs, ws, dy as tf.Tensor4D, true);
     },
   };
 });
@@ -146,7 +135,7 @@ const conv2dOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
     value: tf.conv2d(x, w, 1, "same"),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-      return convGrads(xs, ws, dy as tf.Tensor4D);
+      return convGrads(xs, ws, dy as tf.Tensor4D, false);
     },
   };
 });
@@ -161,11 +150,11 @@ export function conv2dSame(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor
 }
 
 /**
- * SiLU / swish x·σ(x). With lib/perf/native installed: one fused kernel forward and one backward; otherwise its
+ * SiLU / swish x·σ(x): the silu kernel where the backend has it (one fused pass forward, one backward), else its
  * derivative σ(x)(1 + x(1 − σ(x))) written out (one sigmoid, saved).
  */
 export function silu(x: tf.Tensor): tf.Tensor {
-  return nativeKernelsInstalled() && x.dtype === "float32" ? nativeSilu(x) : siluOp(x);
+  return kernelOr(KERNELS.silu, { x }, {}, () => siluOp(x));
 }
 
 const siluOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
@@ -215,7 +204,8 @@ export function upsampleNearest2(x: tf.Tensor): tf.Tensor4D {
 
 /**
  * Group normalisation over (H, W, C/G) per example and group, then a per-channel affine map: x [B, ..., C],
- * γ, β [C]; eps 1e-6 as the official NCSN++/DDPM++ GroupNorm. The gradient is written in closed form,
+ * γ, β [C]; eps 1e-6 as the official NCSN++/DDPM++ GroupNorm. The groupNorm kernel where the backend has it (one
+ * pass each way), else in tfjs ops with the gradient written in closed form,
  * with x̂ the normalised input, r = 1/√(var + eps), g = dy·γ and means over each group:
  *   dx = r (g − mean(g) − x̂ mean(g x̂)),  dγ = Σ dy x̂,  dβ = Σ dy
  * (fewer kernels than differentiating tf.moments: ~15 % faster on wasm, equal to the stock gradient to 1e-6).
@@ -224,8 +214,7 @@ export function groupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, group
   const c = x.shape[x.rank - 1];
   if (c % groups !== 0) fail("groupNorm", "groups", groups, `a divisor of the channel count ${c}`);
   if (x.rank < 2) fail("groupNorm", "x.shape", x.shape, "[B, ..., C]");
-  if (nativeKernelsInstalled()) return nativeGroupNorm(x, gamma, beta, groups, eps);
-  return groupNormOp(groups, eps)(x, gamma, beta);
+  return kernelOr(KERNELS.groupNorm, { x, gamma, beta }, { groups, eps }, () => groupNormOp(groups, eps)(x, gamma, beta));
 }
 
 const gnOps = new Map<string, (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor>();

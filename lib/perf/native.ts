@@ -15,9 +15,11 @@
  * it (see identityKernel). Every other kernel stays wasm. Results equal the wasm kernels' to float32 rounding
  * (test/perf/native.test.ts).
  *
- * Fused kernels of its own, used by lib when installed: SiLU (lib/models/ops.silu), GroupNorm (ops.groupNorm), each
- * with its gradient as one kernel; Adam and EMA updates (lib/train/optim) as one kernel per parameter; the global
- * gradient norm's sum of squares read straight from the heap. Each replaces 3–15 wasm kernels.
+ * Kernels of its own (names in lib/perf/kernels, which library code calls them through, with a stock-tfjs
+ * fallback for every other backend): SiLU and GroupNorm, each with its gradient as one kernel; a stride-1
+ * convolution's three gradients (dx, dW and the bias gradient, the last two in one oneDNN pass); Adam and EMA
+ * updates as one kernel per parameter; the global gradient norm's sum of squares read straight from the heap;
+ * the time embedding's sin/cos rows in double. Each replaces 3–15 wasm kernels.
  *
  * Optional: when the addon is not built (no compiler or oneDNN), or `SCORE_SDE_NATIVE=0`, nothing changes and
  * `nativeKernelsUnavailableReason()` says why. initBackend installs it; `uninstallNativeKernels()` restores the
@@ -26,6 +28,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
+import { KERNELS } from "./kernels";
 
 /** The addon's functions (see score_sde_native.c for the argument order). */
 interface NativeAddon {
@@ -57,16 +60,9 @@ interface WasmBackendLike {
 type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) => tf.TensorInfo | tf.TensorInfo[];
 
 export const ADDON_FILE = "score_sde_native.node";
-const KERNELS = ["BatchMatMul", "_FusedMatMul", "Conv2D", "FusedConv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "Identity"] as const;
-/** Kernels of this project's own (no tfjs op has these names); lib code reaches them through the functions below. */
-const OWN = {
-  silu: "ScoreSdeSilu",
-  siluGrad: "ScoreSdeSiluGrad",
-  groupNorm: "ScoreSdeGroupNorm",
-  groupNormGrad: "ScoreSdeGroupNormGrad",
-  adam: "ScoreSdeAdam",
-  ema: "ScoreSdeEma",
-} as const;
+const STOCK = ["BatchMatMul", "_FusedMatMul", "Conv2D", "FusedConv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "Identity"] as const;
+/** Kernels of this project's own (lib/perf/kernels: library code reaches them through kernelOr / kernelsOr). */
+const OWN = KERNELS;
 
 let addon: NativeAddon | undefined;
 let loadError: string | undefined;
@@ -359,6 +355,51 @@ const emaKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
+/**
+ * The gradients of a stride-1 'same' convolution in two addon calls: dx, and dw with the bias gradient in the same
+ * pass over dy (oneDNN's backward-weights primitive computes both).
+ */
+const convGradsKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, w, dy } = inputs as Record<"x" | "w" | "dy", tf.TensorInfo>;
+  checkF32("convGrads", x, w, dy);
+  const info = convInfo(x.shape, w.shape, { strides: 1, pad: "same" });
+  const outs = [output(backend, x.shape), output(backend, w.shape)];
+  if ((attrs as { bias?: boolean }).bias) outs.push(output(backend, [w.shape[3]]));
+  const h = (t: tf.TensorInfo) => heap(backend, t);
+  const lib = addon as NativeAddon;
+  lib.conv2dBackpropInput(h(dy), h(w), h(outs[0]), ...geometry(info));
+  lib.conv2dBackpropFilter(h(x), h(dy), h(outs[1]), outs[2] ? h(outs[2]) : null, ...geometry(info));
+  return outs;
+};
+
+/** Σ x² over all inputs, summed in double on the heap, stored as a float32 scalar. */
+const sumSquaresKernel: KernelFunc = ({ inputs, backend }) => {
+  const ts = Object.values(inputs) as tf.TensorInfo[];
+  checkF32("sumSquares", ...ts);
+  let total = 0;
+  for (const t of ts) total += (addon as NativeAddon).sumSquares(heap(backend, t));
+  const out = output(backend, []);
+  heap(backend, out)[0] = total;
+  return out;
+};
+
+/**
+ * Rows [sin(a_b f_k), cos(a_b f_k), 0…] with a_b = log(label_b) (attrs.log) or label_b, computed in double from the
+ * float32 labels and frequencies; a repeated label (a sampler's whole batch) reuses the row above.
+ */
+const sinCosRowsKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { label, f } = inputs as Record<"label" | "f", tf.TensorInfo>;
+  const { dim, log } = attrs as { dim: number; log: boolean };
+  checkF32("sinCosRows", label, f);
+  const labels = heap(backend, label);
+  const args = new Float64Array(labels.length);
+  for (let b = 0; b < labels.length; b++) args[b] = b > 0 && labels[b] === labels[b - 1] ? args[b - 1] : log ? Math.log(labels[b]) : labels[b];
+  const out = output(backend, [labels.length, dim]);
+  // The heap view is taken after the output is allocated (allocation may grow the heap and detach older views).
+  (addon as NativeAddon).sinCosRows(args, Float64Array.from(heap(backend, f)), heap(backend, out), dim);
+  return out;
+};
+
 const OWN_KERNELS: [string, KernelFunc][] = [
   [OWN.silu, siluKernel],
   [OWN.siluGrad, siluGradKernel],
@@ -366,6 +407,9 @@ const OWN_KERNELS: [string, KernelFunc][] = [
   [OWN.groupNormGrad, groupNormGradKernel],
   [OWN.adam, adamKernel],
   [OWN.ema, emaKernel],
+  [OWN.convGrads, convGradsKernel],
+  [OWN.sumSquares, sumSquaresKernel],
+  [OWN.sinCosRows, sinCosRowsKernel],
 ];
 
 type GradFn = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Record<string, () => tf.Tensor>;
@@ -404,7 +448,7 @@ const identityKernel: KernelFunc = (args) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
-const IMPLEMENTATIONS: Record<(typeof KERNELS)[number], KernelFunc> = {
+const IMPLEMENTATIONS: Record<(typeof STOCK)[number], KernelFunc> = {
   BatchMatMul: matMulKernel("BatchMatMul"),
   _FusedMatMul: matMulKernel("_FusedMatMul"),
   Conv2D: convKernel("Conv2D"),
@@ -427,7 +471,7 @@ export function installNativeKernels(threads = 1): boolean {
   if (!lib || tf.getBackend() !== "wasm") return false;
   lib.setThreads(threads);
   if (installed) return true;
-  for (const name of KERNELS) {
+  for (const name of STOCK) {
     const existing = tf.getKernel(name, "wasm");
     wasmKernels.set(name, existing?.kernelFunc as KernelFunc | undefined);
     if (existing) tf.unregisterKernel(name, "wasm");
@@ -444,7 +488,7 @@ export function installNativeKernels(threads = 1): boolean {
 /** Puts the wasm kernels back (and unregisters the convolution gradients wasm never had). */
 export function uninstallNativeKernels(): void {
   if (!installed) return;
-  for (const name of KERNELS) {
+  for (const name of STOCK) {
     tf.unregisterKernel(name, "wasm");
     const k = wasmKernels.get(name);
     if (k) tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: k as tf.KernelFunc });
@@ -452,55 +496,4 @@ export function uninstallNativeKernels(): void {
   for (const [name] of OWN_KERNELS) tf.unregisterKernel(name, "wasm"); // their gradients stay: harmless without kernels
   wasmKernels.clear();
   installed = false;
-}
-
-/*
- * The fused ops, for lib code that first checks `nativeKernelsInstalled()`. Each is differentiable where it says so
- * (a registered gradient, so tfjs prunes it when not needed).
- */
-
-/** x·σ(x), differentiable. */
-export function nativeSilu(x: tf.Tensor): tf.Tensor {
-  return tf.engine().runKernel(OWN.silu, { x }) as tf.Tensor;
-}
-
-/** GroupNorm of x [B, ..., C] over `groups` channel groups, then γ, β [C]; differentiable in x, γ, β. */
-export function nativeGroupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps: number): tf.Tensor {
-  const [y, mean, rstd] = tf.engine().runKernel(OWN.groupNorm, { x, gamma, beta }, { groups, eps }) as tf.Tensor[];
-  // A recording tape keeps its own references to the statistics (tfjs saves outputs as kept clones).
-  tf.dispose([mean, rstd]);
-  return y;
-}
-
-/** One Adam update (see lib/train/optim): returns [p', m', v']. Not differentiable. */
-export function nativeAdam(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: { gradScale: number; beta1: number; beta2: number; stepSize: number; sqrtBc2: number; eps: number }): tf.Tensor[] {
-  return tf.engine().runKernel(OWN.adam, { p, g, m, v }, attrs) as tf.Tensor[];
-}
-
-/** shadow − (1 − decay)(shadow − p). Not differentiable. */
-export function nativeEma(shadow: tf.Tensor, p: tf.Tensor, decay: number): tf.Tensor {
-  return tf.engine().runKernel(OWN.ema, { shadow, p }, { decay }) as tf.Tensor;
-}
-
-/** Σ x² over all tensors, in double, read on the host without a kernel (NaN and ∞ propagate). */
-export function nativeSumSquares(tensors: readonly tf.Tensor[]): number {
-  const lib = addon as NativeAddon;
-  const backend = tf.backend();
-  let total = 0;
-  for (const t of tensors) {
-    if (t.dtype !== "float32") throw new Error(`nativeSumSquares: float32 tensors only, got ${t.dtype}`);
-    total += lib.sumSquares(heap(backend, t));
-  }
-  return total;
-}
-
-/**
- * Rows [sin(args_b·f_k) (k < half), cos(args_b·f_k), zero padding up to dim] in double, stored as float32 [rows,
- * dim]: the host-side time embedding (lib/models/layers) without a Math.sin call per entry (0.5 ms of a 5 ms
- * width-128 training step at batch 512).
- */
-export function nativeSinCosRows(args: Float64Array, f: Float64Array, dim: number): Float32Array {
-  const out = new Float32Array(args.length * dim);
-  (addon as NativeAddon).sinCosRows(args, f, out, dim);
-  return out;
 }

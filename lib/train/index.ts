@@ -13,4 +13,5 @@ export {
 export type { CheckpointData } from "./checkpoint";
 export { train, Trainer, TrainingDivergedError, toyBatchSource, datasetBatchSource } from "./train";
 export type { BatchSource, TrainOptions, TrainResult, TrainLossOptions, OptimizerOptions, StepInfo, LogInfo, CheckpointOptions } from "./train";
-export { formatDuration, progressLine } from "./progress";
+export { formatDuration, Progress } from "./progress";
+export type { ProgressOptions, ProgressMode, ProgressState } from "./progress";

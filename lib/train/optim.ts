@@ -3,7 +3,7 @@
  * that their state is plain data that a checkpoint can hold and restore bit for bit.
  */
 import * as tf from "@tensorflow/tfjs";
-import { nativeAdam, nativeEma, nativeKernelsInstalled, nativeSumSquares } from "../perf/native";
+import { KERNELS, kernelOr, kernelsOr } from "../perf/kernels";
 import { checkNonNegative, checkNonNegativeInt, checkPositive, fail } from "../validate";
 
 export interface AdamConfig {
@@ -76,28 +76,21 @@ export class Adam {
     // Bias corrections on the host in float64, as torch computes them in Python floats.
     const stepSize = lr / (1 - Math.pow(beta1, this.k));
     const sqrtBc2 = Math.sqrt(1 - Math.pow(beta2, this.k));
-    if (nativeKernelsInstalled()) {
-      // One fused kernel per parameter (same arithmetic, float32), instead of ~13 wasm kernels.
-      const attrs = { gradScale, beta1, beta2, stepSize, sqrtBc2, eps };
-      tf.tidy(() => {
-        for (let i = 0; i < grads.length; i++) {
-          const [p, m, v] = nativeAdam(this.variables[i], grads[i], this.m[i], this.v[i], attrs);
-          this.variables[i].assign(p);
-          this.m[i].assign(m);
-          this.v[i].assign(v);
-        }
-      });
-      return;
-    }
+    // The adam kernel where the backend has it (one fused pass per parameter instead of ~13 kernels), else the
+    // same arithmetic in tfjs ops.
+    const attrs = { gradScale, beta1, beta2, stepSize, sqrtBc2, eps };
     tf.tidy(() => {
       for (let i = 0; i < grads.length; i++) {
-        const g = gradScale === 1 ? grads[i] : grads[i].mul(gradScale);
-        const m = this.m[i].mul(beta1).add(g.mul(1 - beta1));
-        const v = this.v[i].mul(beta2).add(g.square().mul(1 - beta2));
+        const [p0, g0, m0, v0] = [this.variables[i], grads[i], this.m[i], this.v[i]];
+        const [p, m, v] = kernelsOr(KERNELS.adam, { p: p0, g: g0, m: m0, v: v0 }, attrs, () => {
+          const g = gradScale === 1 ? g0 : g0.mul(gradScale);
+          const m = m0.mul(beta1).add(g.mul(1 - beta1));
+          const v = v0.mul(beta2).add(g.square().mul(1 - beta2));
+          return [p0.sub(m.div(v.sqrt().div(sqrtBc2).add(eps)).mul(stepSize)), m, v];
+        });
+        this.variables[i].assign(p);
         this.m[i].assign(m);
         this.v[i].assign(v);
-        const denom = v.sqrt().div(sqrtBc2).add(eps);
-        this.variables[i].assign(this.variables[i].sub(m.div(denom).mul(stepSize)));
       }
     });
   }
@@ -136,15 +129,16 @@ export function warmupLr(lr: number, step: number, warmup: number): number {
   return warmup > 0 ? lr * Math.min(step / warmup, 1) : lr;
 }
 
-/** √(Σ g²) over all gradients, read on the host (NaN or ∞ when any gradient has one). */
+/**
+ * √(Σ g²) over all gradients, read on the host (NaN or ∞ when any gradient has one): the sumSquares kernel where
+ * the backend has it (one pass over the heap, summed in double), else tfjs ops.
+ */
 export function globalNorm(grads: readonly tf.Tensor[]): number {
-  if (nativeKernelsInstalled() && grads.every((g) => g.dtype === "float32")) {
-    return Math.sqrt(nativeSumSquares(grads)); // read in place on the host: no kernels, no copy
-  }
-  const normT = tf.tidy(() => tf.addN(grads.map((g) => g.square().sum())).sqrt());
-  const norm = normT.dataSync()[0];
-  normT.dispose();
-  return norm;
+  const inputs = Object.fromEntries(grads.map((g, i) => [`t${i}`, g]));
+  const sumT = tf.tidy(() => kernelOr(KERNELS.sumSquares, inputs, {}, () => tf.addN(grads.map((g) => g.square().sum()))));
+  const sum = sumT.dataSync()[0];
+  sumT.dispose();
+  return Math.sqrt(sum);
 }
 
 /** What a clipping threshold may be: 0 would zero every gradient (the official code would do so without a word). */
@@ -203,8 +197,10 @@ export class EMA {
     const d = this.nextDecay();
     this.n += 1;
     tf.tidy(() => {
-      if (nativeKernelsInstalled()) this.shadow.forEach((s, i) => s.assign(nativeEma(s, this.variables[i], d)));
-      else this.shadow.forEach((s, i) => s.assign(s.sub(s.sub(this.variables[i]).mul(1 - d))));
+      this.shadow.forEach((s, i) => {
+        const p = this.variables[i];
+        s.assign(kernelOr(KERNELS.ema, { shadow: s, p }, { decay: d }, () => s.sub(s.sub(p).mul(1 - d))));
+      });
     });
   }
 

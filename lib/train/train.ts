@@ -29,7 +29,8 @@ import {
   type CheckpointLock,
 } from "./checkpoint";
 import { Adam, CLIP_ALLOWED, EMA, clipCoefficient, globalNorm, resolveAdamConfig, warmupLr, type AdamConfig } from "./optim";
-import { progressLine } from "./progress";
+import { Progress } from "./progress";
+import { inKernel } from "../viz/notebook";
 
 /** Returns the batch [B, ...dims] for step `step`, drawing only from `rng`. The trainer disposes it. */
 export type BatchSource = (step: number, rng: Rng) => tf.Tensor;
@@ -98,8 +99,13 @@ export interface TrainOptions {
   checkpoint?: CheckpointOptions;
   /** Steps between log events (default 100). */
   logEvery?: number;
-  /** Print a progress line on stderr (default: when stderr is a terminal). */
+  /**
+   * One progress line updated in place (lib/train/progress.ts): in a notebook an output replaced on every log
+   * event, in a terminal a `\r` line, elsewhere a plain line every 10 s. Default: in a notebook or a terminal.
+   */
   progress?: boolean;
+  /** Label of the progress line (e.g. "VP"). */
+  progressLabel?: string;
   onStep?: (info: StepInfo) => void;
   onLog?: (info: LogInfo) => void;
   /**
@@ -394,7 +400,7 @@ async function trainLocked(o: TrainOptions, steps: number, logEvery: number): Pr
     throw e;
   }
   const startStep = trainer.step;
-  const showProgress = o.progress ?? Boolean(process.stderr.isTTY);
+  const progress = o.progress ?? (inKernel() || Boolean(process.stderr.isTTY)) ? new Progress({ total: steps, start: startStep, label: o.progressLabel ?? "training" }) : undefined;
   const t0 = Date.now();
   let logSum = 0;
   let logCount = 0;
@@ -422,11 +428,8 @@ async function trainLocked(o: TrainOptions, steps: number, logEvery: number): Pr
         logSum = 0;
         logCount = 0;
         o.onLog?.(log);
-        if (showProgress) {
-          const line = progressLine(log);
-          if (process.stderr.isTTY) process.stderr.write(`\r${line}${done === steps ? "\n" : ""}`);
-          else process.stderr.write(`${line}\n`);
-        }
+        if (done === steps) progress?.finish(done, { loss: log.loss });
+        else progress?.update(done, { loss: log.loss });
       }
       // Let the event loop breathe (notebook displays, signals) without slowing the loop measurably.
       if (trainer.step % 50 === 0) await new Promise((r) => setImmediate(r));

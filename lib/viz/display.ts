@@ -59,6 +59,26 @@ export function displayBundle(bundle: DisplayBundle): boolean {
   return true;
 }
 
+/**
+ * Sends a bundle that later calls replace in place: the first call (`update` false) displays it under `displayId`,
+ * later calls with `update` true send Jupyter `update_display_data` for the same id (progress lines). Returns
+ * whether it was sent (false outside a kernel or outside a running cell).
+ */
+export function displayUpdate(bundle: DisplayBundle, displayId: string, update: boolean): boolean {
+  const write = kernelWriter();
+  if (!write) return false;
+  write({ data: bundle.data, metadata: bundle.metadata, transient: { display_id: displayId } }, update);
+  return true;
+}
+
+/** A progress line as a bar plus text (HTML) and the text alone; `fraction` in [0, 1]. */
+export function progressBundle(line: string, fraction: number, final: boolean): DisplayBundle {
+  const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+  const esc = line.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const bar = final ? "" : `<progress value="${f.toFixed(4)}" max="1" style="width: 10em; vertical-align: middle; margin-right: 0.8em"></progress>`;
+  return { data: { "text/html": `<div style="font-family: monospace; white-space: pre">${bar}${esc}</div>`, "text/plain": line }, metadata: {} };
+}
+
 type RenderMode = "inline" | "defer" | "none";
 function renderMode(): RenderMode {
   const v = (process.env.SCORE_SDE_RENDER ?? "inline").trim().toLowerCase();

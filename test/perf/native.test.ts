@@ -14,11 +14,11 @@ import {
   nativeKernelsInfo,
   nativeKernelsInstalled,
   nativeKernelsUnavailableReason,
-  nativeSinCosRows,
-  nativeSumSquares,
   uninstallNativeKernels,
 } from "../../lib/perf/native";
-import { groupNorm, silu } from "../../lib/models/ops";
+import { KERNELS } from "../../lib/perf/kernels";
+import { conv2dSame, groupNorm, silu } from "../../lib/models/ops";
+import { createUNet, FourierEmbedding, PositionalEmbedding, ParamStore } from "../../lib/models";
 import { Adam, EMA } from "../../lib/train/optim";
 import { createRng } from "../../lib/random";
 
@@ -228,6 +228,83 @@ describe("native kernels (oneDNN)", () => {
     }
   });
 
+  it("the U-Net's conv gradients (dx, dW, bias gradient in one oneDNN pass) equal float64 loops", (t) => {
+    if (skip) return t.skip(skip);
+    // Odd sizes and channel counts (not multiples of oneDNN's 8/16-channel blocks), 1×1, 3×3 and 5×5 filters.
+    for (const [xs, k, co] of [[[3, 7, 5, 3], 3, 5], [[2, 6, 6, 17], 1, 9], [[1, 9, 8, 2], 5, 33]] as [number[], number, number][]) {
+      tf.tidy(() => {
+        const x = normal(xs) as tf.Tensor4D;
+        const w = normal([k, k, xs[3], co]) as tf.Tensor4D;
+        const b = normal([co]);
+        const dy = normal([...xs.slice(0, 3), co]);
+        const ref = refConv(x.dataSync() as Float32Array, xs, w.dataSync() as Float32Array, [k, k, xs[3], co], 1, "same", 1, dy.dataSync() as Float32Array);
+        const bv = b.dataSync();
+        near(conv2dSame(x, w, b).dataSync(), ref.y.map((v, i) => v + bv[i % co]), 1e-5, `conv2dSame ${xs} k${k}`);
+        const [gx, gw, gb] = tf.grads((a: tf.Tensor, f: tf.Tensor, c: tf.Tensor) => conv2dSame(a, f, c).mul(dy).sum())([x, w, b]);
+        near(gx.dataSync(), ref.dx, 1e-5, `dx ${xs} k${k}`);
+        near(gw.dataSync(), ref.dw, 1e-5, `dW ${xs} k${k}`);
+        const dyv = Array.from(dy.dataSync());
+        const db = Array.from({ length: co }, (_, c) => dyv.reduce((acc, v, i) => (i % co === c ? acc + v : acc), 0));
+        near(gb.dataSync(), db, 1e-5, `db ${xs} k${k}`);
+      });
+    }
+  });
+
+  it("U-Net loss and every parameter gradient equal the wasm kernels' (no native) within float32 rounding", (t) => {
+    if (skip) return t.skip(skip);
+    // A small U-Net with every layer kind: convolutions with odd channel counts, GroupNorm, SiLU, attention,
+    // down/upsampling, the Fourier label embedding. Batch 3: fewer images than oneDNN has blocks to split.
+    const net = createUNet({ imageSize: 8, imageChannels: 3, channels: 12, channelMult: [1, 2], numResBlocks: 1, attentionResolutions: [4], groups: 4, seed: 5 });
+    const x = normal([3, 8, 8, 3]);
+    const label = tf.tensor1d([0.05, 1.5, 20]);
+    const target = normal([3, 8, 8, 3]);
+    const run = () => {
+      const { value, grads } = tf.variableGrads(() => net.apply(x, label).sub(target).square().mean() as tf.Scalar, [...net.trainableVariables]);
+      const out = [Array.from(value.dataSync()), ...net.trainableVariables.map((v) => Array.from(grads[v.name].dataSync()))];
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    const native = run();
+    const threads = nativeKernelsInfo()?.threads ?? 1;
+    uninstallNativeKernels();
+    try {
+      const plain = run();
+      near(native[0], plain[0], 1e-5, "loss");
+      for (let i = 1; i < plain.length; i++) {
+        // Relative to the gradient's own scale: float32 sums in different orders differ by a few ulps of the largest terms.
+        const scale = Math.max(...plain[i].map(Math.abs), 1e-12);
+        const err = Math.max(...plain[i].map((v, j) => Math.abs(v - native[i][j])));
+        assert.ok(err <= 2e-4 * scale, `gradient of ${net.trainableVariables[i - 1].name}: max |Δ| ${err} vs scale ${scale}`);
+      }
+    } finally {
+      installNativeKernels(threads);
+    }
+    tf.dispose([x, label, target]);
+    net.dispose();
+  });
+
+  it("time embeddings: the sinCosRows kernel equals the tfjs-ops fallback", (t) => {
+    if (skip) return t.skip(skip);
+    const store = new ParamStore(createRng(9), "emb");
+    const fe = new FourierEmbedding(store, "f", 16, 16);
+    const pe = new PositionalEmbedding(store, 9);
+    const sig = tf.tensor1d([0.01, 0.01, 0.3, 7, 50, 50]);
+    const ts = tf.tensor1d([0, 0, 1, 17.5, 999, 999]);
+    const run = () => tf.tidy(() => [fe.apply(sig), pe.apply(ts)].map((e) => Array.from(e.dataSync())));
+    const native = run();
+    uninstallNativeKernels();
+    try {
+      const plain = run();
+      // The fallback's arguments are float32 products (|x| up to ~2π·16·3·4.6): a few 1e-5 of phase.
+      near(native[0], plain[0], 2e-4, "fourier");
+      near(native[1], plain[1], 2e-4, "positional");
+    } finally {
+      installNativeKernels();
+    }
+    tf.dispose([sig, ts]);
+    store.dispose();
+  });
+
   it("SiLU and its gradient equal the formula in float64", (t) => {
     if (skip) return t.skip(skip);
     tf.tidy(() => {
@@ -306,12 +383,15 @@ describe("native kernels (oneDNN)", () => {
 
   it("sin/cos rows for the time embeddings equal Math.sin/Math.cos rounded to float32", (t) => {
     if (skip) return t.skip(skip);
+    // The kernel computes in double from the float32 labels and frequencies it is given.
+    const sinCosRows = (labels: Float32Array, freqs: Float32Array, dim: number, log = false) =>
+      tf.tidy(() => (tf.engine().runKernel(KERNELS.sinCosRows, { label: tf.tensor1d(labels), f: tf.tensor1d(freqs) }, { dim, log }) as tf.Tensor).dataSync());
     // Arguments as the embeddings make them: log σ or t times frequencies up to 2π·16·3 (Fourier, scale 16), and
     // beyond: |x| up to 3e4 by the reduction, past 1e6 through libm; negative, zero, repeated labels.
-    const args = Float64Array.from([0, -0, 1e-3, -4.6, 3.9, 3.9, 1234.5, -987.25, 5e6, -2.5e7, 0.5]);
-    const f = Float64Array.from([0, 1, -1, 2 * Math.PI * 16 * 1.7, Math.PI / 2, 1e-4, 301.37, -64.5]);
+    const args = Float32Array.from([0, -0, 1e-3, -4.6, 3.9, 3.9, 1234.5, -987.25, 5e6, -2.5e7, 0.5]);
+    const f = Float32Array.from([0, 1, -1, 2 * Math.PI * 16 * 1.7, Math.PI / 2, 1e-4, 301.37, -64.5]);
     const dim = 2 * f.length + 1; // odd: one zero column
-    const out = nativeSinCosRows(args, f, dim);
+    const out = sinCosRows(args, f, dim);
     for (let b = 0; b < args.length; b++) {
       for (let k = 0; k < f.length; k++) {
         const x = args[b] * f[k];
@@ -323,23 +403,31 @@ describe("native kernels (oneDNN)", () => {
       assert.equal(out[b * dim + dim - 1], 0, "padding");
     }
     // Many arguments: at most one float32 rounding step away (a double result within 1e-15 of a rounding midpoint).
-    const many = Float64Array.from({ length: 20_000 }, (_, i) => (i - 10_000) * 0.0137);
-    const g = Float64Array.from([1, 6.1, 48.3, 301.6]);
-    const o = nativeSinCosRows(many, g, 8);
+    const many = Float32Array.from({ length: 20_000 }, (_, i) => (i - 10_000) * 0.0137);
+    const g = Float32Array.from([1, 6.1, 48.3, 301.6]);
+    const o = sinCosRows(many, g, 8);
     for (let i = 0; i < o.length; i++) {
       const x = many[Math.floor(i / 8)] * g[i % 4];
       const want = Math.fround(i % 8 < 4 ? Math.sin(x) : Math.cos(x));
       assert.ok(Math.abs(o[i] - want) <= 6e-8, `${i % 8 < 4 ? "sin" : "cos"}(${x}): ${o[i]} vs ${want}`);
     }
+    // log: true takes the log of the label first (Fourier features of log σ).
+    const sig = Float32Array.from([0.01, 0.01, 2.5, 50]);
+    const lo = sinCosRows(sig, g, 8, true);
+    for (let i = 0; i < lo.length; i++) {
+      const x = Math.log(sig[Math.floor(i / 8)]) * g[i % 4];
+      assert.ok(Math.abs(lo[i] - Math.fround(i % 8 < 4 ? Math.sin(x) : Math.cos(x))) <= 6e-8, `log: ${i}`);
+    }
   });
 
-  it("sum of squares reads the heap in place, in double, and propagates NaN", (t) => {
+  it("sum of squares over several tensors reads the heap in place and propagates NaN", (t) => {
     if (skip) return t.skip(skip);
+    const sumSquares = (inputs: tf.NamedTensorMap) => tf.tidy(() => (tf.engine().runKernel(KERNELS.sumSquares, inputs) as tf.Tensor).dataSync()[0]);
     const a = tf.tensor1d([1, 2, 3]);
     const b = tf.tensor2d([[0.5, -4]]);
-    assert.equal(nativeSumSquares([a, b]), 1 + 4 + 9 + 0.25 + 16);
+    assert.equal(sumSquares({ a, b }), 1 + 4 + 9 + 0.25 + 16);
     const c = tf.tensor1d([1, NaN]);
-    assert.ok(Number.isNaN(nativeSumSquares([a, c])));
+    assert.ok(Number.isNaN(sumSquares({ a, c })));
     tf.dispose([a, b, c]);
   });
 

@@ -270,9 +270,10 @@ HOT void sin_cos_rows(const double* restrict args, int rows, const double* restr
   for (int b = 0; b < rows; b++) {
     float* row = out + (size_t)b * dim;
     if (b > 0 && args[b] == args[b - 1]) { /* repeated labels (a sampler's whole batch): copy the row */
-      memcpy(row, row - dim, 2 * (size_t)half * sizeof(float));
+      memcpy(row, row - dim, (size_t)dim * sizeof(float));
       continue;
     }
+    for (int k = 2 * half; k < dim; k++) row[k] = 0.0f; /* odd widths: zero padding (out is not zeroed) */
     for (int k = 0; k < half; k++) {
       const double x = args[b] * f[k];
       double s, c;

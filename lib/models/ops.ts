@@ -170,14 +170,25 @@ const siluOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
   };
 }) as (x: tf.Tensor) => tf.Tensor;
 
+const avgPoolOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
+  const [x] = args as [tf.Tensor4D, Save];
+  const [, h, w] = x.shape;
+  return {
+    value: tf.avgPool(x, 2, 2, "valid"),
+    // Each input pixel is a quarter of one output pixel: the gradient is dy upsampled 2× (nearest) and divided by 4.
+    gradFunc: (dy: tf.Tensor) => [tf.image.resizeNearestNeighbor(dy as tf.Tensor4D, [h, w], false, false).mul(0.25)],
+  };
+});
+
 /**
- * 2×2 average pooling [B, H, W, C] → [B, H/2, W/2, C] (H, W even). tf.avgPool has forward and gradient kernels on
- * every backend (wasm: AvgPool / AvgPoolGrad); a reshape-to-rank-6 + mean formulation crashed wasm's transpose.
+ * 2×2 average pooling [B, H, W, C] → [B, H/2, W/2, C] (H, W even): tf.avgPool forward (a reshape-to-rank-6 + mean
+ * formulation crashed wasm's transpose); the gradient written as a nearest-neighbour resize, because wasm's
+ * AvgPoolGrad is a scalar loop (57 ms for [64, 28, 28, 32], against ~3 ms for the resize).
  */
 export function avgPool2(x: tf.Tensor): tf.Tensor4D {
   const [, h, w] = x.shape;
   if (x.rank !== 4 || h % 2 !== 0 || w % 2 !== 0) fail("avgPool2", "x.shape", x.shape, "[B, H, W, C] with H and W even");
-  return tf.avgPool(x as tf.Tensor4D, 2, 2, "valid");
+  return avgPoolOp(x) as tf.Tensor4D;
 }
 
 const upsampleOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {

@@ -19,6 +19,7 @@ import type { Rng } from "../random";
 import type { ScoreFn, SDE } from "../sde";
 import { timeVector } from "../sde";
 import { checkBatched, checkPositive, checkTensorFinite, fail } from "../validate";
+import { checkedScore } from "../solvers/loop";
 import { AsyncOdeFunction, Rk45StepInfo, solveRk45Async } from "./rk45";
 
 /** What `onStep` receives after every accepted solver step. */
@@ -143,6 +144,27 @@ export function tensorRhs(
   };
 }
 
+/**
+ * Refuses a non-finite right-hand side at once, naming the evaluation and its time: with a score that returns NaN
+ * the solver would otherwise shrink its step until it underflows, far from the cause.
+ */
+function finiteRhs(where: string, rhs: AsyncOdeFunction): AsyncOdeFunction {
+  let evals = 0;
+  return async (t, y) => {
+    evals++;
+    const f = await rhs(t, y);
+    for (let i = 0; i < f.length; i++) {
+      if (!Number.isFinite(f[i])) {
+        throw new RangeError(
+          `${where}: the probability-flow drift is not finite (${f[i]} at flat index ${i}) at t = ${t}, solver evaluation ${evals}; ` +
+            "the score returned NaN or ±Infinity there (the ODE state itself was finite)",
+        );
+      }
+    }
+    return f;
+  };
+}
+
 /** The probability-flow drift f − ½ g² s as a flat field. */
 function flowField(sde: SDE, score: ScoreFn): (x: tf.Tensor, t: tf.Tensor) => tf.Tensor {
   const rsde = sde.reverse(score, { probabilityFlow: true });
@@ -178,7 +200,7 @@ export async function odeSample(opts: OdeSampleOptions): Promise<OdeSampleResult
   const shape = z.shape;
   try {
     const y0 = Float64Array.from(await z.data());
-    const sol = await solveRk45Async(tensorRhs(shape, sde.T, flowField(sde, score)), [sde.T, eps], y0, {
+    const sol = await solveRk45Async(finiteRhs(where, tensorRhs(shape, sde.T, flowField(sde, checkedScore(where, score).score))), [sde.T, eps], y0, {
       rtol, atol, maxSteps, onStep: flowStepAdapter(opts.onStep),
     });
     const samples = tf.tidy(() => {

@@ -10,22 +10,33 @@ export interface NumberOption {
   allowInfinity?: boolean;
 }
 
+export interface BooleanOption {
+  boolean: true;
+  default: boolean;
+}
+
 export function readOptions<K extends string>(
   where: string,
   options: Record<string, unknown>,
-  spec: Record<K, NumberOption | readonly string[]>,
-): Record<K, number | string> {
+  spec: Record<K, NumberOption | BooleanOption | readonly string[]>,
+): Record<K, number | string | boolean> {
   const keys = Object.keys(spec) as K[];
   for (const k of Object.keys(options)) {
     if (!keys.includes(k as K)) fail(where, "options", k, keys.length ? `one of ${keys.map((n) => fmt(n)).join(", ")}` : "none (this solver has no options)");
   }
-  const out = {} as Record<K, number | string>;
+  const out = {} as Record<K, number | string | boolean>;
   for (const k of keys) {
     const s = spec[k];
     const v = options[k];
     if (Array.isArray(s)) {
       const val = v === undefined ? s[0] : v;
       if (typeof val !== "string" || !s.includes(val)) fail(where, `options.${k}`, val, `one of ${s.map((n) => fmt(n)).join(", ")}`);
+      out[k] = val;
+      continue;
+    }
+    if ("boolean" in s) {
+      const val = v === undefined ? s.default : v;
+      if (typeof val !== "boolean") fail(where, `options.${k}`, val, "true or false");
       out[k] = val;
       continue;
     }

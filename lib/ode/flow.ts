@@ -156,7 +156,7 @@ function finiteRhs(where: string, rhs: AsyncOdeFunction): AsyncOdeFunction {
     for (let i = 0; i < f.length; i++) {
       if (!Number.isFinite(f[i])) {
         throw new RangeError(
-          `${where}: the probability-flow drift is not finite (${f[i]} at flat index ${i}) at t = ${t}, solver evaluation ${evals}; ` +
+          `${where}: the probability-flow drift is not finite ${evals === 1 ? "at the initial point " : "at "}t = ${t} (${f[i]} at flat index ${i}, solver evaluation ${evals}); ` +
             "the score returned NaN or ±Infinity there (the ODE state itself was finite)",
         );
       }

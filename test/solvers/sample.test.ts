@@ -165,9 +165,12 @@ describe("the loop's checks: score shape and non-finite samples (issue #12 item 
     );
     calls = 0;
     await assert.rejects(sample({ sde, score: nanAt5, shape: [8, 2], solver: "dpm_solver_2", steps: 10, rng: createRng(0) }), /after step 3 of 10 \(solver "dpm_solver_2"/);
+    let odeCalls = 0;
+    const nanAfter20 = (x: tf.Tensor, t: tf.Tensor) => tf.tidy(() => (++odeCalls > 20 ? x.mul(NaN) : toy.scoreFn(sde)(x, t)));
+    await assert.rejects(odeSample({ sde, score: nanAfter20, shape: [8, 2], rng: createRng(0) }), /odeSample: the probability-flow drift is not finite at t = [\d.e-]+ \(NaN at flat index 0, solver evaluation 21\); the score returned NaN/);
     await assert.rejects(
       odeSample({ sde, score: (x) => tf.fill(x.shape, NaN), shape: [8, 2], rng: createRng(0) }),
-      /odeSample: the probability-flow drift is not finite \(NaN at flat index 0\) at t = 1, solver evaluation 1; the score returned NaN/,
+      /odeSample: the probability-flow drift is not finite at the initial point t = 1 \(NaN at flat index 0, solver evaluation 1\); the score returned NaN/,
     );
   });
 });

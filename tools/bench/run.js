@@ -6,7 +6,8 @@
 //   npm run bench                    full suite (tens of minutes on 2 cores)
 //   npm run bench -- --quick         short version (fewer runs, 100 sampler steps instead of 1000: labelled)
 //   options: --only=mlp_train,matmul   --threads=1,2   --runs=N   --no-peer   --out=path.json   --smoke
-//            --wasm-kernels  also measure the library without its native OpenBLAS kernels (a third process with
+//            --image-config=data/configs/mnist-vp.json  the configuration of the image_* rows (MNIST training)
+//            --wasm-kernels  also measure the library without its native oneDNN kernels (a third process with
 //                          SCORE_SDE_NATIVE=0: wasm's own kernels; rows with variant "wasm-kernels"), interleaved
 //
 // Writes figures/bench/latest.json (an array of result rows, see `row` below) and prints a table.
@@ -27,7 +28,7 @@ const opt = (name, dflt) => {
   return a ? a.slice(name.length + 3) : dflt;
 };
 if (flag("help")) {
-  console.log(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 12).join("\n"));
+  console.log(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 13).join("\n"));
   process.exit(0);
 }
 const quick = flag("quick");
@@ -64,6 +65,8 @@ function likelihoodPoints(n) {
 }
 
 const runs = (full, q) => Number(opt("runs", quick ? q : full));
+// The MNIST training configuration (engineer-chosen U-Net size for a 2-core CPU), when present.
+const IMAGE_CONFIG = opt("image-config", "data/configs/mnist-vp.json");
 const WORKLOADS = [
   { workload: "matmul", label: "matMul 1024³ (ceiling)", params: { n: 1024 }, runs: runs(10, 5), flops: 2 * 1024 ** 3 },
   // The toy MLP's own product shape: the ceiling that matters for the MLP workloads.
@@ -108,12 +111,34 @@ const WORKLOADS = [
     params: { batch: 64, size: 28, checkpointing: false },
     runs: runs(5, 3),
   },
+  // Image scale, on the MNIST training configuration (its SDE, U-Net, loss and optimiser; tools/bench/image_workloads.ts).
+  ...(fs.existsSync(path.join(root, IMAGE_CONFIG)) ? [
+    { workload: "image_train", label: `MNIST train step (${path.basename(IMAGE_CONFIG, ".json")}) 28×28 b64`, params: { config: IMAGE_CONFIG, size: 28, batch: 64 }, runs: runs(5, 3), items: 64 },
+    {
+      workload: "image_pc",
+      label: quick ? "PC sampling 64 images 28×28, first 20 of 1000 steps (quick)" : "PC sampling 64 images 28×28 × 1000 steps",
+      params: { config: IMAGE_CONFIG, size: 28, n: 64, steps: quick ? 20 : 1000, snr: 0.16, warmup: false },
+      runs: runs(1, 1),
+    },
+    {
+      workload: "image_likelihood",
+      label: quick ? "ODE likelihood 16 images 28×28, Hutchinson, first 50 RK45 steps (quick)" : "ODE likelihood 16 images 28×28, Hutchinson (RK45 1e-5)",
+      params: { config: IMAGE_CONFIG, size: 28, n: 16, steps: quick ? 50 : 1e9, warmup: false },
+      runs: runs(1, 1),
+    },
+  ] : []),
 ].filter((w) => !only || only.includes(w.workload));
 if (smoke) {
   const shrink = { n: 64, batch: 16, width: 16, steps: 3, size: 8, stepsPerRun: 2 };
   for (const w of WORKLOADS) {
     w.runs = 1;
-    for (const [k, v] of Object.entries(shrink)) if (k in w.params) w.params[k] = w.workload === "pc_sample" && k === "n" ? 50 : v;
+    // Image workloads keep 28×28 (their configuration's attention resolution needs it) with 2 images, 2 steps.
+    const image = w.workload.startsWith("image_");
+    for (const [k, v] of Object.entries(shrink)) {
+      if (!(k in w.params) || (image && k === "size")) continue;
+      w.params[k] = w.workload === "pc_sample" && k === "n" ? 50 : image && (k === "n" || k === "batch") ? 2 : v;
+    }
+    if (w.items) w.items = w.params.batch;
     if (w.params.x) w.params.x = w.params.x.slice(0, 20);
     if (w.workload === "likelihood") Object.assign(w.params, { rtol: 1e-3, atol: 1e-3 });
     w.label += " (smoke)";
@@ -198,7 +223,7 @@ async function main() {
   const loadBefore = os.loadavg();
   const python = withPeer ? findPython() : undefined;
   const peerNote = !withPeer ? "PyTorch runs disabled (--no-peer)" : python ? `PyTorch ${python.version} (${python.py})` : "PyTorch not found: install Debian python3-torch (and python3-scipy for the likelihood twin); tfjs measured alone";
-  console.log(`score-sde-ts bench ${quick ? "(quick) " : ""}— ${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length}, load ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(`score-sde-ts bench ${quick ? "(quick) " : ""}— ${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length}, ${isaLevel()}, load ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`);
   console.log(peerNote);
 
   const rows = [];
@@ -291,8 +316,17 @@ async function main() {
         gflops: w.flops && ms ? round(w.flops / ms / 1e6) : null,
         peer_gflops: w.flops && pms ? round(w.flops / pms / 1e6) : null,
       };
+      // Throughput of the training rows (images per second of wall time).
+      if (w.items) Object.assign(row, { images_per_s: ms ? round((w.items * 1000) / ms, 1) : null, peer_images_per_s: pms ? round((w.items * 1000) / pms, 1) : null });
       if (extras.length && extras[0] && Object.keys(extras[0]).length) row.extra = extras[extras.length - 1];
       if (pextras.length && pextras[0] && Object.keys(pextras[0]).length) row.peer_extra = pextras[pextras.length - 1];
+      // Adaptive solvers whose step counts differ (the image likelihood's twin has its own weights, so RK45 rejects
+      // other steps): the cost per right-hand-side evaluation is the like-for-like ratio.
+      const nfe = Number(row.extra?.nfe);
+      const pnfe = Number(row.peer_extra?.nfe);
+      if (nfe > 0 && pnfe > 0 && ms !== undefined && pms !== undefined) {
+        Object.assign(row, { ms_per_nfe: round(ms / nfe, 3), peer_ms_per_nfe: round(pms / pnfe, 3), per_nfe_ratio: round((ms / nfe) / (pms / pnfe), 3) });
+      }
       if (error) row.error = error.split("\n")[0].slice(0, 300);
       if (peerError) row.peer_error = peerError.split("\n")[0].slice(0, 300);
       if (hello.note) row.backend_note = hello.note;
@@ -317,7 +351,8 @@ async function main() {
       const secs = ((Date.now() - t0) / 1000).toFixed(0);
       const fastNote = ftimes.length ? `; wasm kernels only ${round(median(ftimes))} ms` : "";
       const cpuNote = cpus.length && pcpus.length ? ` [CPU ${round(median(cpus))} vs ${round(median(pcpus))} ms]` : "";
-      console.log(error ? `error: ${row.error}` : `${row.ms_median} ms${pms !== undefined ? ` vs torch ${row.peer_ms_median} ms (×${row.ratio})` : ""}${cpuNote}${fastNote}${peerError ? ` [torch: ${row.peer_error}]` : ""} (${secs} s)`);
+      const nfeNote = row.per_nfe_ratio ? ` [per evaluation ×${row.per_nfe_ratio}: nfe ${nfe} vs ${pnfe}]` : "";
+      console.log(error ? `error: ${row.error}` : `${row.ms_median} ms${pms !== undefined ? ` vs torch ${row.peer_ms_median} ms (×${row.ratio})` : ""}${cpuNote}${nfeNote}${fastNote}${peerError ? ` [torch: ${row.peer_error}]` : ""} (${secs} s)`);
     }
     tj.close();
     tp?.close();
@@ -329,7 +364,7 @@ async function main() {
     date: started.toISOString(),
     finished: new Date().toISOString(),
     quick,
-    machine: { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}` },
+    machine: { cpu: os.cpus()[0]?.model ?? "unknown", isa: isaLevel(), cores: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}` },
     load: { before: loadBefore.map((l) => round(l)), after: os.loadavg().map((l) => round(l)), uptime: spawnSync("uptime", { encoding: "utf8" }).stdout?.trim() ?? "" },
     peer: peerNote,
     note: "ratio = tfjs ms_median / PyTorch ms_median at the same thread count, measured in the same run with runs interleaved. Load is the 1/5/15-min load average: other processes shared the machine.",
@@ -337,10 +372,30 @@ async function main() {
   };
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   // latest.json is the array the issue asks for; the run's context goes next to it.
-  fs.writeFileSync(outFile, JSON.stringify(rows.map((r) => ({ ...r, date: result.date, load: result.load.before })), null, 1) + "\n");
+  // Every row says which machine it came from: results of different CPU kinds are not comparable.
+  fs.writeFileSync(outFile, JSON.stringify(rows.map((r) => ({ ...r, date: result.date, cpu: result.machine.cpu, isa: result.machine.isa, load: result.load.before })), null, 1) + "\n");
   fs.writeFileSync(outFile.replace(/\.json$/, ".meta.json"), JSON.stringify({ ...result, rows: undefined }, null, 1) + "\n");
   printTable(rows);
   console.log(`\nload after: ${result.load.after.join(" ")}; written ${path.relative(root, outFile)}`);
+}
+
+/**
+ * The CPU's x86-64 micro-architecture level from /proc/cpuinfo's flags (v4: AVX-512 F/BW/CD/DQ/VL; v3: AVX2, FMA,
+ * BMI2; v2: SSE4.2, POPCNT), with the AVX-512 and AMX extensions the kernels can use; "unknown" elsewhere.
+ */
+function isaLevel() {
+  let flags;
+  try {
+    const line = fs.readFileSync("/proc/cpuinfo", "utf8").split("\n").find((l) => /^(flags|Features)\s*:/.test(l));
+    flags = new Set((line ?? "").split(":")[1]?.trim().split(/\s+/) ?? []);
+  } catch {
+    return "unknown";
+  }
+  if (flags.size === 0) return "unknown";
+  const has = (...f) => f.every((x) => flags.has(x));
+  const level = has("avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl") ? "x86-64-v4 (AVX-512)" : has("avx2", "fma", "bmi2") ? "x86-64-v3 (AVX2+FMA)" : has("sse4_2", "popcnt") ? "x86-64-v2" : has("asimd") ? "aarch64 (NEON)" : "x86-64 baseline";
+  const extras = [["avx512_vnni", "VNNI"], ["avx512_bf16", "BF16"], ["amx_tile", "AMX"]].filter(([f]) => flags.has(f)).map(([, n]) => n);
+  return extras.length ? `${level} + ${extras.join(", ")}` : level;
 }
 
 function printTable(rows) {

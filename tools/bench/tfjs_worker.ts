@@ -159,6 +159,11 @@ function optionalWorkload(name: string): ((p: Params) => Workload | Promise<Work
     const m = require("./unet_workloads") as { unetWorkload: (name: string, p: Params) => Workload };
     return (p) => m.unetWorkload(name, p);
   }
+  if (name.startsWith("image_")) {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const m = require("./image_workloads") as { imageWorkload: (name: string, p: Params) => Workload };
+    return (p) => m.imageWorkload(name, p);
+  }
   return undefined;
 }
 

@@ -278,11 +278,21 @@ class Attn(torch.nn.Module):
 
 
 class UNet(torch.nn.Module):
-    def __init__(self, size, channels=1, nf=32, mult=(1, 1, 2), nres=1, fourier_scale=16):
+    """embedding "fourier": features of log σ (VE), width 2·nf; "positional": DDPM sinusoids of the label
+    (999·t for VP), width nf — as lib/models/unet.ts."""
+
+    def __init__(self, size, channels=1, nf=32, mult=(1, 1, 2), nres=1, fourier_scale=16, embedding="fourier"):
         super().__init__()
-        self.register_buffer("W", torch.randn(nf) * fourier_scale * 2 * math.pi)
+        self.embedding = embedding
+        if embedding == "fourier":
+            self.register_buffer("W", torch.randn(nf) * fourier_scale * 2 * math.pi)
+            emb = 2 * nf
+        else:
+            half = nf // 2
+            self.register_buffer("W", torch.exp(-torch.arange(half, dtype=torch.float32) * math.log(10000) / (half - 1)))
+            emb = nf
         temb = 4 * nf
-        self.temb0, self.temb1 = torch.nn.Linear(2 * nf, temb), torch.nn.Linear(temb, temb)
+        self.temb0, self.temb1 = torch.nn.Linear(emb, temb), torch.nn.Linear(temb, temb)
         self.conv_in = torch.nn.Conv2d(channels, nf, 3, padding=1)
         lowest = size // 2 ** (len(mult) - 1)
         self.down = torch.nn.ModuleList()
@@ -324,9 +334,12 @@ class UNet(torch.nn.Module):
         assert not skips
         self.norm_out, self.conv_out = gn(ch), torch.nn.Conv2d(ch, channels, 3, padding=1)
 
-    def forward(self, x, sigma):
-        proj = torch.log(sigma)[:, None] * self.W
-        temb = self.temb1(F.silu(self.temb0(torch.cat([torch.sin(proj), torch.cos(proj)], dim=1))))
+    def forward(self, x, label):
+        proj = (torch.log(label) if self.embedding == "fourier" else label)[:, None] * self.W
+        e = torch.cat([torch.sin(proj), torch.cos(proj)], dim=1)
+        if e.shape[1] < self.temb0.in_features:
+            e = F.pad(e, (0, 1))
+        temb = self.temb1(F.silu(self.temb0(e)))
         h = self.conv_in(x)
         hs = [h]
         for (kind, keep), mod in zip(self.down_kind, self.down):
@@ -383,8 +396,150 @@ class UNetTrain(MlpTrain):
         return out
 
 
+# ----------------------------------------------------------------------------------------------------------
+# Image-scale twins on the MNIST training configuration (the JSON file the tfjs side reads): its U-Net and VP SDE,
+# the official continuous VP score s(x, t) = −model(x, 999 t) / σ(t).
+class VPSDE_:
+    def __init__(self, beta_min, beta_max, N):
+        self.b0, self.b1, self.N = beta_min, beta_max, N
+        self.betas = torch.linspace(beta_min / N, beta_max / N, N)
+        self.alphas = 1 - self.betas
+
+    def beta(self, t):
+        return self.b0 + t * (self.b1 - self.b0)
+
+    def mean_std(self, t):
+        lmc = -0.25 * t ** 2 * (self.b1 - self.b0) - 0.5 * t * self.b0
+        return torch.exp(lmc), torch.sqrt(1 - torch.exp(2 * lmc))
+
+
+def image_setup(p):
+    with open(p["config"]) as f:
+        cfg = json.load(f)
+    m, sd = cfg["model"], cfg["sde"]
+    if sd["kind"] != "VP":
+        raise ValueError(f"the image twins implement the VP SDE only, the config has {sd['kind']}")
+    size = p["size"]
+    mult = tuple(m.get("channelMult", [1, 1, 2]))
+    lowest = size // 2 ** (len(mult) - 1)
+    if m.get("attentionResolutions", [lowest]) != [lowest]:
+        raise ValueError("the U-Net twin has attention at the lowest resolution only")
+    torch.manual_seed(m.get("seed", 0))
+    model = UNet(size, 1, nf=m.get("channels", 32), mult=mult, nres=m.get("numResBlocks", 1),
+                 embedding=m.get("embedding", "fourier"))
+    sde = VPSDE_(sd.get("betaMin", 0.1), sd.get("betaMax", 20), sd.get("N", 1000))
+
+    def score(x, t):
+        _, std = sde.mean_std(t)
+        return -model(x, 999 * t) / std[:, None, None, None]
+
+    n = p.get("n", p.get("batch"))
+    x = torch.rand(n, 1, size, size, generator=torch.Generator().manual_seed(1))
+    if cfg["data"]["centered"]:
+        x = x * 2 - 1
+    return cfg, model, sde, score, x
+
+
+class ImageTrain(MlpTrain):
+    """Trainer.trainStep on the configuration: continuous VP DSM (reduce-mean), backward, clipping, Adam, EMA."""
+
+    def __init__(self, p):
+        cfg, self.model, self.vp, self.score, self.x0 = image_setup(p)
+        t = cfg["training"]
+        self.eps, self.clip, self.decay = cfg["loss"].get("eps", 1e-5), t["gradClip"], t["emaDecay"]
+        self.params = [q for q in self.model.parameters()]
+        self.opt = torch.optim.Adam(self.params, lr=t["lr"])
+        self.ema = [q.detach().clone() for q in self.params]
+        self.n = 0
+        self.steps = 1
+
+    def step(self):
+        x0 = self.x0
+        t = torch.rand(x0.shape[0]) * (1 - self.eps) + self.eps
+        z = torch.randn_like(x0)
+        mean, std = self.vp.mean_std(t)
+        xt = mean[:, None, None, None] * x0 + std[:, None, None, None] * z
+        s = self.score(xt, t)
+        loss = ((s * std[:, None, None, None] + z) ** 2).reshape(x0.shape[0], -1).mean(dim=1).mean()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(self.params, self.clip) if self.clip > 0 else torch.tensor(0.0)
+        loss_value, norm_value = loss.item(), norm.item()
+        self.opt.step()
+        self.n += 1
+        d = min(self.decay, (1 + self.n) / (10 + self.n))
+        with torch.no_grad():
+            for e, q in zip(self.ema, self.params):
+                e.sub_((1 - d) * (e - q))
+        return {"loss": loss_value, "norm": norm_value,
+                "params": sum(q.numel() for q in self.params)}
+
+
+class ImagePc:
+    """pcSample on VP: Langevin corrector (snr, α_i, batch-averaged per-image norms) then the reverse-diffusion
+    predictor (f = √(1−β_i) x − x, G = √β_i), official time grid 1 → 1e-3, the first `steps` of N."""
+
+    def __init__(self, p):
+        _, self.model, self.vp, self.score, x = image_setup(p)
+        self.shape, self.steps, self.snr = x.shape, p["steps"], p["snr"]
+
+    @torch.no_grad()
+    def run(self):
+        vp, B = self.vp, self.shape[0]
+        x = torch.randn(self.shape)
+        times = torch.linspace(1.0, 1e-3, vp.N)
+        for i in range(self.steps):
+            t = torch.full((B,), float(times[i]))
+            k = (t * (vp.N - 1)).long()
+            g = self.score(x, t)
+            z = torch.randn_like(x)
+            gn = g.reshape(B, -1).norm(dim=1).mean()
+            zn = z.reshape(B, -1).norm(dim=1).mean()
+            e = (2 * vp.alphas[k] * (self.snr * zn / gn) ** 2)[:, None, None, None]
+            x = x + e * g + torch.sqrt(2 * e) * torch.randn_like(x)
+            beta = vp.betas[k][:, None, None, None]
+            rev_f = torch.sqrt(1 - beta) * x - x - beta * self.score(x, t)
+            x = x - rev_f + torch.sqrt(beta) * torch.randn_like(x)
+        return {"steps": self.steps, "params": sum(q.numel() for q in self.model.parameters())}
+
+
+class ImageLikelihood:
+    """logLikelihood on VP with one Rademacher probe: scipy's RK45 (rtol = atol = 1e-5) on [x, δ] from 1e-5,
+    drift f̃ = −½β(t)(x + s(x, t)), divergence εᵀ ∂f̃/∂x ε by one backward pass; stopped after `steps` steps."""
+
+    def __init__(self, p):
+        if solve_ivp is None:
+            raise RuntimeError("scipy is not installed (apt-get install python3-scipy)")
+        _, self.model, self.vp, self.score, self.x = image_setup(p)
+        self.steps = p["steps"]
+
+    def ode(self, t, y):
+        B = self.x.shape[0]
+        D = self.x[0].numel()
+        x = torch.from_numpy(y[: B * D]).float().reshape(self.x.shape).requires_grad_(True)
+        tt = torch.full((B,), t, dtype=torch.float32)
+        with torch.enable_grad():
+            f = -0.5 * self.vp.beta(tt)[:, None, None, None] * (x + self.score(x, tt))
+            (grad,) = torch.autograd.grad(f, x, self.probe)
+        div = (grad * self.probe).reshape(B, -1).sum(dim=1)
+        return np.concatenate([f.detach().reshape(-1).double().numpy(), div.detach().double().numpy()])
+
+    def run(self):
+        from scipy.integrate import RK45
+        B = self.x.shape[0]
+        self.probe = torch.randint(0, 2, self.x.shape).float() * 2 - 1
+        y0 = np.concatenate([self.x.reshape(-1).double().numpy(), np.zeros(B)])
+        solver = RK45(self.ode, 1e-5, y0, 1.0, rtol=1e-5, atol=1e-5)
+        n = 0
+        while solver.status == "running" and n < self.steps:
+            solver.step()
+            n += 1
+        return {"steps": n, "nfe": int(solver.nfev)}
+
+
 WORKLOADS = {"matmul": MatMul, "mlp_train": MlpTrain, "pc_sample": PcSample, "likelihood": Likelihood,
-             "unet_forward": UNetForward, "unet_train": UNetTrain}
+             "unet_forward": UNetForward, "unet_train": UNetTrain, "image_train": ImageTrain, "image_pc": ImagePc,
+             "image_likelihood": ImageLikelihood}
 
 
 def main():

@@ -98,6 +98,9 @@ export function figureBundle(fig: Figure, opts: ShowOptions = {}): DisplayBundle
     },
     metadata: opts.name ? { "score-sde-ts": { figure: opts.name } } : {},
   };
+  // The PNG is rendered at device scale 2 (sharp on high-density screens and when zoomed); Jupyter front ends show
+  // it at this CSS size (the image/png metadata), not at twice the size.
+  bundle.metadata["image/png"] = { width: opts.width ?? sizeOf(fig.layout.width, 700), height: opts.height ?? sizeOf(fig.layout.height, 450) };
   if (opts.width || opts.height) {
     bundle.metadata["score-sde-ts"] = { ...(bundle.metadata["score-sde-ts"] as object), width: opts.width, height: opts.height };
   }
@@ -116,7 +119,7 @@ export async function show(fig: Figure, opts: ShowOptions = {}): Promise<void> {
   if (mode === "inline") {
     try {
       const r = await sharedRenderer();
-      const png = await r.render(fig, "png", { width: opts.width, height: opts.height, scale: 1 });
+      const png = await r.render(fig, "png", { width: opts.width, height: opts.height, scale: 2 });
       bundle.data["image/png"] = png.toString("base64");
     } catch (e) {
       if (!warnedNoRenderer) {
@@ -127,6 +130,10 @@ export async function show(fig: Figure, opts: ShowOptions = {}): Promise<void> {
     }
   }
   displayBundle(bundle);
+}
+
+function sizeOf(v: unknown, fallback: number): number {
+  return typeof v === "number" && Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
 function titleOf(fig: Figure): string {

@@ -27,9 +27,17 @@ export interface Panel {
   yaxis?: Record<string, unknown>;
 }
 
+/**
+ * Widest figure (CSS pixels) that fits the output column of a classic Jupyter Notebook at its default 1140 px
+ * container (output area ≈ 980 px less padding); JupyterLab's and GitHub's columns are wider. A wider figure is
+ * shrunk by the browser, tick labels with it (a 1500 px grid ended up at 62 %: 7 px labels), so `grid` narrows its
+ * panels to fit instead.
+ */
+export const NOTEBOOK_WIDTH = 940;
+
 export interface GridOptions {
   title?: string;
-  /** Pixel size of one panel (default 300 × 280). */
+  /** Pixel size of one panel (default 300 × 280); panels are narrowed so the figure fits NOTEBOOK_WIDTH. */
   panelWidth?: number;
   panelHeight?: number;
   /** Gap between panels as a fraction of the figure (default 0.06 horizontally, 0.1 vertically). */
@@ -53,9 +61,13 @@ export function grid(panels: Panel[][], opts: GridOptions = {}): Figure {
   const w = (1 - hgap * (cols - 1)) / cols;
   const h = (1 - vgap * (rows - 1)) / rows;
   const data: Trace[] = [];
+  const asked = opts.panelWidth ?? 300;
+  const panelWidth = Math.min(asked, Math.floor((NOTEBOOK_WIDTH - 80) / cols));
+  // A narrowed panel keeps its aspect ratio (square panels of point clouds stay square).
+  const panelHeight = Math.round(((opts.panelHeight ?? 280) * panelWidth) / asked);
   const layout: Layout = {
-    width: (opts.panelWidth ?? 300) * cols + 80,
-    height: (opts.panelHeight ?? 280) * rows + (opts.title ? 90 : 60),
+    width: panelWidth * cols + 80,
+    height: panelHeight * rows + (opts.title ? 90 : 60),
     margin: { l: 50, r: 20, t: opts.title ? 80 : 40, b: 40 },
     showlegend: opts.showlegend ?? false,
     annotations: [] as unknown[],

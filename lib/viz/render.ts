@@ -73,6 +73,9 @@ function plotlyScript(): string {
 }
 
 export class FigureRenderer {
+  private busy = 0;
+  private lastUse = Date.now();
+
   private constructor(
     private readonly browser: PwBrowser,
     private readonly page: PwPage,
@@ -112,6 +115,21 @@ export class FigureRenderer {
   async render(fig: Figure, format: "png", size?: RenderSize): Promise<Buffer>;
   async render(fig: Figure, format: "svg", size?: RenderSize): Promise<string>;
   async render(fig: Figure, format: ImageFormat, size: RenderSize = {}): Promise<Buffer | string> {
+    this.busy++;
+    try {
+      return await this.renderNow(fig, format, size);
+    } finally {
+      this.busy--;
+      this.lastUse = Date.now();
+    }
+  }
+
+  /** Milliseconds since the last render ended (0 while one runs). */
+  idleMs(): number {
+    return this.busy > 0 ? 0 : Date.now() - this.lastUse;
+  }
+
+  private async renderNow(fig: Figure, format: ImageFormat, size: RenderSize): Promise<Buffer | string> {
     const width = size.width ?? numberOr(fig.layout.width, 700);
     const height = size.height ?? numberOr(fig.layout.height, 450);
     const scale = format === "png" ? size.scale ?? 2 : 1;
@@ -160,18 +178,61 @@ function decodeDataUrl(url: string, format: ImageFormat): Buffer | string {
 }
 
 let shared: Promise<FigureRenderer> | undefined;
+let idleTimer: NodeJS.Timeout | undefined;
+let exitHook = false;
+
+/** Seconds a shared renderer may sit unused before its Chromium is closed (SCORE_SDE_RENDER_IDLE, default 60). */
+export function rendererIdleSeconds(): number {
+  const v = Number(process.env.SCORE_SDE_RENDER_IDLE ?? 60);
+  return Number.isFinite(v) && v > 0 ? v : 60;
+}
 
 /**
- * One renderer per process, opened on first use (the notebook kernel keeps it for the whole session, so only the
- * first figure pays for Chromium start-up). Closed when the process exits.
+ * One renderer per process, opened on first use: the figures of one cell or one run share a Chromium, and only the
+ * first pays for its start-up. It is closed after `rendererIdleSeconds()` without a call (a notebook kernel lives
+ * for hours; a headless Chromium holds ~10 processes and ~1 GB), and opened again by the next figure. The idle timer
+ * never keeps a process alive.
  */
 export function sharedRenderer(): Promise<FigureRenderer> {
   if (!shared) {
-    shared = FigureRenderer.open();
-    shared.then(
-      (r) => process.once("beforeExit", () => void r.close().catch(() => undefined)),
-      () => (shared = undefined),
-    );
+    const opening = FigureRenderer.open();
+    shared = opening;
+    opening.catch(() => {
+      if (shared === opening) shared = undefined;
+    });
+    if (!exitHook) {
+      exitHook = true;
+      process.once("beforeExit", () => void closeSharedRenderer());
+    }
   }
-  return shared;
+  const current = shared;
+  if (!idleTimer) armIdleClose(current, rendererIdleSeconds() * 1000);
+  return current;
+}
+
+/** Closes `current` once it has been idle (no render running or ended) for the idle time; re-arms otherwise. */
+function armIdleClose(current: Promise<FigureRenderer>, waitMs: number): void {
+  idleTimer = setTimeout(() => {
+    idleTimer = undefined;
+    void current.then(
+      (r) => {
+        if (shared !== current) return;
+        const left = rendererIdleSeconds() * 1000 - r.idleMs();
+        if (left > 0) return armIdleClose(current, left);
+        shared = undefined;
+        return r.close().catch(() => undefined);
+      },
+      () => undefined,
+    );
+  }, waitMs);
+  idleTimer.unref();
+}
+
+/** Closes the shared renderer now (if open); the next `sharedRenderer()` opens a new one. */
+export async function closeSharedRenderer(): Promise<void> {
+  if (idleTimer) clearTimeout(idleTimer);
+  idleTimer = undefined;
+  const current = shared;
+  shared = undefined;
+  if (current) await current.then((r) => r.close()).catch(() => undefined);
 }

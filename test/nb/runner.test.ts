@@ -97,7 +97,7 @@ describe("notebook runner", { concurrency: false }, () => {
     const data = fig?.data ?? {};
     assert.deepEqual(Object.keys(data).sort(), withFigures ? ["application/vnd.plotly.v1+json", "image/png", "text/plain"] : ["application/vnd.plotly.v1+json", "text/plain"]);
     assert.deepEqual((data["application/vnd.plotly.v1+json"] as { data: { y: number[] }[] }).data[0].y, [1, 3, 2]);
-    assert.deepEqual(fig?.metadata, { "score-sde-ts": { figure: "fixture_line" } });
+    assert.deepEqual(fig?.metadata, { "score-sde-ts": { figure: "fixture_line" }, "image/png": { width: 640, height: 400 } });
     if (withFigures) {
       assert.ok(Buffer.from(data["image/png"] as string, "base64").subarray(1, 4).equals(Buffer.from("PNG")));
       for (const ext of ["png", "svg", "json"]) assert.ok(fs.statSync(path.join(figs, "ok", `fixture_line.${ext}`)).size > 100, ext);

@@ -1,7 +1,7 @@
 /** lib/viz: pure figure builders, display bundles (no kernel here: nothing is displayed), the quick-mode helpers. */
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { field, figureBundle, grid, lineFigure, meshgrid, quiver, quickOr, isQuick, inKernel, scatter2d, show, tableBundle, trajectories, PLOTLY_MIME } from "../../lib/viz";
+import { field, figureBundle, grid, lineFigure, meshgrid, quiver, quickOr, isQuick, inKernel, scatter2d, show, tableBundle, trajectories, PLOTLY_MIME, NOTEBOOK_WIDTH, chromiumPath, sharedRenderer, closeSharedRenderer } from "../../lib/viz";
 
 describe("figure builders", () => {
   it("grid gives panel k its own axis pair with domains and titles", () => {
@@ -47,7 +47,16 @@ describe("display", () => {
     const b = figureBundle(fig, { name: "n1", width: 300 });
     assert.equal(b.data[PLOTLY_MIME], fig);
     assert.equal(b.data["text/plain"], '<plotly figure "n1": T (1 traces)>');
-    assert.deepEqual(b.metadata, { "score-sde-ts": { figure: "n1", width: 300, height: undefined } });
+    assert.deepEqual(b.metadata, { "score-sde-ts": { figure: "n1", width: 300, height: undefined }, "image/png": { width: 300, height: 400 } });
+  });
+
+  it("grid narrows its panels to the notebook column, keeping their aspect ratio", () => {
+    const p = { traces: [scatter2d([0, 0])] };
+    const wide = grid([[p, p, p, p, p]], { panelWidth: 300, panelHeight: 300 });
+    assert.equal(wide.layout.width, 80 + 5 * Math.floor((NOTEBOOK_WIDTH - 80) / 5));
+    assert.ok((wide.layout.width as number) <= NOTEBOOK_WIDTH);
+    assert.equal(wide.layout.height, 172 + 60, "square panels stay square");
+    assert.equal(grid([[p, p]], { panelWidth: 300 }).layout.width, 680, "a figure that fits keeps its size");
   });
 
   it("tableBundle renders danfo-like frames and record arrays as HTML and aligned text", () => {
@@ -80,6 +89,25 @@ describe("run mode", () => {
     } finally {
       if (old === undefined) delete process.env.SCORE_SDE_QUICK;
       else process.env.SCORE_SDE_QUICK = old;
+    }
+  });
+});
+
+describe("figure renderer", () => {
+  it("the shared Chromium is opened on first use and closed when idle", { skip: chromiumPath() ? false : "no Chromium" }, async () => {
+    const old = process.env.SCORE_SDE_RENDER_IDLE;
+    process.env.SCORE_SDE_RENDER_IDLE = "0.5";
+    try {
+      const fig = lineFigure([{ name: "a", x: [0, 1], y: [1, 2] }], { width: 300, height: 200 });
+      const r = await sharedRenderer();
+      const png = await r.render(fig, "png");
+      assert.equal(png.readUInt32BE(16), 600, "PNG at device scale 2: 300 CSS px → 600 px");
+      await new Promise((res) => setTimeout(res, 1500));
+      await assert.rejects(r.render(fig, "png"), "after 0.5 s idle its browser is closed");
+    } finally {
+      await closeSharedRenderer();
+      if (old === undefined) delete process.env.SCORE_SDE_RENDER_IDLE;
+      else process.env.SCORE_SDE_RENDER_IDLE = old;
     }
   });
 });

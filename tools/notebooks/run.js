@@ -229,8 +229,8 @@ async function renderFigures(results, opts) {
       const fig = o.data[PLOTLY_MIME];
       const meta = (o.metadata && o.metadata["score-sde-ts"]) || {};
       const size = { width: meta.width, height: meta.height };
-      // Scale 1 inside notebooks (they are committed and shown on GitHub: keep them small), 2 for figure files.
-      o.data["image/png"] = (await renderer.render(fig, "png", { ...size, scale: 1 })).toString("base64");
+      // Device scale 2, shown at the figure's CSS size (the bundle's image/png metadata, set by figureBundle).
+      o.data["image/png"] = (await renderer.render(fig, "png", { ...size, scale: 2 })).toString("base64");
       if (meta.figure) {
         const base = opts.figuresDir || (opts.quick ? path.join(root, "figures", "quick") : path.join(root, "figures"));
         const dir = path.join(base, r.name);

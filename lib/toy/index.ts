@@ -11,3 +11,5 @@ export type { TwoMoonsOptions, SwissRollOptions, CheckerboardOptions, RingsOptio
 export { TOY_NAMES, toyDistribution } from "./registry";
 export { hostMixtureScore } from "./hostScore";
 export type { ToyName } from "./registry";
+export { MixtureClasses, MixtureConditional, transformMixture, GRAY_DECOUPLING, colourToy, grayConditional } from "./conditional";
+export type { ClassGradFn, ConditionOptions, ColourToyOptions } from "./conditional";

@@ -305,6 +305,36 @@ describe("native kernels (oneDNN)", () => {
     store.dispose();
   });
 
+  it("Concat and SplitV (the U-Net's skip connections and their gradient) along every axis equal wasm's", (t) => {
+    if (skip) return t.skip(skip);
+    const cases: [number[][], number][] = [
+      [[[2, 3, 4, 5], [2, 3, 4, 2]], 3],
+      [[[2, 3, 4, 5], [2, 1, 4, 5], [2, 2, 4, 5]], 1],
+      [[[1, 3, 4], [2, 3, 4]], 0],
+      [[[3, 7], [3, 1], [3, 4]], -1],
+    ];
+    const ins = cases.map(([shapes]) => shapes.map((sh) => normal(sh)));
+    const run = () =>
+      cases.map(([shapes, axis], k) =>
+        tf.tidy(() => {
+          const y = tf.concat(ins[k], axis);
+          const parts = tf.split(y, shapes.map((sh) => sh.at(axis) as number), axis);
+          parts.forEach((p, i) => assert.deepEqual(p.shape, shapes[i]));
+          return [y, ...parts].map((v) => Array.from(v.dataSync()));
+        }),
+      );
+    const native = run();
+    uninstallNativeKernels();
+    try {
+      const plain = run();
+      plain.forEach((c, k) => c.forEach((v, i) => near(native[k][i], v, 0, `case ${k} output ${i}`)));
+      ins.forEach((arr, k) => native[k].slice(1).forEach((v, i) => near(v, Array.from(arr[i].dataSync()), 0, `case ${k} round trip ${i}`)));
+    } finally {
+      installNativeKernels();
+    }
+    tf.dispose(ins.flat());
+  });
+
   it("SiLU and its gradient equal the formula in float64", (t) => {
     if (skip) return t.skip(skip);
     tf.tidy(() => {

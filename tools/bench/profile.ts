@@ -11,6 +11,7 @@ import { logLikelihood } from "../../lib/likelihood";
 import { pcSample } from "../../lib/sampling";
 import { VESDE } from "../../lib/sde";
 import { Trainer } from "../../lib/train";
+import { imageWorkload } from "./image_workloads";
 
 async function main(): Promise<void> {
   const info = await initBackend({ quiet: true });
@@ -39,6 +40,10 @@ async function main(): Promise<void> {
     const x0 = tf.keep(createRng(1).uniform([p.batch === 512 ? 64 : p.batch, 28, 28, 1]));
     const trainer = new Trainer({ model: unet, sde, batchSource: () => x0.clone(), seed: 42 });
     step = async () => void trainer.trainStep();
+  } else if (what.startsWith("image_")) {
+    // The image workloads of tools/bench/image_workloads.ts on the MNIST training configuration.
+    const w = imageWorkload(what, { config: "data/configs/mnist-vp.json", size: 28, batch: p.batch === 512 ? 64 : p.batch, n: p.batch === 512 ? 64 : p.batch, steps: p.steps, snr: 0.16 });
+    step = async () => void (await w.run());
   } else if (what === "likelihood") {
     const score = scoreFnFromModel(sde, model);
     const x = tf.keep(createRng(2).normal([p.n, 2]));

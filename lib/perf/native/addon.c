@@ -263,6 +263,68 @@ static napi_value js_sin_cos_rows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * The blocks of concatRows / splitRows: `parts` (a JavaScript array of Float32Arrays) with inner sizes `inner`
+ * (an Int32Array), each at least rows·inner_i long; the whole at least rows·Σ inner_i.
+ */
+static int get_blocks(napi_env env, napi_value arr, napi_value inner_v, size_t rows, float** ptrs, int** inner, int* n, size_t* width) {
+  uint32_t len;
+  napi_typedarray_type t;
+  size_t ilen;
+  void* idata;
+  if (napi_get_array_length(env, arr, &len) != napi_ok || len < 1 || len > 64 ||
+      napi_get_typedarray_info(env, inner_v, &t, &ilen, &idata, NULL, NULL) != napi_ok || t != napi_int32_array || ilen != len) {
+    napi_throw_type_error(env, NULL, "score_sde_native: expected 1-64 Float32Arrays and an Int32Array of their widths");
+    return 0;
+  }
+  *inner = (int*)idata;
+  *n = (int)len;
+  *width = 0;
+  for (uint32_t i = 0; i < len; i++) {
+    napi_value e;
+    size_t l;
+    if (napi_get_element(env, arr, i, &e) != napi_ok || !get_f32(env, e, &ptrs[i], &l)) return 0;
+    if ((*inner)[i] < 0 || l < rows * (size_t)(*inner)[i]) {
+      shorter(env, "concatRows/splitRows");
+      return 0;
+    }
+    *width += (size_t)(*inner)[i];
+  }
+  return 1;
+}
+
+/* concatRows(out, [in_i], Int32Array inner, rows): out [rows, Σ inner_i] = the inputs [rows, inner_i] side by side. */
+static napi_value js_concat_rows(napi_env env, napi_callback_info info) {
+  Args a;
+  float *out, *ptrs[64];
+  size_t lout, width;
+  int32_t rows;
+  int* inner;
+  int n;
+  if (!get_args(env, info, &a) || a.n < 4 || !get_f32(env, a.v[0], &out, &lout) || !get_ints(env, &a, 3, 1, &rows) ||
+      !get_blocks(env, a.v[1], a.v[2], (size_t)rows, ptrs, &inner, &n, &width))
+    return NULL;
+  if (lout < (size_t)rows * width) return shorter(env, "concatRows");
+  concat_rows(out, (const float* const*)ptrs, inner, n, (size_t)rows);
+  return NULL;
+}
+
+/* splitRows(x, [out_i], Int32Array inner, rows): the inverse of concatRows. */
+static napi_value js_split_rows(napi_env env, napi_callback_info info) {
+  Args a;
+  float *x, *ptrs[64];
+  size_t lx, width;
+  int32_t rows;
+  int* inner;
+  int n;
+  if (!get_args(env, info, &a) || a.n < 4 || !get_f32(env, a.v[0], &x, &lx) || !get_ints(env, &a, 3, 1, &rows) ||
+      !get_blocks(env, a.v[1], a.v[2], (size_t)rows, ptrs, &inner, &n, &width))
+    return NULL;
+  if (lx < (size_t)rows * width) return shorter(env, "splitRows");
+  split_rows(x, ptrs, inner, n, (size_t)rows);
+  return NULL;
+}
+
 /* ---- optimiser ---- */
 
 /* adam(p, g, m, v, pOut, mOut, vOut, gradScale, β1, 1 − β1, β2, 1 − β2, stepSize, sqrtBc2, eps) */
@@ -354,6 +416,8 @@ NAPI_MODULE_INIT() {
   EXPORT("ema", js_ema);
   EXPORT("sumSquares", js_sum_squares);
   EXPORT("sinCosRows", js_sin_cos_rows);
+  EXPORT("concatRows", js_concat_rows);
+  EXPORT("splitRows", js_split_rows);
   EXPORT("setThreads", js_set_threads);
   EXPORT("threads", js_threads);
   EXPORT("description", js_description);

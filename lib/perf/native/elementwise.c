@@ -284,3 +284,33 @@ HOT void sin_cos_rows(const double* restrict args, int rows, const double* restr
     }
   }
 }
+
+/*
+ * Concatenation along any axis as rows: with rows = the product of the dimensions before the axis, input i is
+ * [rows, inner_i] and the output [rows, Σ inner_i]. wasm's Concat copies row by row from JavaScript and its SplitV
+ * slices one output at a time (the U-Net's skip connections: 13 ms and 18 ms per call at [64, 28, 28, 32]).
+ */
+void concat_rows(float* out, const float* const* ins, const int* inner, int n, size_t rows) {
+  size_t width = 0;
+  for (int i = 0; i < n; i++) width += (size_t)inner[i];
+  for (size_t r = 0; r < rows; r++) {
+    float* dst = out + r * width;
+    for (int i = 0; i < n; i++) {
+      memcpy(dst, ins[i] + r * inner[i], (size_t)inner[i] * sizeof(float));
+      dst += inner[i];
+    }
+  }
+}
+
+/* The inverse: out_i [rows, inner_i] from x [rows, Σ inner_i]. */
+void split_rows(const float* x, float* const* outs, const int* inner, int n, size_t rows) {
+  size_t width = 0;
+  for (int i = 0; i < n; i++) width += (size_t)inner[i];
+  for (size_t r = 0; r < rows; r++) {
+    const float* src = x + r * width;
+    for (int i = 0; i < n; i++) {
+      memcpy(outs[i] + r * inner[i], src, (size_t)inner[i] * sizeof(float));
+      src += inner[i];
+    }
+  }
+}

@@ -68,6 +68,9 @@ int group_norm(const float* x, const float* gamma, const float* beta, float* y, 
 int group_norm_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd, float* dx,
                     float* dgamma, float* dbeta, int B, int S, int C, int G);
 void sin_cos_rows(const double* args, int rows, const double* f, int half, int dim, float* out);
+/* Concatenation (and its inverse) along an axis, as [rows, inner_i] blocks. */
+void concat_rows(float* out, const float* const* ins, const int* inner, int n, size_t rows);
+void split_rows(const float* x, float* const* outs, const int* inner, int n, size_t rows);
 
 /* ---- optim.c ---- */
 void adam(const float* p, const float* g, const float* m, const float* v, float* po, float* mo, float* vo, size_t n,

@@ -16,10 +16,16 @@
  * likelihood wrap their tensors into a `(t, y) => Float64Array` right-hand side. Unlike scipy it never loops
  * forever: `maxSteps` bounds the number of attempted steps and a step-size underflow raises a clear error.
  *
+ * The tableau (./dopri5.ts; `BOSH3` in ./bosh3.ts is scipy's RK23, option `tableau`) and the step-size controller
+ * (./controller.ts) are separate parts; this file is the adaptive driver they share.
+ *
  * The core is a generator that yields evaluation requests, so the same code drives a synchronous RHS
  * (`solveRk45`) and an asynchronous one (`solveRk45Async`, e.g. one that awaits `tensor.data()` on a GPU backend).
  */
 import { fail, fmt } from "../validate";
+import { MIN_FACTOR, StepController, rmsRatio } from "./controller";
+import { DOPRI5 } from "./dopri5";
+import { EmbeddedTableau, checkTableau } from "./tableau";
 
 /** Right-hand side dy/dt = f(t, y). It must not keep `y` (the solver reuses the buffer) and may reuse its output. */
 export type OdeFunction = (t: number, y: Float64Array) => ArrayLike<number>;
@@ -53,6 +59,8 @@ export interface Rk45Options {
   maxSteps?: number;
   /** Called after every accepted step (for progress bars and trajectory plots). */
   onStep?: (info: Rk45StepInfo) => void;
+  /** The embedded pair (default `DOPRI5`, scipy's RK45; `BOSH3` is scipy's RK23). */
+  tableau?: EmbeddedTableau;
 }
 
 export interface Rk45Result {
@@ -66,25 +74,6 @@ export interface Rk45Result {
   nRejected: number;
 }
 
-/** Dormand–Prince 5(4) tableau (Dormand & Prince 1980; Hairer et al. Table II.5.2), the pair scipy's RK45 uses. */
-const C = [0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1];
-const A: readonly (readonly number[])[] = [
-  [],
-  [1 / 5],
-  [3 / 40, 9 / 40],
-  [44 / 45, -56 / 15, 32 / 9],
-  [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729],
-  [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656],
-];
-/** 5th-order weights (the propagated solution: "local extrapolation"). */
-const B = [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84];
-/** Error weights b − b̂ over the 7 stages (the 7th is f(t + h, y_new), free thanks to FSAL). */
-const E = [-71 / 57600, 0, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525, 1 / 40];
-/** Order of the embedded error estimator; the step-size exponent is −1/(order + 1). */
-const ERROR_ORDER = 4;
-const SAFETY = 0.9;
-const MIN_FACTOR = 0.2;
-const MAX_FACTOR = 10;
 const EPS = 2.220446049250313e-16;
 
 const WHERE = "solveRk45";
@@ -106,16 +95,6 @@ export function nextAfter(t: number, dir: number): number {
   return view.getFloat64(0);
 }
 
-/** RMS norm of v ./ scale (scipy's `norm(x) = ‖x‖₂ / √n`). */
-function rmsRatio(v: Float64Array, scale: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) {
-    const r = v[i] / scale[i];
-    s += r * r;
-  }
-  return v.length === 0 ? 0 : Math.sqrt(s / v.length);
-}
-
 interface Checked {
   t0: number;
   t1: number;
@@ -125,6 +104,7 @@ interface Checked {
   firstStep: number | undefined;
   maxStep: number;
   maxSteps: number;
+  tableau: EmbeddedTableau;
 }
 
 function checkArgs(tSpan: readonly [number, number], y0: ArrayLike<number>, opts: Rk45Options): Checked {
@@ -164,7 +144,9 @@ function checkArgs(tSpan: readonly [number, number], y0: ArrayLike<number>, opts
   if (typeof maxStep !== "number" || !(maxStep > 0)) fail(WHERE, "maxStep", maxStep, "a number > 0 (∞ allowed)");
   const maxSteps = opts.maxSteps ?? 100_000;
   if (!Number.isInteger(maxSteps) || maxSteps <= 0) fail(WHERE, "maxSteps", maxSteps, "a positive integer");
-  return { t0, t1, y0: y, rtol, atol, firstStep, maxStep, maxSteps };
+  const tableau = opts.tableau ?? DOPRI5;
+  if (tableau === null || typeof tableau !== "object" || !Array.isArray(tableau.c)) fail(WHERE, "tableau", typeof tableau, "an EmbeddedTableau (DOPRI5 or BOSH3)");
+  return { t0, t1, y0: y, rtol, atol, firstStep, maxStep, maxSteps, tableau: checkTableau(tableau) };
 }
 
 /** Copies an RHS result into `dst`, checking its length. Returns whether every value is finite. */
@@ -182,8 +164,11 @@ function take(f: ArrayLike<number>, dst: Float64Array, t: number): boolean {
 }
 
 /** The solver as a generator of RHS evaluation requests; each `next(f)` answers the last request. */
-function* rk45Core(c: Checked, onStep: Rk45Options["onStep"]): Generator<EvalRequest, Rk45Result, ArrayLike<number>> {
+function* rkCore(c: Checked, onStep: Rk45Options["onStep"]): Generator<EvalRequest, Rk45Result, ArrayLike<number>> {
   const { t0, t1, rtol, atol, maxStep, maxSteps } = c;
+  const { c: C, a: A, b: B, e: E } = c.tableau;
+  const S = C.length;
+  const control = new StepController(c.tableau.errorOrder);
   const n = c.y0.length;
   const dir = t1 > t0 ? 1 : -1;
   const lo = Math.min(t0, t1);
@@ -192,8 +177,8 @@ function* rk45Core(c: Checked, onStep: Rk45Options["onStep"]): Generator<EvalReq
   let y = Float64Array.from(c.y0);
   let yNew = new Float64Array(n);
   const yTmp = new Float64Array(n);
-  // K[0..5]: the stages; K[6] = f(t + h, y_new). FSAL swaps K[6] into K[0] on acceptance.
-  const K: Float64Array[] = Array.from({ length: 7 }, () => new Float64Array(n));
+  // K[0..S−1]: the stages; K[S] = f(t + h, y_new). FSAL swaps K[S] into K[0] on acceptance.
+  const K: Float64Array[] = Array.from({ length: S + 1 }, () => new Float64Array(n));
   const err = new Float64Array(n);
   const scale = new Float64Array(n);
 
@@ -219,22 +204,15 @@ function* rk45Core(c: Checked, onStep: Rk45Options["onStep"]): Generator<EvalReq
     hAbs = c.firstStep;
   } else {
     for (let i = 0; i < n; i++) scale[i] = atol[i] + Math.abs(y[i]) * rtol;
-    const d0 = rmsRatio(y, scale);
     const d1 = rmsRatio(K[0], scale);
-    let h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : (0.01 * d0) / d1;
-    h0 = Math.min(h0, interval);
+    const h0 = control.probeStep(rmsRatio(y, scale), d1, interval);
     for (let i = 0; i < n; i++) yTmp[i] = y[i] + h0 * dir * K[0][i];
     const f1 = K[1];
     yield* evaluate(t0 + h0 * dir, yTmp, f1);
     for (let i = 0; i < n; i++) err[i] = f1[i] - K[0][i];
-    const d2 = rmsRatio(err, scale) / h0;
-    const h1 = d1 <= 1e-15 && d2 <= 1e-15 ? Math.max(1e-6, h0 * 1e-3) : (0.01 / Math.max(d1, d2)) ** (1 / (ERROR_ORDER + 1));
-    hAbs = Math.min(100 * h0, h1, interval, maxStep);
-    // d2 may be NaN when the probe evaluation is not finite; fall back to a tiny step and let step control grow it.
-    if (!Number.isFinite(hAbs) || hAbs <= 0) hAbs = Math.min(1e-6, interval);
+    hAbs = control.initialStep(h0, d1, rmsRatio(err, scale) / h0, interval, maxStep);
   }
 
-  const exponent = -1 / (ERROR_ORDER + 1);
   let t = t0;
   let nAccepted = 0;
   let nRejected = 0;
@@ -263,7 +241,7 @@ function* rk45Core(c: Checked, onStep: Rk45Options["onStep"]): Generator<EvalReq
       hTaken = h;
 
       let finite = true;
-      for (let s = 1; s < 6; s++) {
+      for (let s = 1; s < S; s++) {
         const a = A[s];
         for (let i = 0; i < n; i++) {
           let acc = 0;
@@ -274,13 +252,13 @@ function* rk45Core(c: Checked, onStep: Rk45Options["onStep"]): Generator<EvalReq
       }
       for (let i = 0; i < n; i++) {
         let acc = 0;
-        for (let j = 0; j < 6; j++) acc += B[j] * K[j][i];
+        for (let j = 0; j < S; j++) acc += B[j] * K[j][i];
         yNew[i] = y[i] + h * acc;
       }
-      if (!(yield* evaluate(t + h, yNew, K[6]))) finite = false;
+      if (!(yield* evaluate(t + h, yNew, K[S]))) finite = false;
       for (let i = 0; i < n; i++) {
         let acc = 0;
-        for (let j = 0; j < 7; j++) acc += E[j] * K[j][i];
+        for (let j = 0; j <= S; j++) acc += E[j] * K[j][i];
         err[i] = acc * h;
         scale[i] = atol[i] + Math.max(Math.abs(y[i]), Math.abs(yNew[i])) * rtol;
       }
@@ -292,20 +270,18 @@ function* rk45Core(c: Checked, onStep: Rk45Options["onStep"]): Generator<EvalReq
         rejected = true;
         nRejected++;
       } else if (errorNorm < 1) {
-        let factor = errorNorm === 0 ? MAX_FACTOR : Math.min(MAX_FACTOR, SAFETY * errorNorm ** exponent);
-        if (rejected) factor = Math.min(1, factor);
-        hAbs *= factor;
+        hAbs *= control.accepted(errorNorm, rejected);
         accepted = true;
         nAccepted++;
       } else {
-        hAbs *= Math.max(MIN_FACTOR, SAFETY * errorNorm ** exponent);
+        hAbs *= control.rejected(errorNorm);
         rejected = true;
         nRejected++;
       }
     }
     t = tNew;
     [y, yNew] = [yNew, y];
-    [K[0], K[6]] = [K[6], K[0]];
+    [K[0], K[S]] = [K[S], K[0]];
     onStep?.({ t, y, h: hTaken, nfev, nAccepted, nRejected });
   }
   return result(t, nAccepted, nRejected);
@@ -314,7 +290,7 @@ function* rk45Core(c: Checked, onStep: Rk45Options["onStep"]): Generator<EvalReq
 /** Solves dy/dt = f(t, y) from t0 to t1 (t1 < t0 allowed) with adaptive RK45; see the module comment. */
 export function solveRk45(f: OdeFunction, tSpan: readonly [number, number], y0: ArrayLike<number>, opts: Rk45Options = {}): Rk45Result {
   if (typeof f !== "function") fail(WHERE, "f", f, "a function (t, y) => array");
-  const gen = rk45Core(checkArgs(tSpan, y0, opts), opts.onStep);
+  const gen = rkCore(checkArgs(tSpan, y0, opts), opts.onStep);
   let r = gen.next();
   while (!r.done) r = gen.next(f(r.value.t, r.value.y));
   return r.value;
@@ -323,7 +299,7 @@ export function solveRk45(f: OdeFunction, tSpan: readonly [number, number], y0: 
 /** As `solveRk45`, for a right-hand side that returns a Promise (awaited once per evaluation). */
 export async function solveRk45Async(f: AsyncOdeFunction, tSpan: readonly [number, number], y0: ArrayLike<number>, opts: Rk45Options = {}): Promise<Rk45Result> {
   if (typeof f !== "function") fail(WHERE, "f", f, "a function (t, y) => array | Promise<array>");
-  const gen = rk45Core(checkArgs(tSpan, y0, opts), opts.onStep);
+  const gen = rkCore(checkArgs(tSpan, y0, opts), opts.onStep);
   let r = gen.next();
   while (!r.done) r = gen.next(await f(r.value.t, r.value.y));
   return r.value;

@@ -12,9 +12,9 @@ import { logLikelihood } from "../lib/likelihood";
 import { energyDistance, mean, modeStats, sampleCrossEntropy, std } from "../lib/metrics";
 import { odeEncode, odeSample } from "../lib/ode";
 import { createRng } from "../lib/random";
-import type { ScoreFn, SDE } from "../lib/sde";
+import { sdeFromConfig, type ScoreFn, type SDE } from "../lib/sde";
 import { hostMixtureScore } from "../lib/toy";
-import { ablationModelSpecs, makeToySde, toyModelData, trainOrLoadToyModel } from "./models";
+import { ablationModelSpecs, toyModelData, trainOrLoadToyModel } from "./models";
 import type { ToySde, TrainedToyModel } from "./models";
 import { cachedResult } from "./results";
 import type { Cached } from "./results";
@@ -109,7 +109,7 @@ export async function runToleranceExperiment(s: ToleranceSettings, quick: boolea
         jobs.push({ score: "learned", sde: "VP", fn: () => m.score });
       }
       for (const job of jobs) {
-        const sde = makeToySde(job.sde);
+        const sde = sdeFromConfig({ kind: job.sde });
         const score = job.fn(sde);
         const z = sde.priorSample([s.n, 2], createRng(s.latentSeed));
         const tols = [...s.tolerances].sort((a, b) => a - b); // finest first
@@ -217,7 +217,7 @@ export async function runNllExperiment(s: NllSettings, quick: boolean, models?: 
       const own = models ?? (await loadAblationModels(quick));
       for (const scoreKind of ["exact", "learned"] as const) {
         for (const sdeName of s.sdes) {
-          const sde = makeToySde(sdeName);
+          const sde = sdeFromConfig({ kind: sdeName });
           const score = scoreKind === "exact" ? mix.scoreFn(sde) : own.get(sdeName)!.score;
           for (const div of s.divergences) {
             const t0 = Date.now();
@@ -317,7 +317,7 @@ export async function runEncodeExperiment(s: EncodeSettings, quick: boolean, mod
     quick,
     async () => {
       const mix = toyModelData(DATA);
-      const sde = makeToySde("VP");
+      const sde = sdeFromConfig({ kind: "VP" });
       const x = mix.sample(s.n, createRng(s.dataSeed));
       const xs = Array.from(x.dataSync());
       const own = models ?? (await loadAblationModels(quick));
@@ -375,7 +375,7 @@ export async function runEncodeExperiment(s: EncodeSettings, quick: boolean, mod
       // The same data encoded by the exact-score flows of the other two SDEs, latents divided by the prior std
       // (σ_max for VE, 1 for sub-VP): with the exact score the three ODEs are one ODE after x ↦ x / m(t),
       // σ = s(t) / m(t), so they should give the same standardised latents.
-      for (const [name, other, scale] of [["exact VE (z / σ_max)", makeToySde("VE"), 50], ["exact sub-VP", makeToySde("subVP"), 1]] as const) {
+      for (const [name, other, scale] of [["exact VE (z / σ_max)", sdeFromConfig({ kind: "VE" }), 50], ["exact sub-VP", sdeFromConfig({ kind: "subVP" }), 1]] as const) {
         const e = await odeEncode({ sde: other, score: hostMixtureScore(mix, other), x, rtol: s.tol, atol: s.tol });
         latents[name] = Array.from(e.z.dataSync(), (v) => round3(v / scale));
         e.z.dispose();

@@ -14,7 +14,7 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { createToyMLP, networkFromConfig, scoreFnFromModel } from "../lib/models";
 import type { ScoreNetwork } from "../lib/models";
-import { SDE, SubVPSDE, VESDE, VPSDE } from "../lib/sde";
+import { sdeFromConfig, type SDE } from "../lib/sde";
 import type { ScoreFn } from "../lib/sde";
 import { eightGaussians } from "../lib/toy";
 import type { GaussianMixture } from "../lib/toy";
@@ -54,10 +54,6 @@ export function toyModelSpec(sde: ToySde, seed: number, quick: boolean): ToyMode
     radius: 2,
     std: 0.2,
   };
-}
-
-export function makeToySde(name: ToySde): SDE {
-  return name === "VE" ? new VESDE() : name === "VP" ? new VPSDE() : new SubVPSDE();
 }
 
 export function toyModelData(spec: Pick<ToyModelSpec, "radius" | "std">): GaussianMixture {
@@ -119,7 +115,7 @@ export function loadToyModel(file: string, spec: ToyModelSpec): { model: ScoreNe
 }
 
 function wrap(spec: ToyModelSpec, model: ScoreNetwork, lossCurve: { step: number; loss: number }[], trainSeconds: number, loaded: boolean): TrainedToyModel {
-  const sde = makeToySde(spec.sde);
+  const sde = sdeFromConfig({ kind: spec.sde });
   return { spec, sde, model, score: scoreFnFromModel(sde, model), lossCurve, trainSeconds, loaded, dispose: () => model.dispose() };
 }
 
@@ -143,7 +139,7 @@ export async function trainOrLoadToyModel(spec: ToyModelSpec, quick: boolean, on
     const loaded = loadToyModel(file, spec);
     if (loaded) return wrap(spec, loaded.model, loaded.stored.lossCurve, loaded.stored.trainSeconds, true);
   }
-  const sde = makeToySde(spec.sde);
+  const sde = sdeFromConfig({ kind: spec.sde });
   const model = createToyMLP({ dim: 2, width: spec.width, depth: spec.depth, embedding: spec.sde === "VE" ? "fourier" : "positional", embeddingDim: 32, seed: spec.seed });
   const res = await train({
     model,

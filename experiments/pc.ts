@@ -15,7 +15,7 @@ import { energyDistance, mean, modeStats, sampleCrossEntropy, std } from "../lib
 import type { HostPoints } from "../lib/metrics";
 import { pcSample, table1Settings, TABLE1_COLUMNS, TABLE1_ROWS } from "../lib/sampling";
 import type { Table1Column, Table1Row } from "../lib/sampling";
-import { ScoreFn, SDE, VESDE, VPSDE } from "../lib/sde";
+import { sdeFromConfig, type ScoreFn, type SDE } from "../lib/sde";
 import type { GaussianMixture } from "../lib/toy";
 
 export type PcSdeName = "VE" | "VP";
@@ -39,10 +39,6 @@ export const PAPER_TABLE5_SNR: Record<PcSdeName, { C2000: number } & Record<Tabl
   VE: { C2000: 0.22, "ancestral sampling": 0.17, "reverse diffusion": 0.16, "probability flow": 0.17 },
   VP: { C2000: 0.27, "ancestral sampling": 0.01, "reverse diffusion": 0.01, "probability flow": 0.04 },
 };
-
-export function makePcSde(name: PcSdeName, N: number): SDE {
-  return name === "VE" ? new VESDE({ N }) : new VPSDE({ N });
-}
 
 /** One sampler configuration of the grid. `row` is "corrector only" for C2000. */
 export interface PcConfig {
@@ -107,7 +103,7 @@ export async function runPcConfig(
   const settingsRow: Table1Row = cfg.row === "corrector only" ? "reverse diffusion" : cfg.row;
   const s = table1Settings(cfg.column, settingsRow, cfg.sde);
   const snr = cfg.snr ?? s.snr;
-  const sde = makePcSde(cfg.sde, s.N);
+  const sde = sdeFromConfig({ kind: cfg.sde, N: s.N });
   const t0 = Date.now();
   const res = await pcSample({
     sde,

@@ -67,7 +67,7 @@ function resultOf(perEx: tf.Tensor1D, t: tf.Tensor1D): LossResult {
 }
 
 function checkCommon(where: string, o: LossOptions): void {
-  if (!(o.sde instanceof SDE)) fail(where, "sde", o.sde, "a VESDE, VPSDE or SubVPSDE");
+  if (!(o.sde instanceof SDE)) fail(where, "sde", o.sde, "an SDE (VESDE, VPSDE, SubVPSDE or one registered with registerSde)");
   if (!(o.x0 instanceof tf.Tensor)) fail(where, "x0", o.x0, "a tf.Tensor [B, ...dims]");
   checkBatched(where, "x0", o.x0);
   if (o.x0.shape[0] === 0) fail(where, "x0.shape", o.x0.shape, "a batch of at least one example");
@@ -102,9 +102,8 @@ export function dsmLoss(o: LossOptions): LossResult {
   if (!continuous) {
     // The official get_step_fn asserts this too: the discrete losses have one fixed weighting.
     if (likelihoodWeighting) fail(where, "likelihoodWeighting", true, "false when continuous = false (the legacy losses have a fixed weighting)");
-    if (o.sde instanceof VESDE) return smldLoss(o);
-    if (o.sde instanceof VPSDE) return ddpmLoss(o);
-    fail(where, "sde", `${o.sde.kind}SDE with continuous = false`, "VESDE (SMLD) or VPSDE (DDPM); discrete sub-VP training has no legacy loss — use continuous = true");
+    checkDiscreteLoss(where, "continuous", o.sde);
+    return o.sde instanceof VESDE ? smldLoss(o) : ddpmLoss(o);
   }
   const eps = o.eps ?? 1e-5;
   if (typeof eps !== "number" || !(eps >= 0 && eps < o.sde.T)) fail(where, "eps", eps, `a number in [0, ${o.sde.T})`);
@@ -129,6 +128,16 @@ export function dsmLoss(o: LossOptions): LossResult {
     }
     return resultOf(perEx, t);
   });
+}
+
+/**
+ * Throws unless `sde` has a legacy discrete loss: SMLD for the VE chain, DDPM for the VP chain (the official
+ * `get_step_fn` has no other; e.g. discrete sub-VP training is an error there too). `name` is the option that asked.
+ */
+export function checkDiscreteLoss(where: string, name: string, sde: SDE): void {
+  if (!(sde instanceof VESDE) && !(sde instanceof VPSDE)) {
+    fail(where, name, false, `true for ${sde.kind} (the legacy discrete losses exist for VESDE (SMLD) and VPSDE (DDPM) only; discrete ${sde.kind} training has none)`);
+  }
 }
 
 /** Integer labels floor(u N) ∈ {0 … N−1} from one uniform draw, as float [B] and int32 [B]. */

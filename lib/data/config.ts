@@ -7,7 +7,7 @@
 import { readJsonFile } from "../io/atomic";
 import { createUNet, type UNetConfig } from "../models/unet";
 import type { ScoreNetwork } from "../models/network";
-import { SDE, SubVPSDE, VESDE, VPSDE } from "../sde";
+import { registeredSdes, sdeFromConfig, type SDE } from "../sde";
 import type { TrainLossOptions } from "../train/train";
 import { fail } from "../validate";
 import { IMAGE_DATASETS, type ImageDatasetName } from "./images";
@@ -55,7 +55,7 @@ export function checkImageConfig(c: unknown, where: string): ImageTrainConfig {
   if (typeof o.name !== "string" || !/^[a-z0-9][a-z0-9._-]*$/.test(o.name)) fail(W, "name", o.name, "a lower-case name (letters, digits, . _ -)");
   if (!(IMAGE_DATASETS as readonly string[]).includes(o.dataset)) fail(W, "dataset", o.dataset, `one of ${IMAGE_DATASETS.join(", ")}`);
   if (!o.data || typeof o.data.centered !== "boolean") fail(W, "data.centered", o.data?.centered, "true or false");
-  if (!o.sde || !["VE", "VP", "subVP"].includes(o.sde.kind)) fail(W, "sde.kind", o.sde?.kind, "VE, VP or subVP");
+  if (!o.sde || !registeredSdes().includes(o.sde.kind)) fail(W, "sde.kind", o.sde?.kind, `one of the registered SDEs: ${registeredSdes().join(", ")}`);
   if (!o.model || typeof o.model !== "object") fail(W, "model", o.model, "an object of U-Net settings");
   if (!o.loss || typeof o.loss !== "object") fail(W, "loss", o.loss, "an object of loss settings");
   const t = o.training;
@@ -75,13 +75,9 @@ export function readImageConfig(file: string): ImageTrainConfig {
   return checkImageConfig(readJsonFile(file, "image model config"), file);
 }
 
-/** The SDE of a config. */
+/** The SDE of a config (the library's one name → SDE factory, `sdeFromConfig`). */
 export function sdeFromImageConfig(s: ImageSdeConfig): SDE {
-  const { kind, ...rest } = s;
-  if (kind === "VE") return new VESDE(rest);
-  if (kind === "VP") return new VPSDE(rest);
-  if (kind === "subVP") return new SubVPSDE(rest);
-  return fail("sdeFromImageConfig", "sde.kind", kind, "VE, VP or subVP");
+  return sdeFromConfig({ ...s });
 }
 
 /** The SDE and a fresh U-Net (weights from model.seed) for a config and images of the given size. */

@@ -1,5 +1,9 @@
 export { SDE, ReverseSDE } from "./sde";
-export type { ScoreFn, SDEKind, Discretization, MarginalCoefficients } from "./sde";
+export type { ScoreFn, Discretization, MarginalCoefficients } from "./sde";
+export { registerSde, registeredSdes, sdeFromConfig, configNumbers } from "./registry";
+export type { SDEConfig, SDEFactory } from "./registry";
+export { scaleBySigma, epsilonPrediction } from "./parameterization";
+export type { NetworkParameterization, ParameterizationOptions, SigmaSchedule, DiscreteEpsilon } from "./parameterization";
 export { VESDE } from "./ve";
 export type { VESDEConfig } from "./ve";
 export { VPSDE, SubVPSDE, BetaScheduleSDE } from "./vp";

@@ -8,12 +8,12 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../random";
 import { checkBatched, fail } from "../validate";
+import type { NetworkParameterization } from "./parameterization";
+import type { SDEConfig } from "./registry";
 import { checkTime, perExample } from "./time";
 
 /** A score function s(x, t) ≈ ∇ₓ log p_t(x); t has shape [B]. */
 export type ScoreFn = (x: tf.Tensor, t: tf.Tensor) => tf.Tensor;
-
-export type SDEKind = "VE" | "VP" | "subVP";
 
 export interface Discretization {
   f: tf.Tensor;
@@ -31,8 +31,14 @@ export interface MarginalCoefficients {
 /** Largest number of discretisation steps an SDE accepts (2^24: see the SDE constructor). */
 export const MAX_N = 2 ** 24;
 
+/**
+ * One file per SDE: a subclass implements the abstract members below, `getConfig()` / a static `fromConfig`, and
+ * registers itself with `registerSde(kind, fromConfig)` (./registry); see lib/sde/ve.ts, vp.ts and the cosine-schedule
+ * VP of test/fixtures/cosine-vp-sde.ts.
+ */
 export abstract class SDE {
-  abstract readonly kind: SDEKind;
+  /** The registered name (`sdeFromConfig({ kind })`): "VE", "VP", "subVP", or a user SDE's own. */
+  abstract readonly kind: string;
   /** End time; the official code fixes T = 1. */
   readonly T = 1;
   /** Number of discretisation steps (the official `num_scales`). */
@@ -57,6 +63,16 @@ export abstract class SDE {
   abstract priorSample(shape: readonly number[], rng: Rng): tf.Tensor;
   /** log π(z) per example, shape [B]. */
   abstract priorLogProb(z: tf.Tensor): tf.Tensor;
+  /** The settings that define this SDE, `{ kind, N, ...parameters }`: `sdeFromConfig(sde.getConfig())` rebuilds it. */
+  abstract getConfig(): SDEConfig;
+  /** How a score network's label and output relate to the score under this SDE (./parameterization). */
+  abstract readonly parameterization: NetworkParameterization;
+
+  /**
+   * Throws when this SDE's discrete chain (`discretize`) is undefined for its N; the samplers that use the chain
+   * call it up front. Nothing to check by default.
+   */
+  checkDiscretization(_where: string): void {}
 
   /*
    * Host schedule (float64 numbers, no tensors), for samplers that choose their steps on the host — the exponential

@@ -1,6 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../random";
 import { checkPositive, fail } from "../validate";
+import { scaleBySigma } from "./parameterization";
+import { configNumbers, registerSde, type SDEConfig } from "./registry";
 import { Discretization, MarginalCoefficients, SDE } from "./sde";
 import { dimsOf, perExample, sumPerExample } from "./time";
 
@@ -14,10 +16,12 @@ export interface VESDEConfig {
  * Variance-exploding SDE (SMLD / NCSN): dx = σ(t) √(2 ln(σ_max/σ_min)) dw, σ(t) = σ_min (σ_max/σ_min)^t.
  * The marginal std is σ(t) itself, as the official code (not √(σ(t)² − σ_min²)); the prior is N(0, σ_max² I).
  * Its discrete chain is SMLD with the geometric noise scales σ_i = exp(linspace(ln σ_min, ln σ_max, N))_i.
+ * Networks use the NCSN++ scale-by-σ parameterisation (./parameterization).
  */
 export class VESDE extends SDE {
-  readonly kind = "VE" as const;
+  readonly kind = "VE";
   readonly defaultEps = 1e-5;
+  readonly parameterization = scaleBySigma(this);
   readonly sigmaMin: number;
   readonly sigmaMax: number;
   private readonly logRatio: number;
@@ -30,6 +34,15 @@ export class VESDE extends SDE {
       fail("VESDE", "sigmaMin", this.sigmaMin, `< sigmaMax (= ${this.sigmaMax})`);
     }
     this.logRatio = Math.log(this.sigmaMax / this.sigmaMin);
+  }
+
+  /** `{ kind: "VE", N, sigmaMin, sigmaMax }`. */
+  getConfig(): SDEConfig {
+    return { kind: this.kind, N: this.N, sigmaMin: this.sigmaMin, sigmaMax: this.sigmaMax };
+  }
+
+  static fromConfig(config: SDEConfig): VESDE {
+    return new VESDE(configNumbers("VESDE.fromConfig", config, ["N", "sigmaMin", "sigmaMax"]));
   }
 
   /** σ(t) = σ_min (σ_max/σ_min)^t, shape [B]. */
@@ -125,3 +138,4 @@ export class VESDE extends SDE {
   }
 }
 
+registerSde("VE", VESDE.fromConfig);

@@ -1,6 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../random";
 import { checkNonNegative, fail } from "../validate";
+import { epsilonPrediction } from "./parameterization";
+import { configNumbers, registerSde, type SDEConfig } from "./registry";
 import { Discretization, MarginalCoefficients, SDE } from "./sde";
 import { dimsOf, perExample, sumPerExample } from "./time";
 
@@ -22,6 +24,11 @@ export abstract class BetaScheduleSDE extends SDE {
     this.betaMax = checkNonNegative(where, "betaMax", cfg.betaMax ?? 20);
     if (this.betaMin > this.betaMax) fail(where, "betaMin", this.betaMin, `≤ betaMax (= ${this.betaMax})`);
     if (this.betaMax === 0) fail(where, "betaMax", this.betaMax, "> 0");
+  }
+
+  /** `{ kind, N, betaMin, betaMax }`. */
+  getConfig(): SDEConfig {
+    return { kind: this.kind, N: this.N, betaMin: this.betaMin, betaMax: this.betaMax };
   }
 
   /** β(t), shape [B]. */
@@ -71,13 +78,41 @@ export abstract class BetaScheduleSDE extends SDE {
 
 /**
  * Variance-preserving SDE (DDPM): dx = −½β(t) x dt + √β(t) dw. Marginal N(e^{lmc} x₀, (1 − e^{2 lmc}) I).
- * Its discrete chain is DDPM with β_i = linspace(β₀/N, β₁/N, N)_i.
+ * Its discrete chain is DDPM with β_i = linspace(β₀/N, β₁/N, N)_i. Networks predict ε (./parameterization), with
+ * DDPM's √(1 − ᾱ_i) as the std of discrete labels.
  */
 export class VPSDE extends BetaScheduleSDE {
-  readonly kind = "VP" as const;
+  readonly kind = "VP";
+  readonly parameterization = epsilonPrediction(this, {
+    labels: (t) => t.mul(this.N - 1),
+    std: () => {
+      const table = Float32Array.from(this.alphasCumprod(), (a) => Math.sqrt(1 - a));
+      // A lookup in a constant table: gather is fine here because nothing differentiates through the table.
+      return (t) => tf.gather(tf.tensor1d(table), this.timestepIndex(t));
+    },
+  });
 
   constructor(cfg: VPSDEConfig = {}) {
     super(cfg, "VPSDE");
+  }
+
+  static fromConfig(config: SDEConfig): VPSDE {
+    return new VPSDE(configNumbers("VPSDE.fromConfig", config, ["N", "betaMin", "betaMax"]));
+  }
+
+  /**
+   * The DDPM chain needs every discrete β_i < 1 (√(1 − β_i) and α_i = 1 − β_i > 0). The largest is β_max/N, so
+   * e.g. β_max = 20 with N = 10 is refused here instead of producing NaN in a sampler loop.
+   */
+  override checkDiscretization(where: string): void {
+    if (this.betaMax / this.N >= 1) {
+      fail(
+        where,
+        "sde (VPSDE) betaMax/N",
+        this.betaMax / this.N,
+        `< 1 (betaMax = ${this.betaMax}, N = ${this.N}): the DDPM chain needs 1 − β_i > 0; raise N or use euler_maruyama`,
+      );
+    }
   }
 
   diffusion(t: tf.Tensor): tf.Tensor {
@@ -153,13 +188,19 @@ export class VPSDE extends BetaScheduleSDE {
 /**
  * Sub-VP SDE (Song et al. eq. 29): dx = −½β(t) x dt + √(β(t)(1 − e^{−2∫β})) dw. Its marginal std is
  * 1 − e^{2 lmc} (the official `marginal_prob` returns this as std; the variance is its square), always below the
- * VP std. It has no discrete chain of its own: `discretize` is the base Euler–Maruyama step.
+ * VP std. It has no discrete chain of its own: `discretize` is the base Euler–Maruyama step. Networks predict ε
+ * (discrete labels are treated as continuous, as the official code).
  */
 export class SubVPSDE extends BetaScheduleSDE {
-  readonly kind = "subVP" as const;
+  readonly kind = "subVP";
+  readonly parameterization = epsilonPrediction(this);
 
   constructor(cfg: VPSDEConfig = {}) {
     super(cfg, "SubVPSDE");
+  }
+
+  static fromConfig(config: SDEConfig): SubVPSDE {
+    return new SubVPSDE(configNumbers("SubVPSDE.fromConfig", config, ["N", "betaMin", "betaMax"]));
   }
 
   diffusion(t: tf.Tensor): tf.Tensor {
@@ -202,3 +243,6 @@ export class SubVPSDE extends BetaScheduleSDE {
     return this.tOfLogAlpha(logAlpha);
   }
 }
+
+registerSde("VP", VPSDE.fromConfig);
+registerSde("subVP", SubVPSDE.fromConfig);

@@ -11,7 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
-import { dsmLoss, type LossOptions } from "../losses";
+import { checkDiscreteLoss, dsmLoss, type LossOptions } from "../losses";
 import type { ScoreNetwork } from "../models/network";
 import { createRng, type Rng } from "../random";
 import { SDE } from "../sde";
@@ -172,7 +172,7 @@ export class Trainer {
   constructor(o: Omit<TrainOptions, "steps">) {
     if (!o || typeof o !== "object") fail(WHERE, "options", o, "an object");
     if (!o.model || !Array.isArray(o.model.trainableVariables) || typeof o.model.apply !== "function") fail(WHERE, "model", o.model, "a ScoreNetwork");
-    if (!(o.sde instanceof SDE)) fail(WHERE, "sde", o.sde, "a VESDE, VPSDE or SubVPSDE");
+    if (!(o.sde instanceof SDE)) fail(WHERE, "sde", o.sde, "an SDE (VESDE, VPSDE, SubVPSDE or one registered with registerSde)");
     if (typeof o.batchSource !== "function") fail(WHERE, "batchSource", o.batchSource, "a function (step, rng) => tensor [B, ...dims]");
     const seed = o.seed ?? 42;
     if (!Number.isSafeInteger(seed)) fail(WHERE, "seed", seed, "a safe integer");
@@ -184,9 +184,7 @@ export class Trainer {
     const emaDecay = o.emaDecay ?? 0.999;
     if (typeof emaDecay !== "number" || !(emaDecay >= 0 && emaDecay <= 1)) fail(WHERE, "emaDecay", emaDecay, "a number in [0, 1]");
     this.lossOpts = { ...(o.loss ?? {}) };
-    if (this.lossOpts.continuous === false && o.sde.kind === "subVP") {
-      fail(WHERE, "loss.continuous", false, "true for sub-VP (discrete sub-VP training has no legacy loss)");
-    }
+    if (this.lossOpts.continuous === false) checkDiscreteLoss(WHERE, "loss.continuous", o.sde);
     this.model = o.model;
     this.sde = o.sde;
     this.batchSource = o.batchSource;
@@ -196,7 +194,7 @@ export class Trainer {
     this.ema = new EMA(this.vars, emaDecay);
     this.rng = createRng(seed);
     this.config = {
-      sde: { kind: o.sde.kind, N: o.sde.N, ...sdeParams(o.sde) },
+      sde: o.sde.getConfig(),
       loss: this.lossOpts,
       optimizer: { ...adamCfg, warmup: this.warmup, gradClip: this.gradClip },
       emaDecay,
@@ -344,12 +342,6 @@ function stripSeed(c: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-function sdeParams(sde: SDE): Record<string, number> {
-  const r = sde as unknown as Record<string, unknown>;
-  const out: Record<string, number> = {};
-  for (const k of ["sigmaMin", "sigmaMax", "betaMin", "betaMax"]) if (typeof r[k] === "number") out[k] = r[k] as number;
-  return out;
-}
 
 /**
  * Trains `model` for `steps` total steps (resuming from `checkpoint.path` when it exists), with progress output and

@@ -115,7 +115,7 @@ function driftAndDivergence(
   for (const P of probeChunks) {
     const r = P.shape[0] / B;
     // r copies of the batch along axis 0 (replica-major, what tf.tile(x, [r, 1, …]) gives): concat is a plain
-    // copy on wasm (0.018 ms per step at 1000 points against 0.17 ms for Tile).
+    // copy on wasm, about ten times faster than its Tile kernel.
     const xr = r === 1 ? x : tf.concat(new Array<tf.Tensor>(r).fill(x));
     const tr = timeVector(t, r * B, T);
     const { value, grad } = tf.valueAndGrad((xx: tf.Tensor) => drift(xx, tr))(xr, P);

@@ -24,6 +24,4 @@ export {
 } from "./layers";
 export type { Activation, EmbeddingType, Init } from "./layers";
 export { remat } from "./remat";
-export { benchmarkNetwork } from "./benchmark";
-export type { NetworkTiming } from "./benchmark";
 export { linear, bmm, conv2dSame, silu, avgPool2, upsampleNearest2, groupNorm } from "./ops";

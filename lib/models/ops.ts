@@ -3,7 +3,7 @@
  * in particular on wasm (XNNPACK), where the stock gradients are slow or missing:
  *
  * - matMul with transposeA / transposeB (what tfjs' own MatMul gradient uses) falls to a scalar loop on wasm,
- *   ~1 GFLOP/s against ~11–15 GFLOP/s for an explicit `tf.transpose` followed by a plain matMul. `linear` and
+ *   an order of magnitude slower than an explicit `tf.transpose` followed by a plain matMul. `linear` and
  *   `bmm` therefore carry their own gradients written with explicit transposes.
  * - wasm has no `Conv2DBackpropFilter` kernel at all (training any stock conv fails with "Kernel
  *   'Conv2DBackpropFilter' not registered") and its `Conv2DBackpropInput` is a scalar loop. `conv2dSame` writes
@@ -57,9 +57,8 @@ const matMulOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
  *
  * With lib/perf/fastGradients installed (initBackend does it): while a gradient is being recorded, a plain
  * tf.matMul + add, whose registered gradients are lazy (a VJP with respect to x alone never computes the weight
- * gradients) and transpose explicitly; otherwise the fused matMul + bias (one XNNPACK call). Measured on wasm:
- * ODE likelihood of 1000 points 41.6 → 24.6 s (same 1664 RK45 steps), MLP train step w256 2 threads 154 → 125 ms,
- * w128 1 thread 16.2 → 13.0 ms. Without them (tfjs used without initBackend), the customGrad ops above.
+ * gradients) and transpose explicitly; otherwise the fused matMul + bias (one XNNPACK call); the measured gains
+ * are in tools/bench/README.md. Without them (tfjs used without initBackend), the customGrad ops above.
  */
 export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   const [inDim, outDim] = w.shape as [number, number];
@@ -183,7 +182,7 @@ const avgPoolOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
 /**
  * 2×2 average pooling [B, H, W, C] → [B, H/2, W/2, C] (H, W even): tf.avgPool forward (a reshape-to-rank-6 + mean
  * formulation crashed wasm's transpose); the gradient written as a nearest-neighbour resize, because wasm's
- * AvgPoolGrad is a scalar loop (57 ms for [64, 28, 28, 32], against ~3 ms for the resize).
+ * AvgPoolGrad is a scalar loop, about 20 times slower than the resize at U-Net sizes.
  */
 export function avgPool2(x: tf.Tensor): tf.Tensor4D {
   const [, h, w] = x.shape;

@@ -69,11 +69,10 @@ export interface UNetConfig {
   /**
    * Gradient checkpointing of every residual and attention block (see ./remat): the backward pass recomputes each
    * block instead of keeping its intermediates — much less memory (needed for large batches in the 4 GB wasm
-   * heap) for one extra forward pass. Same values and gradients. Default true, for the memory: batch 64, 28×28,
-   * default net, a train step took 2.07 s with it and 1.45 s without (npm run bench, 2026-11-25; same losses; wasm
-   * + lib/perf/native kernels, one thread) and left a 450 MB wasm heap instead of 933 MB; the heap is capped at 4 GB, so large
-   * batches or images need it. Turn it off for speed when the batch fits. (With the wasm kernels alone the two
-   * cost the same CPU time, 5.2 s, the backward heap at batch 16 207 MB against 708 MB.)
+   * heap) for one extra forward pass. Same values and gradients. Default true, for the memory: the wasm heap is
+   * capped at 4 GB and checkpointing about halves what a train step keeps, so large batches or images need it; the
+   * price is a third more convolutions. Turn it off for speed when the batch fits (measured heap sizes and step
+   * times, with and without: tools/bench/README.md).
    */
   gradientCheckpointing?: boolean;
   /** Map inputs x → 2x − 1 first (official, for data in [0, 1] with data.centered = False). Default false. */

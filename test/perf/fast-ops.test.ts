@@ -1,9 +1,9 @@
-/** lib/perf/fastOps: same numbers as the ops they replace. */
+/** tools/bench/fast-ops (the bench's fast-path helpers): same numbers as the ops they replace. */
 import { describe, it, before } from "node:test";
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { setup } from "../helpers";
-import { SINCOS_MAX_ABS, readSync, sinCos } from "../../lib/perf/fastOps";
+import { SINCOS_MAX_ABS, readSync, sinCos } from "../../tools/bench/fast-ops";
 
 describe("fast ops", () => {
   before(setup);

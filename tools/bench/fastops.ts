@@ -1,11 +1,11 @@
 /**
- * Measures the fast-path helpers of lib/perf/fastOps against what the library does today, on the current backend:
+ * Measures the fast-path helpers of ./fast-ops.ts against what the library does today, on the current backend:
  * per-call minimum over repetitions (robust to a loaded machine). Usage:
  *   npx ts-node --transpile-only tools/bench/fastops.ts
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend";
-import { readSync, sinCos } from "../../lib/perf/fastOps";
+import { readSync, sinCos } from "./fast-ops";
 
 /** Per-call minimum of a and b over `reps` alternated calls (a, b, b, a, …): load hits both alike. */
 function abTime(a: () => void, b: () => void, reps = 30): [number, number] {

@@ -1,7 +1,7 @@
 /**
- * Fast-path replacements for tfjs ops that are slow on the wasm backend, for the library's hot loops to adopt.
- * Each one is the same math written with kernels that XNNPACK (or a cheap elementwise loop) runs; the measured
- * gains are in tools/bench (profile.ts, fastops.ts) and the bench report.
+ * Fast-path replacements for tfjs ops that are slow on the wasm backend, kept for the bench (fastops.ts times them
+ * against the stock ops; the library does not use them). Each one is the same math written with kernels that
+ * XNNPACK (or a cheap elementwise loop) runs; the measured gains are in this folder's README.
  *
  * - `sinCos`: tfjs-wasm's Sin and Cos are scalar libm calls (~30–60 ns per element on the 2-core bench machine);
  *   the Fourier embedding of every score evaluation calls both on [B, dim/2]. Here: one Cody–Waite range

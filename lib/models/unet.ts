@@ -18,10 +18,7 @@
  * their gradients are missing or slow on wasm). Images are NHWC ([B, H, W, C], tfjs' native layout; the official
  * code is NCHW).
  *
- * Measured on the shared 2-core machine (wasm, 1 thread, load average ~10–12, so wall times are mostly the
- * neighbours'; CPU times are this process's): defaults at 28×28×1 = 798,145 parameters; batch 64: forward
- * 1.05 s CPU (1.95 s wall), forward + backward 5.2 s CPU (10.6–12.2 s wall); batch 128 (checkpointed): forward
- * 2.0 s CPU, forward + backward 12.6 s CPU.
+ * The defaults at 28×28×1 have 798,145 parameters (forward and train-step times: tools/bench/README.md).
  */
 import * as tf from "@tensorflow/tfjs";
 import { createRng } from "../random";
@@ -278,7 +275,7 @@ class UNet extends ParamStoreNetwork implements ScoreNetwork {
 
   /**
    * One block inside its own tidy: a single outer tidy would hold every intermediate of the whole pass until the end
-   * (measured on wasm, batch 16 at 28×28: forward heap 120 → 58 MB). Under a gradient tape this is still safe: tfjs
+   * (about twice the forward heap). Under a gradient tape this is still safe: tfjs
    * keeps its own clones of what each gradient needs (and our custom ops save explicitly).
    */
   private run(b: Block, h: tf.Tensor, ctx: Ctx): tf.Tensor {

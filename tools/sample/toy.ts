@@ -117,7 +117,7 @@ export function parseToyArgs(argv: string[]): ToySampleArgs {
 }
 
 /** A 512×512 grey scatter of 2-D points (dark dots on white) with the mixture means as larger dots. */
-function scatterPng(points: Float32Array, means: number[][]): Buffer {
+function scatterPng(points: Float32Array, means: readonly (readonly number[])[]): Buffer {
   const W = 512;
   const L = Math.max(1, ...means.map(([x, y]) => Math.max(Math.abs(x), Math.abs(y)))) * 1.5;
   const pix = new Uint8Array(W * W).fill(255);

@@ -22,7 +22,7 @@ import { createRng, recordingRng } from "../lib/random";
 import type { Rng } from "../lib/random";
 import { SDE, VESDE, VPSDE, linspace, perExample, timeVector } from "../lib/sde";
 import type { ScoreFn } from "../lib/sde";
-import { getCorrector, getPredictor } from "../lib/sampling";
+import { correctorNames, getCorrector, getPredictor, pcSample, predictorNames } from "../lib/sampling";
 import { GaussianMixture, anisotropicMixture, productMixture } from "../lib/toy";
 import { MixtureClasses, MixtureConditional, colourToy, grayConditional } from "../lib/toy/conditional";
 import { classifierGuidedScore, pcColorize, pcConditionalSample, pcInpaint } from "../lib/controllable";
@@ -327,6 +327,43 @@ describe("where the replacement method is not exact: well-separated conditional 
     assert.ok(upper > 0.2, "the known limitation of replacement (documented in lib/controllable/inpaint.ts)");
     assert.ok(!withinNoiseFloor(d, floor, 3));
     tf.dispose([data, out.samples]);
+  });
+});
+
+describe("every registered predictor and corrector", () => {
+  it("pcConditionalSample is pcSample with the guided score (bit for bit), and it and pcInpaint run every combination pcSample runs", async () => {
+    const mix = overlapping();
+    const classes = new MixtureClasses(mix, [0, 1, 1]);
+    for (const sde of [new VESDE({ sigmaMax: 10, N: 20 }), new VPSDE({ N: 30 })] as SDE[]) {
+      const score = mix.scoreFn(sde);
+      let ran = 0;
+      for (const predictor of predictorNames()) {
+        for (const corrector of correctorNames()) {
+          for (const probabilityFlow of [false, true]) {
+            const base = { sde, shape: [6, 2], predictor, corrector, probabilityFlow, snr: 0.16, nSteps: 1 };
+            const guided = classifierGuidedScore(score, classes.gradFn(sde), { labels: 1 });
+            let plain: tf.Tensor;
+            try {
+              plain = (await pcSample({ ...base, score: guided, rng: createRng(4) })).samples;
+            } catch (err) {
+              // A combination pcSample refuses (e.g. ancestral sampling with probability flow) is refused here too.
+              await assert.rejects(pcConditionalSample({ ...base, score, classifierGrad: classes.gradFn(sde), labels: 1, rng: createRng(4) }));
+              continue;
+            }
+            const out = await pcConditionalSample({ ...base, score, classifierGrad: classes.gradFn(sde), labels: 1, rng: createRng(4) });
+            assert.deepEqual(Array.from(out.samples.dataSync()), Array.from(plain.dataSync()), `${predictor} + ${corrector}`);
+            const data = tf.tensor2d([[0.2, 0], [0.4, 0], [0.1, 0], [0, 0], [-0.3, 0], [0.5, 0]]);
+            const inp = await pcInpaint({ ...base, score, data, mask: tf.tensor1d([1, 0]), rng: createRng(4) });
+            const v = inp.samples.dataSync();
+            for (let i = 0; i < v.length; i++) assert.ok(Number.isFinite(v[i]), `${predictor} + ${corrector}: non-finite imputation`);
+            tf.dispose([plain, out.samples, data, inp.samples]);
+            ran++;
+          }
+        }
+      }
+      assert.ok(ran >= predictorNames().length * correctorNames().length, `ran ${ran} combinations`);
+    }
+    classes.dispose();
   });
 });
 

@@ -75,6 +75,23 @@ describe("tslab kernel: names across cells", { concurrency: false }, () => {
     });
   });
 
+  it("files created and removed under the kernel while a cell runs raise no 'Unexpected pending rebuildTimer'", async () => {
+    const mod = path.join(dir, "mod");
+    fs.mkdirSync(path.join(mod, "sub"), { recursive: true });
+    fs.writeFileSync(path.join(mod, "a.ts"), "export const a = 1;\n");
+    fs.writeFileSync(path.join(mod, "index.ts"), 'export { a } from "./a";\n');
+    await withKernel(dir, {}, async (exec) => {
+      assert.deepEqual(await exec('import { a } from "./mod";\nconsole.log(a);').then((r) => [r.status, r.out]), ["ok", "1"]);
+      const running = exec('await new Promise((r) => setTimeout(r, 5000));\nconsole.log("slept");');
+      await pause(1000);
+      fs.rmSync(path.join(mod, "sub"), { recursive: true });
+      fs.writeFileSync(path.join(mod, "b.ts"), "export const b = 2;\n");
+      fs.writeFileSync(path.join(mod, "index.ts"), 'export { a } from "./a";\nexport { b } from "./b";\n');
+      assert.deepEqual(await running.then((r) => [r.status, r.out]), ["ok", "slept"]);
+      assert.deepEqual(await exec('import { a, b } from "./mod";\nconsole.log(a, b);').then((r) => [r.status, r.out]), ["ok", "1 2"]);
+    });
+  });
+
   it("stop_on_error: false runs the next cell at once after a failure; the default aborts it", async () => {
     await withKernel(dir, {}, async (exec) => {
       assert.equal((await exec('throw new Error("boom");', false)).status, "error");

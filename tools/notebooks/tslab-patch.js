@@ -1,4 +1,4 @@
-// Two fixes to tslab 1.0.22's kernel, installed at load time by kernel-main.js (node_modules stays untouched; tslab
+// Three fixes to tslab 1.0.22's kernel, installed at load time by kernel-main.js (node_modules stays untouched; tslab
 // is pinned exactly in package.json because both rely on its internals). `SCORE_SDE_TSLAB_PATCH=0` starts the kernel
 // without them (the regression test uses it to show the bugs).
 //
@@ -22,6 +22,8 @@
 //    `jupyter nbconvert --execute --allow-errors` left every cell after the first error silently empty. With
 //    `stop_on_error: false` a failure no longer poisons the queue; the default (true) keeps tslab's behaviour,
 //    which is what Jupyter's "Run All" expects (the cells below a failure are aborted, as in IPython).
+// 3. Files created or removed below the notebook's folder while the kernel runs no longer raise "Unexpected pending
+//    rebuildTimer" (see TIMER_FIX below).
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
@@ -30,6 +32,59 @@ const Module = require("node:module");
 /** The exact text in tslab 1.0.22's converter.js that the first fix hooks into (checked, never guessed). */
 const ANCHOR = `        function wrapPrevIdentifier(node) {
             var _a, _b;
+`;
+/**
+ * Third fix: tslab runs TypeScript's watch program with a fake timer that holds ONE pending callback and throws
+ * "Unexpected pending rebuildTimer" when TypeScript asks for a second. TypeScript does ask for two when files are
+ * created, removed or renamed below the notebook's folder (its failed-lookup invalidation timer besides the program
+ * update timer) — an editor saving lib/ files, or a git checkout, while a notebook is open — and the error lands in
+ * the running cell or fails the next one. The replacement keeps every pending callback and runs them all, in order,
+ * when tslab rebuilds (a callback may schedule another: that one runs too).
+ */
+const TIMER_ANCHOR = `    let rebuildTimer = null;
+    sys.setTimeout = (callback) => {
+        // TypeScript compier implements debouncing using a timer.
+        // It clears a timer when a new change is notified before the timer
+        // is fired and it starts rebuilding sources.
+        //
+        // In this converter, it often happens when notifyUpdateSrc and
+        // notifyUpdateDecls are called in sequence.
+        if (rebuildTimer) {
+            throw new Error("Unexpected pending rebuildTimer");
+        }
+        rebuildTimer = {
+            callback: () => {
+                callback();
+                rebuildTimer = null;
+            },
+        };
+        return rebuildTimer;
+    };
+    sys.clearTimeout = (timeoutId) => {
+        if (rebuildTimer === timeoutId) {
+            rebuildTimer = null;
+            return;
+        }
+        throw new Error("clearing unexpected tiemr");
+    };
+`;
+const TIMER_FIX = `    let rebuildTimer = null;
+    const pendingTimers = [];
+    const runPendingTimers = () => {
+        while (pendingTimers.length) pendingTimers.shift().fn();
+        rebuildTimer = null;
+    };
+    sys.setTimeout = (callback) => {
+        const handle = { fn: callback };
+        pendingTimers.push(handle);
+        rebuildTimer = { callback: runPendingTimers };
+        return handle;
+    };
+    sys.clearTimeout = (handle) => {
+        const i = pendingTimers.indexOf(handle);
+        if (i >= 0) pendingTimers.splice(i, 1);
+        if (pendingTimers.length === 0) rebuildTimer = null;
+    };
 `;
 const HOOK = `            { const fixed = __scoreSdeTslabPatch.visitCrossCell(node, { ts, checker, declsFile, visit: wrapPrevIdentifier, context: nullTransformationContext }); if (fixed !== undefined) return fixed; }
 `;
@@ -93,9 +148,11 @@ function installConverterFix(tslabDist) {
         "version, or set SCORE_SDE_TSLAB_PATCH=0 to run tslab unpatched.",
     );
   }
-  const patched =
-    `const __scoreSdeTslabPatch = require(${JSON.stringify(__filename)});\n` +
-    src.slice(0, at + ANCHOR.length) + HOOK + src.slice(at + ANCHOR.length);
+  const timerAt = src.indexOf(TIMER_ANCHOR);
+  if (timerAt < 0) throw new Error(`tslab-patch: the rebuild timer of ${file} is not the one this patch was written for (tslab 1.0.22 expected)`);
+  let patched = src.slice(0, at + ANCHOR.length) + HOOK + src.slice(at + ANCHOR.length);
+  patched = patched.replace(TIMER_ANCHOR, TIMER_FIX);
+  patched = `const __scoreSdeTslabPatch = require(${JSON.stringify(__filename)});\n` + patched;
   const mod = new Module(file, module);
   mod.filename = file;
   mod.paths = Module._nodeModulePaths(path.dirname(file));
@@ -132,7 +189,7 @@ function installStopOnErrorFix(tslabDist) {
   };
 }
 
-/** Installs both fixes unless SCORE_SDE_TSLAB_PATCH=0. */
+/** Installs the fixes unless SCORE_SDE_TSLAB_PATCH=0. */
 function install(tslabDist) {
   if (process.env.SCORE_SDE_TSLAB_PATCH === "0") return;
   installConverterFix(tslabDist);

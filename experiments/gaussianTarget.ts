@@ -1,13 +1,13 @@
 /**
- * The analytic Gaussian target of the solver tests: data x₀ ~ N(μ, diag(s₀²)), so every marginal is
+ * The analytic Gaussian target of the solver tests (test/solvers) and of notebook 08: data x₀ ~ N(μ, diag(s₀²)), so every marginal is
  * p_t = N(α(t) μ, α² s₀² + σ(t)²) per coordinate, the exact score is affine in x, and the probability-flow ODE maps
  * x_T to x_t = α_t μ + (sd_t/sd_T)(x_T − α_T μ) (sd_t = √(α_t² s₀² + σ_t²)) in closed form.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Rng } from "../../lib/random";
-import { SDE, perExample } from "../../lib/sde";
-import { runLoop } from "../../lib/solvers";
-import type { StepSolver } from "../../lib/solvers";
+import type { Rng } from "../lib/random";
+import { SDE, perExample } from "../lib/sde";
+import { runLoop } from "../lib/solvers";
+import type { StepSolver } from "../lib/solvers";
 
 export const MU = [1, -0.5];
 export const S0 = [0.5, 0.3];

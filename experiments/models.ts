@@ -152,6 +152,7 @@ export async function trainOrLoadToyModel(spec: ToyModelSpec, quick: boolean, on
     emaDecay: spec.ema,
     logEvery: 100,
     onLog: (l) => onProgress?.(l.step, l.loss),
+    progressLabel: `${spec.sde} seed ${spec.seed}: training`,
   });
   res.trainer.useEmaWeights();
   res.trainer.dispose();

@@ -5,6 +5,7 @@
  * Measured while writing this test (overlapping 3-component mixture, classes {0}, {1, 2}; width 64, depth 2, Adam
  * 3e-3, batch 256): relative squared error of the gradient over points of p_t at t ∈ {0.02, 0.1, 0.3, 0.6},
  * untrained 0.99; after 300 / 600 / 2000 steps VP 0.195 / 0.170 / 0.083, VE (σ_max 10) 0.158 / 0.092 / 0.028.
+ * The image CNN on 8×8 two-class images (a 64-D mixture, so exact too; batch 64): 1.00 → 0.88 / 0.17 after 200 / 600.
  */
 import { before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
@@ -13,7 +14,7 @@ import { createRng } from "../lib/random";
 import { SDE, VESDE, VPSDE } from "../lib/sde";
 import { GaussianMixture } from "../lib/toy";
 import { MixtureClasses } from "../lib/toy/conditional";
-import { classifierGradFn, classifierLogProb, createToyClassifier, trainNoiseConditionalClassifier } from "../lib/controllable";
+import { classifierGradFn, classifierLogProb, createImageClassifier, createToyClassifier, trainNoiseConditionalClassifier } from "../lib/controllable";
 import type { ClassifierNetwork } from "../lib/controllable";
 import { setup } from "./helpers";
 
@@ -124,6 +125,60 @@ describe("noise-conditional classifier", () => {
     });
   }
 
+  it("image CNN (NHWC): on 8×8 two-class images with an exact posterior, its gradient approaches the exact one", async (t) => {
+    // Class ±: mean ±0.5 on the top half and ∓0.5 on the bottom half, isotropic std 0.5 — a 64-D Gaussian mixture,
+    // so MixtureClasses gives the exact ∇ log p_t(y | x) for images too.
+    const S = 8;
+    const d = S * S;
+    const pattern = Array.from({ length: d }, (_, i) => (Math.floor(i / S) < S / 2 ? 0.5 : -0.5));
+    const diag = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (i === j ? 0.25 : 0)));
+    const mix = new GaussianMixture({ weights: [0.5, 0.5], means: [pattern, pattern.map((v) => -v)], covariances: [diag, diag] });
+    const classes = new MixtureClasses(mix);
+    const sde = new VPSDE();
+    const net = createImageClassifier({ size: S, numClasses: 2, features: 8, stages: 2 });
+    const error = (): number => {
+      let num = 0;
+      let den = 0;
+      for (const time of [0.1, 0.3, 0.6]) {
+        const pt = new MixtureClasses(mix.perturbed(sde, time));
+        const { x, labels } = pt.sampleLabelled(200, createRng(5));
+        const tt = tf.fill([200], time);
+        const [a, b] = tf.tidy(() => {
+          const ge = classes.logPosteriorGrad(sde, x, tt, labels);
+          const gn = classifierGradFn(net, sde)(x.reshape([200, S, S, 1]), tt, labels).reshape([200, d]);
+          return [gn.sub(ge).square().sum().dataSync()[0], ge.square().sum().dataSync()[0]];
+        });
+        num += a;
+        den += b;
+        tf.dispose([x, tt]);
+        pt.dispose();
+        pt.mixture.dispose();
+      }
+      return num / den;
+    };
+    const before = error();
+    const r = await trainNoiseConditionalClassifier({
+      net,
+      sde,
+      data: (n, rng) => {
+        const s = classes.sampleLabelled(n, rng);
+        const x = s.x.reshape([n, S, S, 1]);
+        s.x.dispose();
+        return { x, labels: s.labels };
+      },
+      steps: 500,
+      batchSize: 64,
+      lr: 3e-3,
+      rng: createRng(2),
+    });
+    const after = error();
+    t.diagnostic(`relative gradient error ${before.toFixed(3)} → ${after.toFixed(3)}; losses ${r.losses.map((l) => l.loss.toFixed(3)).join(", ")}`);
+    assert.ok(before > 0.9 && after < 0.4, `relative gradient error ${before} → ${after}`);
+    net.dispose();
+    classes.dispose();
+    mix.dispose();
+  });
+
   it("rejects bad input naming the parameter", async () => {
     assert.throws(() => createToyClassifier({ numClasses: 1 }), /numClasses = 1/);
     assert.throws(() => createToyClassifier({ numClasses: 2, embeddingDim: 7 }), /embeddingDim = 7/);
@@ -136,6 +191,11 @@ describe("noise-conditional classifier", () => {
     await assert.rejects(trainNoiseConditionalClassifier({ ...base, data: (n, rng) => classes.sampleLabelled(n + 1, rng) }), /data\(n, rng\)/);
     await assert.rejects(trainNoiseConditionalClassifier({ ...base, data: (n, rng) => classes.sampleLabelled(n, rng), lr: 0 }), /lr = 0/);
     assert.throws(() => net.apply(tf.zeros([2, 3]), tf.zeros([2])), /x.shape = \[2, 3\]/);
+    assert.throws(() => createImageClassifier({ size: 0, numClasses: 10 }), /size = 0/);
+    const cnn = createImageClassifier({ size: 4, numClasses: 3, features: 2 });
+    assert.throws(() => cnn.apply(tf.zeros([2, 4, 4, 3]), tf.zeros([2])), /x.shape = \[2, 4, 4, 3\].*\[B, 4, 4, 1\]/);
+    assert.throws(() => cnn.apply(tf.zeros([2, 4, 4, 1]), tf.zeros([3])), /noiseStd.shape = \[3\]/);
+    cnn.dispose();
     net.dispose();
     classes.dispose();
   });

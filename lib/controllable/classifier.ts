@@ -16,7 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { createRng } from "../random";
 import type { Rng } from "../random";
 import { SDE, perExample } from "../sde";
-import { Dense, FourierEmbedding, ParamStore, activation } from "../models";
+import { Conv2d, Dense, FourierEmbedding, ParamStore, activation, avgPool2 } from "../models";
 import type { Activation } from "../models";
 import { Adam } from "../train";
 import { checkNonNegative, checkPositive, checkPositiveInt, fail } from "../validate";
@@ -116,6 +116,109 @@ export function createToyClassifier(cfg: ToyClassifierConfig): ClassifierNetwork
   if (r.embeddingDim % 2 !== 0) fail(WHERE_NET, "embeddingDim", r.embeddingDim, "an even positive integer");
   if (!Number.isSafeInteger(r.seed)) fail(WHERE_NET, "seed", r.seed, "a safe integer");
   return new ToyClassifier(r);
+}
+
+export interface ImageClassifierConfig {
+  /** Image height = width (e.g. 28 for MNIST). */
+  size: number;
+  /** Image channels (NHWC; default 1). */
+  channels?: number;
+  numClasses: number;
+  /** Feature maps of the first convolution; later ones double (default 16). */
+  features?: number;
+  /** Convolution stages, each conv 3×3 + SiLU then 2×2 average pooling while the size is even (default 3). */
+  stages?: number;
+  /** Width of the Fourier embedding of log s(t) (even, default 16). */
+  embeddingDim?: number;
+  fourierScale?: number;
+  seed?: number;
+}
+
+const WHERE_CNN = "createImageClassifier";
+
+/**
+ * A small noise-conditional CNN for images [B, H, W, C] (NHWC, e.g. MNIST): the noise embedding enters as a
+ * per-channel bias after the first convolution (as the U-Net's time conditioning), then conv stages with pooling
+ * and a dense head on the flattened last feature map (not a global average, which would discard where a feature is). The input is divided by √(1 + s²), as in the toy classifier.
+ */
+class ImageClassifier implements ClassifierNetwork {
+  readonly numClasses: number;
+  private readonly store: ParamStore;
+  private readonly embed: FourierEmbedding;
+  private readonly embedProj: Dense;
+  private readonly convs: Conv2d[] = [];
+  private readonly head: Dense;
+  private readonly out: Dense;
+
+  constructor(private readonly cfg: Required<ImageClassifierConfig>) {
+    this.numClasses = cfg.numClasses;
+    this.store = new ParamStore(createRng(cfg.seed), "imageClassifier");
+    this.embed = new FourierEmbedding(this.store, "imageClassifier/embed", cfg.embeddingDim, cfg.fourierScale);
+    this.embedProj = new Dense(this.store, "imageClassifier/embedProj", cfg.embeddingDim, cfg.features);
+    let ch = cfg.channels;
+    let side = cfg.size;
+    for (let i = 0; i < cfg.stages; i++) {
+      const outCh = cfg.features * 2 ** Math.min(i, 2);
+      this.convs.push(new Conv2d(this.store, `imageClassifier/conv${i}`, ch, outCh));
+      ch = outCh;
+      if (side % 2 === 0 && i < cfg.stages - 1) side /= 2;
+    }
+    this.head = new Dense(this.store, "imageClassifier/head", side * side * ch, 2 * cfg.features);
+    this.out = new Dense(this.store, "imageClassifier/out", 2 * cfg.features, cfg.numClasses, 0.1);
+  }
+
+  get trainableVariables(): readonly tf.Variable[] {
+    return this.store.variables;
+  }
+
+  apply(x: tf.Tensor, noiseStd: tf.Tensor): tf.Tensor2D {
+    const { size, channels } = this.cfg;
+    if (x.rank !== 4 || x.shape[1] !== size || x.shape[2] !== size || x.shape[3] !== channels) {
+      fail("ImageClassifier.apply", "x.shape", x.shape, `[B, ${size}, ${size}, ${channels}] (NHWC)`);
+    }
+    if (noiseStd.rank !== 1 || noiseStd.shape[0] !== x.shape[0]) {
+      fail("ImageClassifier.apply", "noiseStd.shape", noiseStd.shape, `[${x.shape[0]}] (one std per example)`);
+    }
+    return tf.tidy(() => {
+      const silu = activation("silu");
+      let h = x.div(perExample(noiseStd.square().add(1).sqrt(), x));
+      this.convs.forEach((conv, i) => {
+        h = conv.apply(h);
+        if (i === 0) h = h.add(this.embedProj.apply(this.embed.apply(noiseStd)).reshape([x.shape[0], 1, 1, -1]));
+        h = silu(h);
+        if (h.shape[1]! % 2 === 0 && h.shape[2]! % 2 === 0 && i < this.convs.length - 1) h = avgPool2(h);
+      });
+      return this.out.apply(silu(this.head.apply(h.reshape([x.shape[0], -1])))) as tf.Tensor2D;
+    });
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { kind: "imageClassifier", ...this.cfg };
+  }
+
+  dispose(): void {
+    this.store.dispose();
+  }
+}
+
+/** A small noise-conditional CNN classifier for images (see ImageClassifier). */
+export function createImageClassifier(cfg: ImageClassifierConfig): ClassifierNetwork {
+  if (cfg === null || typeof cfg !== "object") fail(WHERE_CNN, "config", cfg, "an object {size, numClasses, ...}");
+  const numClasses = checkPositiveInt(WHERE_CNN, "numClasses", cfg.numClasses);
+  if (numClasses < 2) fail(WHERE_CNN, "numClasses", numClasses, "an integer ≥ 2");
+  const r: Required<ImageClassifierConfig> = {
+    size: checkPositiveInt(WHERE_CNN, "size", cfg.size),
+    channels: checkPositiveInt(WHERE_CNN, "channels", cfg.channels ?? 1),
+    numClasses,
+    features: checkPositiveInt(WHERE_CNN, "features", cfg.features ?? 16),
+    stages: checkPositiveInt(WHERE_CNN, "stages", cfg.stages ?? 3),
+    embeddingDim: checkPositiveInt(WHERE_CNN, "embeddingDim", cfg.embeddingDim ?? 16),
+    fourierScale: checkPositive(WHERE_CNN, "fourierScale", cfg.fourierScale ?? 1),
+    seed: cfg.seed ?? 0,
+  };
+  if (r.embeddingDim % 2 !== 0) fail(WHERE_CNN, "embeddingDim", r.embeddingDim, "an even positive integer");
+  if (!Number.isSafeInteger(r.seed)) fail(WHERE_CNN, "seed", r.seed, "a safe integer");
+  return new ImageClassifier(r);
 }
 
 /** Labelled training data: n points [n, ...dims] and their class labels (host integers). */

@@ -6,10 +6,8 @@
 //   node tools/figures/render.js [--png] [--svg] [--scale=2] file.json…   (default: both formats)
 // Exit 0 when every file was rendered; 1 when one failed; 3 when no Chromium is installed (message says how to get it).
 "use strict";
-const fs = require("node:fs");
 const path = require("node:path");
 
-const root = path.resolve(__dirname, "..", "..");
 const args = process.argv.slice(2);
 const files = args.filter((a) => !a.startsWith("--"));
 let formats = ["png", "svg"].filter((f) => args.includes(`--${f}`));
@@ -23,8 +21,9 @@ if (bad.length || files.length === 0 || !(scale > 0)) {
 }
 
 (async () => {
-  require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
-  const { FigureRenderer, RendererUnavailable } = require(path.join(root, "lib", "viz", "render.ts"));
+  const { requireLib, io } = require("../ts-lib");
+  const { FigureRenderer, RendererUnavailable } = requireLib(path.join("lib", "viz", "render.ts"));
+  const { readJsonFile, writeFileAtomic } = io();
   let r;
   try {
     r = await FigureRenderer.open();
@@ -36,13 +35,13 @@ if (bad.length || files.length === 0 || !(scale > 0)) {
   try {
     for (const f of files) {
       try {
-        const fig = JSON.parse(fs.readFileSync(f, "utf8"));
+        const fig = readJsonFile(f, "plotly figure");
         if (!fig || !Array.isArray(fig.data)) throw new Error("not a plotly figure (no data array)");
         fig.layout = fig.layout || {};
         const base = f.replace(/\.json$/, "");
         for (const fmt of formats) {
           const out = `${base}.${fmt}`;
-          fs.writeFileSync(out, await r.render(fig, fmt, { scale }));
+          writeFileAtomic(out, await r.render(fig, fmt, { scale }));
           console.log(`render.js: ${path.relative(process.cwd(), out)}`);
         }
       } catch (e) {

@@ -23,6 +23,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const ts = require("typescript");
 const { readNotebook, joinText, tagsOf } = require("./nbfile");
+const { io } = require("../ts-lib");
 
 // --root=DIR runs on another checkout (the exporter's own tests use a scratch folder).
 const rootArg = process.argv.find((a) => a.startsWith("--root="));
@@ -151,8 +152,7 @@ function main() {
     if (cur === e.text) continue;
     stale.push(path.relative(root, e.out));
     if (!check) {
-      fs.mkdirSync(outDir, { recursive: true });
-      fs.writeFileSync(e.out, e.text);
+      io().writeFileAtomic(e.out, e.text);
     }
   }
   const orphans = generatedFiles().filter((f) => !wanted.has(f));

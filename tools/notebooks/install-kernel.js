@@ -52,8 +52,7 @@ function spec() {
 }
 
 function write(dir) {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "kernel.json"), JSON.stringify(spec(), null, 2) + "\n");
+  require("../ts-lib").io().writeJsonAtomic(path.join(dir, "kernel.json"), spec(), 2);
   log(`tslab kernelspec written: ${path.join(dir, "kernel.json")}`);
 }
 

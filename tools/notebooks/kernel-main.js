@@ -10,6 +10,7 @@
 // <name>.ts beside it), ask tslab's own require for "<folder>/index" instead — the same in-memory module, so
 // there is exactly one instance of each lib module whichever way it was imported.
 "use strict";
+require("./parent-watch").watchParent(); // exit when the runner / Jupyter that started this kernel dies
 const fs = require("node:fs");
 const path = require("node:path");
 const Module = require("node:module");

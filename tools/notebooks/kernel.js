@@ -27,7 +27,35 @@ async function freePorts(n) {
   return ports;
 }
 
+/** Kernels started by this process and not yet shut down (killed on the runner's signals and exit). */
+const live = new Set();
+
 class Kernel {
+  /**
+   * Ends every live kernel at once (SIGKILL, not waiting) and removes its temporary folder. Synchronous, so it can
+   * run in signal and exit handlers.
+   */
+  static killAll() {
+    for (const k of live) k.kill();
+  }
+
+  /** SIGKILL to the kernel (and its process group), temporary folder removed. */
+  kill() {
+    live.delete(this);
+    if (this.proc && !this.dead) {
+      try {
+        process.kill(-this.proc.pid, "SIGKILL"); // the kernel leads its own process group (detached)
+      } catch {
+        try {
+          this.proc.kill("SIGKILL");
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
   /**
    * @param {{argv: string[], env?: Record<string,string>}} spec  kernelspec ("{connection_file}" is substituted)
    * @param {{cwd: string, env?: NodeJS.ProcessEnv}} opts
@@ -60,10 +88,15 @@ class Kernel {
     const argv = spec.argv.map((a) => a.replace("{connection_file}", this.connFile));
     // The kernel's own stdout/stderr (start-up failures, crashes) are kept for error reports.
     this.log = "";
+    // Its own process group: a Ctrl-C in the terminal reaches the runner, which stops the kernel (tslab would take
+    // SIGINT as "interrupt the cell" and stay). SCORE_SDE_KERNEL_TMP tells the kernel which folder to remove if it
+    // outlives this process (tools/notebooks/parent-watch.js).
+    live.add(this);
     this.proc = spawn(argv[0], argv.slice(1), {
       cwd: opts.cwd,
-      env: { ...process.env, ...(spec.env || {}), ...(opts.env || {}) },
+      env: { ...process.env, ...(spec.env || {}), ...(opts.env || {}), SCORE_SDE_KERNEL_TMP: this.dir },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
     const keep = (d) => {
       this.log = (this.log + d.toString()).slice(-20000);
@@ -215,6 +248,7 @@ class Kernel {
     }
     for (const s of [this.shell, this.control, this.iopub]) s.close();
     fs.rmSync(this.dir, { recursive: true, force: true });
+    live.delete(this);
   }
 }
 

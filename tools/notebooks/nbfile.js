@@ -1,13 +1,33 @@
 // Reading and writing .ipynb files (nbformat 4) the way Jupyter does, so executed notebooks diff cleanly:
 // one-space indent, sorted keys, multi-line strings stored as lists of lines.
+// Written atomically (lib/io's writeFileAtomic): a run killed while writing leaves the previous notebook, not half of one.
 "use strict";
-const fs = require("node:fs");
+const { io } = require("../ts-lib");
 
 const joinText = (v) => (Array.isArray(v) ? v.join("") : v == null ? "" : String(v));
 
+const CELL_TYPES = ["code", "markdown", "raw"];
+const isText = (v) => typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string"));
+
+/**
+ * Reads and checks a notebook: missing, empty, truncated or invalid JSON, and a structure that is not nbformat 4
+ * (cells with a type and a source), are errors naming the file and what to do.
+ */
 function readNotebook(file) {
-  const nb = JSON.parse(fs.readFileSync(file, "utf8"));
-  if (nb.nbformat !== 4) throw new Error(`${file}: nbformat ${nb.nbformat} is not supported (need 4)`);
+  const nb = io().readJsonFile(file, "notebook");
+  const bad = (what) => {
+    throw new Error(`notebook ${JSON.stringify(file)}: ${what}; restore it with git or repair it in Jupyter`);
+  };
+  if (!nb || typeof nb !== "object" || Array.isArray(nb)) bad("is not a notebook (the JSON is not an object)");
+  if (nb.nbformat !== 4) bad(`nbformat ${JSON.stringify(nb.nbformat)} is not supported (need 4)`);
+  if (!Array.isArray(nb.cells)) bad("has no cells array");
+  nb.cells.forEach((c, i) => {
+    if (!c || typeof c !== "object") bad(`cell ${i + 1} is not an object`);
+    if (!CELL_TYPES.includes(c.cell_type)) bad(`cell ${i + 1} has cell_type ${JSON.stringify(c.cell_type)} (allowed: ${CELL_TYPES.join(", ")})`);
+    if (!isText(c.source)) bad(`cell ${i + 1} has a source that is not a string or a list of strings`);
+    if (c.cell_type === "code" && c.outputs !== undefined && !Array.isArray(c.outputs)) bad(`code cell ${i + 1} has outputs that are not a list`);
+  });
+  if (nb.metadata !== undefined && (typeof nb.metadata !== "object" || nb.metadata === null)) bad("has metadata that is not an object");
   return nb;
 }
 
@@ -49,7 +69,7 @@ function writeNotebook(file, nb) {
     if (cell.cell_type === "code") cell.outputs = (cell.outputs || []).map(normalizeOutput);
     return cell;
   }) };
-  fs.writeFileSync(file, JSON.stringify(sortKeys(copy), null, 1) + "\n");
+  io().writeFileAtomic(file, JSON.stringify(sortKeys(copy), null, 1) + "\n");
 }
 
 const tagsOf = (cell) => ((cell.metadata && cell.metadata.tags) || []).map(String);

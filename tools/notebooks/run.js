@@ -7,20 +7,27 @@
 //     --quick        quick mode (also: env SCORE_SDE_QUICK=1): small sizes; writes notebooks/.executed/<name>.ipynb
 //                    (git-ignored) and figures/quick/<notebook>/ (git-ignored)
 //     --full         full mode (default): real sizes; writes the notebook IN PLACE (outputs are committed, so the
-//                    results show on GitHub) and figures/<notebook>/<name>.{png,svg,json}
+//                    results show on GitHub) and figures/<notebook>/<name>.{png,svg,json} — only when every cell
+//                    ran and its figures rendered: a failed run goes to notebooks/.executed/<name>.ipynb and leaves
+//                    the committed notebook and figures as they were
 //     --out=DIR      write executed notebooks to DIR instead
 //     --timeout=S    per-cell time limit in seconds (default 300 quick, 1800 full); the cell is interrupted and
 //                    the notebook fails
 //     --no-figures   do not render PNG/SVG (figures stay plotly JSON in the notebook)
 //     --figures-dir=DIR  write named figures to DIR/<notebook>/ instead of figures/ (quick: figures/quick/)
 //     --quiet        only failures and the summary
+// Every notebook is read and checked before any kernel starts (a bad one is reported by file name); each is written
+// (atomically) as soon as it has run. Ctrl-C, SIGTERM or SIGHUP stop the running kernel and remove its temporary
+// folder; notebooks finished before stay written. If the runner itself is SIGKILLed, the kernel notices and exits
+// (tools/notebooks/parent-watch.js).
 // Exit status: 0 when every cell of every notebook ran, 1 otherwise (the failing cell's source and full error text
-// are printed), 2 on bad arguments.
+// are printed), 2 on bad arguments or an unreadable notebook (nothing run), 128 + n on signal n.
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
 const { Kernel } = require("./kernel");
-const { readNotebook, writeNotebook, joinText, tagsOf } = require("./nbfile");
+const { readNotebook, writeNotebook, joinText } = require("./nbfile");
+const { io, requireLib } = require("../ts-lib");
 
 const root = path.resolve(__dirname, "..", "..");
 const PLOTLY_MIME = "application/vnd.plotly.v1+json";
@@ -72,8 +79,8 @@ function findNotebooks(names) {
 function kernelSpec() {
   const f = path.join(root, "jupyter", "kernels", "tslab", "kernel.json");
   if (fs.existsSync(f)) {
-    const s = JSON.parse(fs.readFileSync(f, "utf8"));
-    if (fs.existsSync(s.argv[0]) && fs.existsSync(s.argv[1])) return s;
+    const s = io().readJsonFile(f, "kernelspec (written by tools/notebooks/install-kernel.js; rerun it to rewrite)");
+    if (Array.isArray(s.argv) && fs.existsSync(s.argv[0]) && fs.existsSync(s.argv[1])) return s;
   }
   return { argv: [process.execPath, path.join(root, "tools", "notebooks", "kernel-main.js"), "kernel", "--config-path", "{connection_file}"] };
 }
@@ -92,8 +99,7 @@ function errorOutput(stderrText, fallback) {
   return { output_type: "error", ename: /^\d+:\d+ - /.test(lines[0]) ? "TypeScriptError" : "Error", evalue: lines[0], traceback: lines };
 }
 
-async function runNotebook(file, opts, log) {
-  const nb = readNotebook(file);
+async function runNotebook(file, nb, opts, log) {
   const name = path.basename(file, ".ipynb");
   const t0 = Date.now();
   const env = {
@@ -199,54 +205,137 @@ async function runNotebook(file, opts, log) {
   return result;
 }
 
-/** Every plotly output of the executed notebooks gets a PNG; named ones are also written to figures/. */
-async function renderFigures(results, opts) {
-  const items = [];
-  for (const r of results) {
-    for (const c of r.nb.cells) {
-      for (const o of c.outputs || []) {
-        if (o.data && o.data[PLOTLY_MIME]) items.push({ r, o });
+/** Opens the figure renderer (headless Chromium) once, on first use; null when none is installed. */
+let rendererPromise = null;
+function figureRenderer() {
+  rendererPromise ??= (async () => {
+    const { FigureRenderer, RendererUnavailable } = requireLib(path.join("lib", "viz", "render.ts"));
+    try {
+      return await FigureRenderer.open();
+    } catch (e) {
+      if (e instanceof RendererUnavailable) {
+        console.error(`[notebooks] ${e.message}`);
+        return null;
       }
+      throw e;
+    }
+  })();
+  return rendererPromise;
+}
+
+/**
+ * Every plotly output of an executed notebook gets a PNG; named ones are also written to figures/ — only for a
+ * notebook whose cells all ran (a failed full run must not replace committed figures).
+ */
+async function renderFigures(r, opts) {
+  const items = [];
+  for (const c of r.nb.cells) {
+    for (const o of c.outputs || []) {
+      if (o.data && o.data[PLOTLY_MIME]) items.push(o);
     }
   }
   if (items.length === 0) return { rendered: 0, files: [] };
-  require("ts-node").register({ transpileOnly: true, compilerOptions: { module: "commonjs" } });
-  const { FigureRenderer, RendererUnavailable } = require(path.join(root, "lib", "viz", "render.ts"));
-  let renderer;
+  const renderer = await figureRenderer();
+  if (!renderer) return { rendered: 0, files: [], skipped: items.length };
   const t0 = Date.now();
-  try {
-    renderer = await FigureRenderer.open();
-  } catch (e) {
-    if (e instanceof RendererUnavailable) {
-      console.error(`[notebooks] ${e.message}`);
-      return { rendered: 0, files: [], skipped: items.length };
-    }
-    throw e;
-  }
   const files = [];
-  try {
-    for (const { r, o } of items) {
-      const fig = o.data[PLOTLY_MIME];
-      const meta = (o.metadata && o.metadata["score-sde-ts"]) || {};
-      const size = { width: meta.width, height: meta.height };
-      // Device scale 2, shown at the figure's CSS size (the bundle's image/png metadata, set by figureBundle).
-      o.data["image/png"] = (await renderer.render(fig, "png", { ...size, scale: 2 })).toString("base64");
-      if (meta.figure) {
-        const base = opts.figuresDir || (opts.quick ? path.join(root, "figures", "quick") : path.join(root, "figures"));
-        const dir = path.join(base, r.name);
-        files.push(...(await renderer.writeFiles(fig, path.join(dir, meta.figure), ["png", "svg"], size)));
-      }
+  for (const o of items) {
+    const fig = o.data[PLOTLY_MIME];
+    const meta = (o.metadata && o.metadata["score-sde-ts"]) || {};
+    const size = { width: meta.width, height: meta.height };
+    // Device scale 2, shown at the figure's CSS size (the bundle's image/png metadata, set by figureBundle).
+    o.data["image/png"] = (await renderer.render(fig, "png", { ...size, scale: 2 })).toString("base64");
+    if (meta.figure && r.ok) {
+      const base = opts.figuresDir || (opts.quick ? path.join(root, "figures", "quick") : path.join(root, "figures"));
+      files.push(...(await renderer.writeFiles(fig, path.join(base, r.name, meta.figure), ["png", "svg"], size)));
     }
-  } finally {
-    await renderer.close();
   }
   return { rendered: items.length, files, seconds: (Date.now() - t0) / 1000 };
 }
 
-function outputPath(file, opts) {
+/** Where an executed notebook goes: in place only for a complete full-mode run (see the header). */
+function outputPath(file, opts, complete) {
   if (opts.out) return path.join(opts.out, path.basename(file));
-  if (opts.quick) return path.join(path.dirname(file), ".executed", path.basename(file));
+  if (opts.quick || !complete) return path.join(path.dirname(file), ".executed", path.basename(file));
   return file;
+}
+
+/** Reads every notebook first; exits 2 naming each unreadable one, before any kernel is started. */
+function readAll(files) {
+  const nbs = [];
+  const bad = [];
+  for (const f of files) {
+    try {
+      nbs.push(readNotebook(f));
+    } catch (e) {
+      bad.push(e.message);
+    }
+  }
+  if (bad.length) {
+    console.error(`[notebooks] ${bad.length} of ${files.length} notebook(s) cannot be read; nothing was run:`);
+    for (const m of bad) console.error(`  ${m}`);
+    process.exit(2);
+  }
+  return nbs;
+}
+
+/** Signals stop the kernel (and Chromium) and remove the kernel's temporary folder before the runner exits. */
+function installSignalHandlers(state) {
+  process.on("exit", () => Kernel.killAll());
+  const stop = (why, status) => {
+    Kernel.killAll();
+    const now = state.current ? ` while running ${path.relative(root, state.current)} (not written)` : "";
+    const done = state.written.length ? `; written before: ${state.written.map((f) => path.relative(root, f)).join(", ")}` : "";
+    console.error(`\n[notebooks] ${why}${now}: kernel stopped, its temporary folder removed${done}`);
+    const close = rendererPromise ? rendererPromise.then((r) => r && r.close()).catch(() => {}) : Promise.resolve();
+    const deadline = new Promise((res) => setTimeout(res, 2000));
+    Promise.race([close, deadline]).then(() => process.exit(status));
+  };
+  for (const [sig, n] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]]) process.on(sig, () => stop(sig, 128 + n));
+  // `npm run notebooks` SIGKILLed cannot forward the signal, and leaves this runner behind (under npm's `sh -c`): the
+  // death of the parent, or of the process that started the shells between us, counts as SIGHUP.
+  const chain = launchers();
+  if (chain.length) {
+    setInterval(() => {
+      const gone = chain.find(({ pid, parent }) => parentOf(pid) !== parent);
+      if (gone) stop(`the process that started this run (pid ${gone.parent}) died`, 129);
+    }, 1000).unref();
+  }
+}
+
+/** Parent pid of `pid` (null when it is gone); this process's own via process.ppid. */
+function parentOf(pid) {
+  if (pid === process.pid) return process.ppid;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[0] === "Z" ? null : Number(fields[1]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The processes whose parent is watched: this one, and each shell above it (npm runs scripts through `sh -c`), so
+ * the first non-shell ancestor (npm, a terminal's shell…) dying is noticed. Just this one where /proc is missing.
+ */
+function launchers() {
+  const chain = [];
+  let pid = process.pid;
+  for (let depth = 0; depth < 4; depth++) {
+    const parent = parentOf(pid);
+    if (!parent || parent <= 1) break;
+    chain.push({ pid, parent });
+    let comm = "";
+    try {
+      comm = fs.readFileSync(`/proc/${parent}/comm`, "utf8").trim();
+    } catch {
+      break;
+    }
+    if (!["sh", "dash", "bash", "zsh"].includes(comm)) break;
+    pid = parent;
+  }
+  return chain;
 }
 
 async function main() {
@@ -256,46 +345,62 @@ async function main() {
     console.error("run.js: no notebooks found in notebooks/");
     process.exit(1);
   }
+  const nbs = readAll(files);
+  const state = { current: null, written: [] };
+  installSignalHandlers(state);
   const log = (m) => console.log(m);
   log(`[notebooks] ${opts.quick ? "quick" : "full"} mode, ${files.length} notebook(s), per-cell limit ${opts.timeout} s`);
   const results = [];
-  for (const f of files) {
+  let figures = 0;
+  let figureFiles = 0;
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i];
     log(`[notebooks] ${path.relative(root, f)}`);
-    results.push(await runNotebook(f, opts, log));
-  }
-  let fig = { rendered: 0, files: [] };
-  if (opts.figures) {
-    try {
-      fig = await renderFigures(results, opts);
-    } catch (e) {
-      console.error(`[notebooks] figure rendering failed: ${e.stack || e.message}`);
-      fig.failed = true;
+    state.current = f;
+    const r = await runNotebook(f, nbs[i], opts, log);
+    if (opts.figures) {
+      try {
+        const fig = await renderFigures(r, opts);
+        figures += fig.rendered;
+        figureFiles += fig.files.length;
+      } catch (e) {
+        r.figureError = e.stack || e.message;
+      }
     }
+    r.out = outputPath(f, opts, r.ok && !r.figureError);
+    writeNotebook(r.out, r.nb);
+    state.written.push(r.out);
+    state.current = null;
+    results.push(r);
+    report(r, opts, log);
   }
-  for (const r of results) {
-    const out = outputPath(r.file, opts);
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    writeNotebook(out, r.nb);
-    r.out = out;
+  if (rendererPromise) {
+    const renderer = await rendererPromise.catch(() => null);
+    if (renderer) await renderer.close();
   }
-  let failed = 0;
-  for (const r of results) {
-    if (r.ok) {
-      log(`[notebooks] ok     ${r.name}: ${r.cells} cells in ${r.seconds.toFixed(1)} s → ${path.relative(root, r.out)}`);
-      continue;
-    }
-    failed++;
-    const f = r.failure;
+  const failed = results.filter((r) => !r.ok || r.figureError).length;
+  if (figures) log(`[notebooks] ${figures} figure(s) rendered to PNG; ${figureFiles} file(s) under figures/`);
+  log(`[notebooks] ${results.length - failed}/${results.length} notebook(s) ok`);
+  process.exit(failed ? 1 : 0);
+}
+
+/** One notebook's outcome, printed as soon as it is written. */
+function report(r, opts, log) {
+  const rel = path.relative(root, r.out);
+  if (r.ok && !r.figureError) {
+    log(`[notebooks] ok     ${r.name}: ${r.cells} cells in ${r.seconds.toFixed(1)} s → ${rel}`);
+    return;
+  }
+  const f = r.failure;
+  if (f) {
     console.error(`\n[notebooks] FAILED ${r.name}` + (f.cell ? ` at code cell ${f.cell}/${f.of}${f.id ? ` (id ${f.id})` : ""}` : ""));
     if (f.source) console.error(`--- cell source ---\n${numbered(f.source)}`);
     console.error(`--- error (${f.reason}) ---\n${f.error}`);
     if (f.kernelLog) console.error(`--- kernel log ---\n${f.kernelLog}`);
-    console.error(`--- partial outputs written to ${path.relative(root, r.out)} ---`);
   }
-  if (fig.rendered) log(`[notebooks] ${fig.rendered} figure(s) rendered to PNG in ${fig.seconds.toFixed(1)} s; ${fig.files.length} file(s) under figures/`);
-  if (fig.failed) failed++;
-  log(`[notebooks] ${results.length - failed}/${results.length} notebook(s) ok`);
-  process.exit(failed ? 1 : 0);
+  if (r.figureError) console.error(`\n[notebooks] FAILED ${r.name}: figure rendering failed: ${r.figureError}`);
+  const kept = !opts.quick && !opts.out ? ` (the committed ${path.relative(root, r.file)} was left as it was)` : "";
+  console.error(`--- partial outputs written to ${rel}${kept} ---`);
 }
 
 main().catch((e) => {

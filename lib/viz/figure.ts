@@ -46,6 +46,8 @@ export interface GridOptions {
   showlegend?: boolean;
   /** Same x (and y) axis range for every panel: axes are matched to the first panel's. */
   shareAxes?: boolean;
+  /** Figure margins in pixels (default l 50, r 20, t 40 or 80 with a title, b 40); e.g. `{ b: 110 }` for slanted labels. */
+  margin?: { l?: number; r?: number; t?: number; b?: number };
 }
 
 /**
@@ -68,7 +70,7 @@ export function grid(panels: Panel[][], opts: GridOptions = {}): Figure {
   const layout: Layout = {
     width: panelWidth * cols + 80,
     height: panelHeight * rows + (opts.title ? 90 : 60),
-    margin: { l: 50, r: 20, t: opts.title ? 80 : 40, b: 40 },
+    margin: { l: 50, r: 20, t: opts.title ? 80 : 40, b: 40, ...opts.margin },
     showlegend: opts.showlegend ?? false,
     annotations: [] as unknown[],
   };
@@ -113,18 +115,73 @@ export interface LineSeries {
   dash?: "solid" | "dash" | "dot" | "dashdot";
   color?: string;
   width?: number;
+  /** Also a marker at every point (plotly mode "lines+markers"). */
+  markers?: boolean;
+  /** false: no legend entry (e.g. the same series repeated in a second panel). */
+  showlegend?: boolean;
 }
 
 /** Line traces, one per series (plain arrays, so the JSON stays small and readable). */
 export function lines(series: LineSeries[]): Trace[] {
   return series.map((s) => ({
     type: "scatter",
-    mode: "lines",
+    mode: s.markers ? "lines+markers" : "lines",
+    ...(s.showlegend === false ? { showlegend: false } : {}),
     name: s.name,
     x: Array.from(s.x),
     y: Array.from(s.y),
     line: { dash: s.dash ?? "solid", ...(s.color ? { color: s.color } : {}), width: s.width ?? 2 },
   }));
+}
+
+/** A circle of radius `r` around the origin (outline only, no legend entry): e.g. "2 true stds" around a mode. */
+export function circle(r: number, opts: { color?: string; width?: number; points?: number } = {}): Trace {
+  const n = opts.points ?? 64;
+  return {
+    type: "scatter",
+    mode: "lines",
+    x: Array.from({ length: n + 1 }, (_, k) => r * Math.cos((2 * Math.PI * k) / n)),
+    y: Array.from({ length: n + 1 }, (_, k) => r * Math.sin((2 * Math.PI * k) / n)),
+    line: { color: opts.color ?? "#999", width: opts.width ?? 1 },
+    showlegend: false,
+  };
+}
+
+/**
+ * A noise-floor band over categorical (or numeric) x: two dotted lines at mean ± k·std (k = 2), the lower one
+ * clamped at 0 (the metrics it is drawn for are non-negative).
+ */
+export function noiseBand(x: readonly (string | number)[], mean: number, std: number, opts: { k?: number; color?: string } = {}): Trace[] {
+  const k = opts.k ?? 2;
+  return [mean + k * std, Math.max(0, mean - k * std)].map((y) => ({
+    type: "scatter",
+    mode: "lines",
+    x: [...x],
+    y: x.map(() => y),
+    line: { color: opts.color ?? "#bbb", dash: "dot" },
+    showlegend: false,
+  }));
+}
+
+/** Markers with error bars (mean ± std per x); `color` one colour or one per point. */
+export function errorMarkers(
+  x: readonly (string | number)[],
+  mean: readonly number[],
+  std: readonly number[],
+  opts: { color?: string | readonly string[]; name?: string } = {},
+): Trace {
+  if (mean.length !== x.length || std.length !== x.length) {
+    throw new RangeError(`errorMarkers: x, mean and std must have one value per point, got ${x.length}, ${mean.length}, ${std.length}`);
+  }
+  return {
+    type: "scatter",
+    mode: "markers",
+    ...(opts.name ? { name: opts.name } : {}),
+    x: [...x],
+    y: [...mean],
+    error_y: { type: "data", array: [...std] },
+    ...(opts.color ? { marker: { color: typeof opts.color === "string" ? opts.color : [...opts.color] } } : {}),
+  };
 }
 
 /** A line plot on one set of axes. */

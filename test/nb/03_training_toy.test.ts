@@ -5,9 +5,8 @@
 import { test as nbTest } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import * as assert from "node:assert/strict";
-import * as dfd from "danfojs-node";
-import { initBackend, createRng, pcSample } from "../../lib";
-import { show, showTable, grid, lines, quiver, scatter2d, meshgrid, isQuick, Panel, Trace } from "../../lib/viz";
+import { initBackend, createRng, pcSample, Progress } from "../../lib";
+import { show, showTable, grid, lines, lineFigure, quiver, scatter2d, meshgrid, isQuick, Panel, Trace } from "../../lib/viz";
 import { energyDistance } from "../../lib/metrics";
 import {
   loadAblationModels, toyModelData, scoreErrorVsT, scoreOnGrid, cachedResult, sig, pm, ScoreErrorRow,
@@ -23,18 +22,16 @@ const quick = isQuick();
 console.log(`quick mode: ${quick}, backend: ${backend.name}`);
 const models = await loadAblationModels(quick);
 const data = toyModelData({ radius: 2, std: 0.2 });
-showTable(new dfd.DataFrame([...models].map(([k, m]) => ({
+showTable([...models].map(([k, m]) => ({
   model: k, SDE: m.spec.sde, seed: m.spec.seed, steps: m.spec.steps, "width × depth": `${m.spec.width} × ${m.spec.depth}`, batch: m.spec.batch,
   "training s": sig(m.trainSeconds, 3), "final loss (last 5% mean)": sig(m.lossCurve.slice(-5).reduce((a, b) => a + b.loss, 0) / Math.min(5, m.lossCurve.length), 4), source: m.loaded ? "loaded" : "trained now",
-}))));
+})));
 
 // ---- cell 2 [c04] ----
 nbCell = "cell 2 [c04]";
 const lossColors: Record<string, string> = { VE: "#1f77b4", VP: "#d62728", subVP: "#2ca02c", "VP#2": "#ff7f0e" };
-await show({
-  data: lines([...models].map(([k, m]) => ({ name: k, x: m.lossCurve.map((p) => p.step), y: m.lossCurve.map((p) => p.loss), color: lossColors[k] }))),
-  layout: { width: 700, height: 400, title: { text: "Training loss (block means)" }, xaxis: { title: { text: "step" } }, yaxis: { title: { text: "DSM loss (σ² weighting, mean)" }, type: "log" } },
-}, { name: "loss_curves" });
+const lossSeries = [...models].map(([k, m]) => ({ name: k, x: m.lossCurve.map((p) => p.step), y: m.lossCurve.map((p) => p.loss), color: lossColors[k] }));
+await show(lineFigure(lossSeries, { title: "Training loss (block means)", xTitle: "step", yTitle: "DSM loss (σ² weighting, mean)", logY: true, width: 700 }), { name: "loss_curves" });
 
 // ---- cell 3 [c05] (test) ----
 nbCell = "cell 3 [c05]";
@@ -75,7 +72,7 @@ const errRes = await cachedResult("training_score_error", { models: [...models.v
   return out;
 }, (p) => ({ "": Object.entries(p).flatMap(([k, rows]) => rows.map((r) => ({ model: k, t: r.t, std: sig(r.std, 5), mse: sig(r.mse, 5), weightedMse: sig(r.weightedMse, 5), relative: sig(r.relative, 5) }))) }));
 const errP = errRes.result.payload;
-showTable(new dfd.DataFrame(errTimes.map((t, i) => ({ t, ...Object.fromEntries(Object.entries(errP).map(([k, rows]) => [`${k} relative`, sig(rows[i].relative, 3)])) }))));
+showTable(errTimes.map((t, i) => ({ t, ...Object.fromEntries(Object.entries(errP).map(([k, rows]) => [`${k} relative`, sig(rows[i].relative, 3)])) })));
 const errPanels: Panel[] = [
   { title: "relative error E‖s_θ − s‖² / E‖s‖²", traces: lines(Object.entries(errP).map(([k, rows]) => ({ name: k, x: rows.map((r) => r.t), y: rows.map((r) => r.relative), color: lossColors[k] }))), xaxis: { type: "log", title: { text: "t" } }, yaxis: { type: "log" } },
   { title: "s(t)²-weighted MSE per dim", traces: lines(Object.entries(errP).map(([k, rows]) => ({ name: k, x: rows.map((r) => r.t), y: rows.map((r) => r.weightedMse), color: lossColors[k] }))).map((tr): Trace => ({ ...tr, showlegend: false })), xaxis: { type: "log", title: { text: "t" } }, yaxis: { type: "log" } },
@@ -104,7 +101,13 @@ const sampRes = await cachedResult("training_samples", { models: [...models.valu
     for (const which of ["learned", "exact"] as const) {
       const ve = m.spec.sde === "VE";
       const t0 = Date.now();
-      const r = await pcSample({ sde: m.sde, score: which === "learned" ? m.score : data.scoreFn(m.sde), shape: [nSamp, 2], predictor: ve ? "reverse_diffusion" : "euler_maruyama", corrector: ve ? "langevin" : "none", snr: 0.16, rng: createRng(21) });
+      const bar = new Progress({ total: m.sde.N, label: `${k}, ${which} score: PC sampling` });
+      const r = await pcSample({
+        sde: m.sde, score: which === "learned" ? m.score : data.scoreFn(m.sde), shape: [nSamp, 2], rng: createRng(21),
+        predictor: ve ? "reverse_diffusion" : "euler_maruyama", corrector: ve ? "langevin" : "none", snr: 0.16,
+        callback: ({ i }) => bar.update(i + 1),
+      });
+      bar.finish();
       const pts = Array.from(r.samples.dataSync());
       rows.push({ model: k, score: which, ed: energyDistance(r.samples, ref), nfe: r.nfe, seconds: (Date.now() - t0) / 1000, points: pts.slice(0, 1200).map((v) => Math.round(v * 1000) / 1000) });
       r.samples.dispose();
@@ -114,7 +117,7 @@ const sampRes = await cachedResult("training_samples", { models: [...models.valu
   return rows;
 }, (p) => ({ "": p.map(({ points: _p, ...r }) => ({ ...r, ed: sig(r.ed, 4), seconds: sig(r.seconds, 3) })) }));
 const sampP = sampRes.result.payload;
-showTable(new dfd.DataFrame(sampP.map((r) => ({ model: r.model, score: r.score, "ED ×1e-3": sig(r.ed * 1e3, 3), NFE: r.nfe, "wall s": sig(r.seconds, 3) }))));
+showTable(sampP.map((r) => ({ model: r.model, score: r.score, "ED ×1e-3": sig(r.ed * 1e3, 3), NFE: r.nfe, "wall s": sig(r.seconds, 3) })));
 await show(grid([sampP.filter((r) => r.score === "learned").map((r): Panel => ({ title: `${r.model}, learned score`, traces: [scatter2d(r.points, { color: lossColors[r.model], size: 2 })], xaxis: { range: [-3, 3] }, yaxis: { range: [-3, 3] } }))], { title: "Samples of the learned models", panelWidth: 260, panelHeight: 260 }), { name: "learned_samples" });
 
 // ---- cell 8 [c15] ----

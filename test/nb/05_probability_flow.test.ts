@@ -5,7 +5,6 @@
 import { test as nbTest } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import * as assert from "node:assert/strict";
-import * as dfd from "danfojs-node";
 import { initBackend } from "../../lib";
 import { show, showTable, showMarkdown, grid, lines, scatter2d, isQuick, Panel, Trace } from "../../lib/viz";
 import {
@@ -34,19 +33,26 @@ const tol = await runToleranceExperiment(tolS, quick, models);
 const tolP = tol.result.payload;
 console.log(tol.reused ? `reused flow_tolerance.json (computed ${tol.result.createdAt}, ${tol.result.wallSeconds.toFixed(0)} s)` : `computed in ${tol.result.wallSeconds.toFixed(0)} s`);
 console.log(`n = ${tolS.n} latents; energy-distance noise floor ×1e-3: ${pm(tolP.floorED.mean * 1e3, tolP.floorED.std * 1e3)}`);
-showTable(new dfd.DataFrame(tolP.rows.map((r: ToleranceRow) => ({
+showTable(tolP.rows.map((r: ToleranceRow) => ({
   score: r.score, SDE: r.sde, "rtol = atol": r.tol, NFE: r.nfe, "NFE saved %": sig(r.nfeSavedPct, 3),
   "ED ×1e-3": sig(r.energyDistance * 1e3, 3), "spread ratio": sig(r.varRatio, 3), "RMS to finest": sig(r.rmsToFinest, 2), "max to finest": sig(r.maxToFinest, 2), "wall s": sig(r.seconds, 2),
-}))));
+})));
 
 // ---- cell 3 [c05] ----
 nbCell = "cell 3 [c05]";
 const jobs = [...new Set(tolP.rows.map((r) => `${r.score}|${r.sde}`))];
 const tolColors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+// One line per (score, SDE) job over the tolerances; y picks the quantity.
+const tolLines = (y: (r: ToleranceRow) => number, keep: (r: ToleranceRow) => boolean, legend: boolean): Trace[] =>
+  lines(jobs.map((j, k) => {
+    const rr = tolP.rows.filter((r) => `${r.score}|${r.sde}` === j && keep(r));
+    return { name: j.replace("|", " "), x: rr.map((r) => r.tol), y: rr.map(y), color: tolColors[k % 4], markers: true, showlegend: legend };
+  }));
+const byTol = { type: "log", title: { text: "rtol = atol" } };
 const tolPanels: Panel[] = [
-  { title: "NFE vs tolerance", traces: jobs.map((j, k): Trace => { const rr = tolP.rows.filter((r) => `${r.score}|${r.sde}` === j); return { type: "scatter", mode: "lines+markers", name: j.replace("|", " "), x: rr.map((r) => r.tol), y: rr.map((r) => r.nfe), line: { color: tolColors[k % 4] } }; }), xaxis: { type: "log", title: { text: "rtol = atol" } }, yaxis: { type: "log" } },
-  { title: "RMS change vs finest", traces: jobs.map((j, k): Trace => { const rr = tolP.rows.filter((r) => `${r.score}|${r.sde}` === j && r.rmsToFinest > 0); return { type: "scatter", mode: "lines+markers", showlegend: false, x: rr.map((r) => r.tol), y: rr.map((r) => r.rmsToFinest), line: { color: tolColors[k % 4] } }; }), xaxis: { type: "log", title: { text: "rtol = atol" } }, yaxis: { type: "log" } },
-  { title: "energy distance ×1e-3", traces: jobs.map((j, k): Trace => { const rr = tolP.rows.filter((r) => `${r.score}|${r.sde}` === j); return { type: "scatter", mode: "lines+markers", showlegend: false, x: rr.map((r) => r.tol), y: rr.map((r) => r.energyDistance * 1e3), line: { color: tolColors[k % 4] } }; }), xaxis: { type: "log", title: { text: "rtol = atol" } } },
+  { title: "NFE vs tolerance", traces: tolLines((r) => r.nfe, () => true, true), xaxis: byTol, yaxis: { type: "log" } },
+  { title: "RMS change vs finest", traces: tolLines((r) => r.rmsToFinest, (r) => r.rmsToFinest > 0, false), xaxis: byTol, yaxis: { type: "log" } },
+  { title: "energy distance ×1e-3", traces: tolLines((r) => r.energyDistance * 1e3, () => true, false), xaxis: byTol },
 ];
 await show(grid([tolPanels], { title: "Probability-flow ODE with RK45: cost and accuracy vs tolerance", showlegend: true, panelWidth: 300 }), { name: "ode_tolerance" });
 // Samples at the loosest and tightest tolerances, exact score (VP) and learned VP.
@@ -83,10 +89,10 @@ const nll = await runNllExperiment(nllS, quick, models);
 const nllP = nll.result.payload;
 console.log(nll.reused ? `reused flow_nll.json (computed ${nll.result.createdAt}, ${nll.result.wallSeconds.toFixed(0)} s)` : `computed in ${nll.result.wallSeconds.toFixed(0)} s`);
 console.log(`${nllS.n} held-out points; true NLL ${nllP.rows[0].trueNll.toFixed(4)} nats (${(nllP.rows[0].trueNll / (2 * Math.LN2)).toFixed(4)} bits/dim)`);
-showTable(new dfd.DataFrame(nllP.rows.map((r: NllRow) => ({
+showTable(nllP.rows.map((r: NllRow) => ({
   score: r.score, SDE: r.sde, divergence: r.divergence, "NLL (nats)": pm(r.nll, r.nllSE), "bits/dim": sig(r.bpd, 4),
   "gap to true": pm(r.gap, r.gapSE), NFE: r.nfe, "wall s": sig(r.seconds, 3),
-}))));
+})));
 console.log("Paper, Table 2 (CIFAR-10 bits/dim): DDPM cont. VP 3.21, sub-VP 3.05; DDPM++ cont. VP 3.16, sub-VP 3.02; deep VP 3.13, sub-VP 2.99.");
 
 // ---- cell 6 [c10] ----
@@ -134,7 +140,7 @@ const enc = await runEncodeExperiment(encS, quick, models);
 const encP = enc.result.payload;
 console.log(enc.reused ? `reused flow_encode.json (computed ${enc.result.createdAt}, ${enc.result.wallSeconds.toFixed(0)} s)` : `computed in ${enc.result.wallSeconds.toFixed(0)} s`);
 console.log(`${encS.n} points, rtol = atol = ${encS.tol}; latent-vs-prior energy distance floor (two prior samples): ${encP.latentFloorED.toExponential(2)}`);
-showTable(new dfd.DataFrame(encP.encode.map((r) => ({ score: r.score, "max ‖x − dec(enc(x))‖": sig(r.reconMax, 3), "RMS": sig(r.reconRms, 3), "ED(latents, prior)": sig(r.latentED, 3), "NFE enc": r.nfeEncode, "NFE dec": r.nfeDecode }))));
+showTable(encP.encode.map((r) => ({ score: r.score, "max ‖x − dec(enc(x))‖": sig(r.reconMax, 3), "RMS": sig(r.reconRms, 3), "ED(latents, prior)": sig(r.latentED, 3), "NFE enc": r.nfeEncode, "NFE dec": r.nfeDecode })));
 
 // ---- cell 9 [c15] ----
 nbCell = "cell 9 [c15]";
@@ -153,7 +159,7 @@ await show(grid([interpPanels, latentPanels], { title: "Top: decoded slerp paths
 
 // ---- cell 10 [c17] ----
 nbCell = "cell 10 [c17]";
-showTable(new dfd.DataFrame(encP.ident.map((r) => ({ pair: r.pair, "same data ‖Δz‖": sig(r.sameData, 3), "random pairing ‖Δz‖": sig(r.randomPairing, 3), ratio: sig(r.ratio, 3) }))));
+showTable(encP.ident.map((r) => ({ pair: r.pair, "same data ‖Δz‖": sig(r.sameData, 3), "random pairing ‖Δz‖": sig(r.randomPairing, 3), ratio: sig(r.ratio, 3) })));
 const idPanel: Panel[] = [{
   title: "first 150 points: z from model #1 (blue) → model #2 (red)",
   traces: [

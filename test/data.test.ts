@@ -17,6 +17,7 @@ import {
   imageBatchSource,
   labelHistogram,
   loadCifar10,
+  maxPairwiseDistance,
   loadFashionMnist,
   loadMnist,
   mnistDataDir,
@@ -179,5 +180,27 @@ describe("data", () => {
     assert.equal(lo, -1);
     assert.equal(hi, 1);
     tf.dispose([a, b]);
+  });
+
+  it("maxPairwiseDistance (σ_max, Song & Ermon 2020 technique 1) equals the brute-force maximum, proved by the norm bound", () => {
+    const n = 300;
+    const D = 16;
+    const rng = createRng(11);
+    const u = rng.uniformArray(n * D);
+    const images = Uint8Array.from(u, (v, i) => Math.floor(v * 256 * ((i % 7) / 7)));
+    const d: ImageDataset = { name: "rand", split: "train", n, height: 4, width: 4, channels: 1, images, labels: new Uint8Array(n), classNames: ["x"] };
+    let best = 0;
+    let pair = [0, 0];
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        let s2 = 0;
+        for (let k = 0; k < D; k++) s2 += ((images[i * D + k] - images[j * D + k]) / 255) ** 2;
+        if (s2 > best) [best, pair] = [s2, [i, j]];
+      }
+    }
+    const r = maxPairwiseDistance(d, { candidates: 4, block: 50 });
+    assert.ok(Math.abs(r.distance - Math.sqrt(best)) < 1e-5, `${r.distance} vs ${Math.sqrt(best)}`);
+    assert.deepEqual(r.pair, pair);
+    assert.equal(r.exact, true);
   });
 });

@@ -8,3 +8,4 @@ export * from "./images";
 export * from "./config";
 export * from "./dequantize";
 export * from "./score-model";
+export * from "./sigma-max";

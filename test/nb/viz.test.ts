@@ -1,7 +1,7 @@
 /** lib/viz: pure figure builders, display bundles (no kernel here: nothing is displayed), the quick-mode helpers. */
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { field, figureBundle, grid, lineFigure, meshgrid, quiver, quickOr, isQuick, inKernel, scatter2d, show, tableBundle, trajectories, PLOTLY_MIME, NOTEBOOK_WIDTH, chromiumPath, sharedRenderer, closeSharedRenderer } from "../../lib/viz";
+import { circle, errorMarkers, field, figureBundle, grid, lineFigure, lines, noiseBand, meshgrid, quiver, quickOr, isQuick, inKernel, scatter2d, show, tableBundle, trajectories, PLOTLY_MIME, NOTEBOOK_WIDTH, chromiumPath, sharedRenderer, closeSharedRenderer } from "../../lib/viz";
 
 describe("figure builders", () => {
   it("grid gives panel k its own axis pair with domains and titles", () => {
@@ -48,6 +48,20 @@ describe("display", () => {
     assert.equal(b.data[PLOTLY_MIME], fig);
     assert.equal(b.data["text/plain"], '<plotly figure "n1": T (1 traces)>');
     assert.deepEqual(b.metadata, { "score-sde-ts": { figure: "n1", width: 300, height: undefined }, "image/png": { width: 300, height: 400 } });
+  });
+
+  it("circle, noiseBand and errorMarkers build the traces the notebooks used to write inline", () => {
+    const c = circle(2, { points: 4 });
+    assert.deepEqual((c.x as number[]).map((v) => Math.round(v * 1e9) / 1e9), [2, 0, -2, -0, 2].map((v) => Math.round(v * 1e9) / 1e9));
+    assert.equal(c.showlegend, false);
+    const [hi, lo] = noiseBand(["a", "b"], 1, 0.75);
+    assert.deepEqual([hi.y, lo.y], [[2.5, 2.5], [0, 0]], "mean ± 2 std, the lower line clamped at 0");
+    assert.equal((hi.line as { dash: string }).dash, "dot");
+    const m = errorMarkers(["a", "b"], [1, 2], [0.1, 0.2], { color: ["#f00", "#00f"] });
+    assert.deepEqual([m.y, m.error_y, m.marker], [[1, 2], { type: "data", array: [0.1, 0.2] }, { color: ["#f00", "#00f"] }]);
+    assert.throws(() => errorMarkers(["a"], [1, 2], [0]), /one value per point, got 1, 2, 1/);
+    assert.equal(lines([{ name: "s", x: [0], y: [1], markers: true, showlegend: false }])[0].mode, "lines+markers");
+    assert.equal(grid([[{ traces: [] }]], { margin: { b: 110 } }).layout.margin && (grid([[{ traces: [] }]], { margin: { b: 110 } }).layout.margin as { b: number }).b, 110);
   });
 
   it("grid narrows its panels to the notebook column, keeping their aspect ratio", () => {

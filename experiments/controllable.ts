@@ -94,6 +94,17 @@ export interface DistanceRow {
   withinFloor: boolean;
 }
 
+/** Per-seed distances of each row (same order as `rows`), for paired comparisons (same seed = same prior draw). */
+export type PerSeed = number[][];
+
+/** Paired difference a − b over seeds: mean, std and t = mean / (std / √k) (NaN with one seed). */
+export function pairedDifference(a: number[], b: number[]): { mean: number; std: number; t: number } {
+  const d = a.map((v, i) => v - b[i]);
+  const mean = d.reduce((x, y) => x + y, 0) / d.length;
+  const std = d.length > 1 ? Math.sqrt(d.reduce((x, v) => x + (v - mean) ** 2, 0) / (d.length - 1)) : NaN;
+  return { mean, std, t: mean / (std / Math.sqrt(d.length)) };
+}
+
 const host = (t: tf.Tensor): Float32Array => {
   const v = t.dataSync() as Float32Array;
   return Float32Array.from(v);
@@ -115,7 +126,7 @@ async function against(
   exact: { sample(n: number, rng: ReturnType<typeof createRng>): tf.Tensor },
   s: ControllableSettings,
   run: (seed: number) => Promise<tf.Tensor>,
-): Promise<{ stats: ReturnType<typeof summarise>; samples: Float32Array; truth: Float32Array }> {
+): Promise<{ stats: ReturnType<typeof summarise>; values: number[]; samples: Float32Array; truth: Float32Array }> {
   const floor = noiseFloor(exact, s.n, ed, { repeats: s.floorRepeats, seed: 3 });
   const truths = [98, 97, 96].map((seed) => {
     const t = exact.sample(s.n, createRng(seed));
@@ -133,7 +144,7 @@ async function against(
     first ??= data;
     values.push(truths.reduce((acc, tr) => acc + ed({ data, dim }, { data: tr, dim }), 0) / truths.length);
   }
-  return { stats: summarise(values, floor), samples: first!, truth: truths[0] };
+  return { stats: summarise(values, floor), values, samples: first!, truth: truths[0] };
 }
 
 export interface ClassConditionalResult {
@@ -177,6 +188,7 @@ export interface ImputationCase {
 
 export interface ImputationResult {
   rows: DistanceRow[];
+  perSeed: PerSeed;
   /** First-seed imputed x₁ per "toy x₀ SDE start" key. */
   x1: Record<string, Float32Array>;
   /** The exact conditional mixture of x₁ per "toy x₀" key (weights, means, variances). */
@@ -194,6 +206,7 @@ export async function runImputation(
   ],
 ): Promise<ImputationResult> {
   const rows: DistanceRow[] = [];
+  const perSeed: PerSeed = [];
   const x1: Record<string, Float32Array> = {};
   const exact: ImputationResult["exact"] = {};
   for (const c of cases) {
@@ -219,12 +232,13 @@ export async function runImputation(
         const key = `${c.toy} x₀=${c.value} ${name} ${start}`;
         x1[key] = Float32Array.from({ length: s.n }, (_, i) => r.samples[2 * i + 1]);
         rows.push({ toy: c.toy, x0: c.value, sde: name, start, ...r.stats });
+        perSeed.push(r.values);
       }
     }
     cond.dispose();
     mix.dispose();
   }
-  return { rows, x1, exact };
+  return { rows, perSeed, x1, exact };
 }
 
 export interface ColourisationResult {

@@ -9,8 +9,12 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { BOSH3, DOPRI5, checkTableau, solveRk45 } from "../lib/ode";
-import { ROOT } from "./helpers";
+import * as tf from "@tensorflow/tfjs";
+import { BOSH3, DOPRI5, checkTableau, odeSample, solveRk45 } from "../lib/ode";
+import { createRng } from "../lib/random";
+import { VPSDE } from "../lib/sde";
+import { MU, gaussianScore, sdAt } from "../experiments/gaussianTarget";
+import { ROOT, setup } from "./helpers";
 
 // The problems of tools/crosscheck/rk45_scipy.py (by name), as test/rk45.test.ts.
 const RATES = [0.5, 2.0, 5.0];
@@ -40,6 +44,27 @@ interface Case {
 const fixture = JSON.parse(fs.readFileSync(path.join(ROOT, "test", "fixtures", "rk23_scipy.json"), "utf8")) as { scipy_version: string; cases: Case[] };
 
 describe("RK tableaus in the shared adaptive driver", () => {
+  it("odeSample with BOSH3 follows the Gaussian target's exact flow map, in fewer NFE than RK45 at a loose tolerance", async () => {
+    await setup();
+    const sde = new VPSDE();
+    const eps = sde.defaultEps;
+    const run = async (tableau: typeof BOSH3, tol: number) => {
+      const z = sde.priorSample([4, 2], createRng(0));
+      const zs = Array.from(z.dataSync());
+      const r = await odeSample({ sde, score: gaussianScore(sde), z, tableau, rtol: tol, atol: tol });
+      const x = Array.from(r.samples.dataSync());
+      tf.dispose([z, r.samples]);
+      // x_eps = α_eps μ + (sd_eps / sd_T)(x_T − α_T μ), per coordinate.
+      const err = Math.max(...x.map((v, i) => Math.abs(v - (sde.alphaAt(eps) * MU[i % 2] + (sdAt(sde, eps, i % 2) / sdAt(sde, 1, i % 2)) * (zs[i] - sde.alphaAt(1) * MU[i % 2])))));
+      return { nfe: r.nfe, err };
+    };
+    const tight = await run(BOSH3, 1e-6);
+    assert.ok(tight.err < 1e-4, `RK23 at 1e-6: max error ${tight.err}`);
+    const loose23 = await run(BOSH3, 1e-2);
+    const loose45 = await run(DOPRI5, 1e-2);
+    assert.ok(loose23.nfe < loose45.nfe, `RK23 ${loose23.nfe} vs RK45 ${loose45.nfe} evaluations at 1e-2`);
+  });
+
   it("BOSH3 equals scipy's RK23: nfev, accepted and rejected steps exactly, final states to 1e-12", () => {
     assert.ok(fixture.cases.length >= 15);
     for (const c of fixture.cases) {

@@ -21,6 +21,7 @@ import { timeVector } from "../sde";
 import { checkBatched, checkPositive, checkTensorFinite, fail } from "../validate";
 import { checkedScore } from "../solvers/loop";
 import { AsyncOdeFunction, Rk45StepInfo, solveRk45Async } from "./rk45";
+import type { EmbeddedTableau } from "./tableau";
 
 /** What `onStep` receives after every accepted solver step. */
 export interface FlowStepInfo {
@@ -59,6 +60,8 @@ export interface OdeSampleOptions extends FlowSolveOptions {
   eps?: number;
   /** One final reverse-diffusion step at eps, returning its mean (official `denoise`, default false). */
   denoise?: boolean;
+  /** The embedded RK pair (default `DOPRI5`, scipy's RK45 as the official code; `BOSH3` is RK23). */
+  tableau?: EmbeddedTableau;
 }
 
 export interface OdeSampleResult {
@@ -78,6 +81,8 @@ export interface OdeEncodeOptions extends FlowSolveOptions {
   x: tf.Tensor;
   /** Start time, in (0, T) (default `sde.defaultEps`; use the same eps to decode). */
   eps?: number;
+  /** The embedded RK pair (default `DOPRI5`). */
+  tableau?: EmbeddedTableau;
 }
 
 export interface OdeEncodeResult {
@@ -201,7 +206,7 @@ export async function odeSample(opts: OdeSampleOptions): Promise<OdeSampleResult
   try {
     const y0 = Float64Array.from(await z.data());
     const sol = await solveRk45Async(finiteRhs(where, tensorRhs(shape, sde.T, flowField(sde, checkedScore(where, score).score))), [sde.T, eps], y0, {
-      rtol, atol, maxSteps, onStep: flowStepAdapter(opts.onStep),
+      rtol, atol, maxSteps, onStep: flowStepAdapter(opts.onStep), tableau: opts.tableau,
     });
     const samples = tf.tidy(() => {
       const x = stateToTensor(sol.y, shape);
@@ -227,7 +232,7 @@ export async function odeEncode(opts: OdeEncodeOptions): Promise<OdeEncodeResult
   const { rtol, atol, maxSteps } = checkFlowOptions(where, opts);
   const y0 = Float64Array.from(await x.data());
   const sol = await solveRk45Async(tensorRhs(x.shape, sde.T, flowField(sde, score)), [eps, sde.T], y0, {
-    rtol, atol, maxSteps, onStep: flowStepAdapter(opts.onStep),
+    rtol, atol, maxSteps, onStep: flowStepAdapter(opts.onStep), tableau: opts.tableau,
   });
   return { z: stateToTensor(sol.y, x.shape), nfe: sol.nfev, nAccepted: sol.nAccepted, nRejected: sol.nRejected };
 }

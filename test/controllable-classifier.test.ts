@@ -14,7 +14,16 @@ import { createRng } from "../lib/random";
 import { SDE, VESDE, VPSDE } from "../lib/sde";
 import { GaussianMixture } from "../lib/toy";
 import { MixtureClasses } from "../lib/toy/conditional";
-import { classifierGradFn, classifierLogProb, createImageClassifier, createToyClassifier, trainNoiseConditionalClassifier } from "../lib/controllable";
+import {
+  classifierFromConfig,
+  classifierGradFn,
+  classifierLogProb,
+  createImageClassifier,
+  createToyClassifier,
+  getClassifierWeights,
+  setClassifierWeights,
+  trainNoiseConditionalClassifier,
+} from "../lib/controllable";
 import type { ClassifierNetwork } from "../lib/controllable";
 import { setup } from "./helpers";
 
@@ -177,6 +186,26 @@ describe("noise-conditional classifier", () => {
     net.dispose();
     classes.dispose();
     mix.dispose();
+  });
+
+  it("weights round-trip through getConfig / classifierFromConfig / get- and setClassifierWeights (toy and image)", async () => {
+    const sde = new VPSDE();
+    for (const net of [createToyClassifier({ numClasses: 3, seed: 2 }), createImageClassifier({ size: 4, numClasses: 2, features: 4, seed: 3 })]) {
+      const x = net.kind === "toyClassifier" ? tf.randomNormal([5, 2], 0, 1, "float32", 1) : tf.randomNormal([5, 4, 4, 1], 0, 1, "float32", 1);
+      const data = (n: number) => ({ x: net.kind === "toyClassifier" ? tf.zeros([n, 2]).add(0.3) : tf.zeros([n, 4, 4, 1]).add(0.3), labels: new Int32Array(n) });
+      await trainNoiseConditionalClassifier({ net, sde, data, steps: 2, batchSize: 4, rng: createRng(1) });
+      const copy = classifierFromConfig(JSON.parse(JSON.stringify(net.getConfig())));
+      const std = tf.fill([5], 0.4);
+      assert.notDeepEqual(Array.from(copy.apply(x, std).dataSync()), Array.from(net.apply(x, std).dataSync()), "trained weights differ from fresh ones");
+      setClassifierWeights(copy, getClassifierWeights(net));
+      assert.deepEqual(Array.from(copy.apply(x, std).dataSync()), Array.from(net.apply(x, std).dataSync()));
+      const w = getClassifierWeights(net);
+      assert.throws(() => setClassifierWeights(copy, w.slice(1)), /missing weights/);
+      tf.dispose([x, std]);
+      copy.dispose();
+      net.dispose();
+    }
+    assert.throws(() => classifierFromConfig({ kind: "mlp" }), /config.kind = "mlp"/);
   });
 
   it("rejects bad input naming the parameter", async () => {

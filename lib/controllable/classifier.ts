@@ -16,17 +16,25 @@ import * as tf from "@tensorflow/tfjs";
 import { createRng } from "../random";
 import type { Rng } from "../random";
 import { SDE, perExample } from "../sde";
-import { Conv2d, Dense, FourierEmbedding, ParamStore, activation, avgPool2 } from "../models";
-import type { Activation } from "../models";
+import { Conv2d, Dense, FourierEmbedding, ParamStore, activation, avgPool2, getWeights, setWeights } from "../models";
+import type { Activation, NamedWeight, ScoreNetwork } from "../models";
 import { Adam } from "../train";
 import { checkNonNegative, checkPositive, checkPositiveInt, fail } from "../validate";
 import type { ClassifierGradFn } from "./guidance";
 
-/** A classifier of perturbed data: logits [B, numClasses] from x [B, ...dims] and the marginal std s(t) [B]. */
+/**
+ * A classifier of perturbed data: logits [B, numClasses] from x [B, ...dims] and the marginal std s(t) [B]. Like a
+ * ScoreNetwork it names its state (`stateVariables`) and rebuilds from `getConfig()` (`classifierFromConfig`), so
+ * its weights save and load with `getClassifierWeights` / `setClassifierWeights`.
+ */
 export interface ClassifierNetwork {
+  /** "toyClassifier" or "imageClassifier" (the key of `classifierFromConfig`). */
+  readonly kind: string;
   readonly numClasses: number;
   apply(x: tf.Tensor, noiseStd: tf.Tensor): tf.Tensor2D;
   readonly trainableVariables: readonly tf.Variable[];
+  /** Trainable variables, then fixed state (the Fourier frequencies), with logical names. */
+  readonly stateVariables: readonly { readonly name: string; readonly variable: tf.Variable }[];
   getConfig(): Record<string, unknown>;
   dispose(): void;
 }
@@ -51,6 +59,7 @@ export interface ToyClassifierConfig {
 const WHERE_NET = "createToyClassifier";
 
 class ToyClassifier implements ClassifierNetwork {
+  readonly kind = "toyClassifier";
   readonly numClasses: number;
   private readonly store: ParamStore;
   private readonly embed: FourierEmbedding;
@@ -73,6 +82,10 @@ class ToyClassifier implements ClassifierNetwork {
 
   get trainableVariables(): readonly tf.Variable[] {
     return this.store.variables;
+  }
+
+  get stateVariables(): readonly { name: string; variable: tf.Variable }[] {
+    return this.store.state;
   }
 
   apply(x: tf.Tensor, noiseStd: tf.Tensor): tf.Tensor2D {
@@ -142,6 +155,7 @@ const WHERE_CNN = "createImageClassifier";
  * and a dense head on the flattened last feature map (not a global average, which would discard where a feature is). The input is divided by √(1 + s²), as in the toy classifier.
  */
 class ImageClassifier implements ClassifierNetwork {
+  readonly kind = "imageClassifier";
   readonly numClasses: number;
   private readonly store: ParamStore;
   private readonly embed: FourierEmbedding;
@@ -169,6 +183,10 @@ class ImageClassifier implements ClassifierNetwork {
 
   get trainableVariables(): readonly tf.Variable[] {
     return this.store.variables;
+  }
+
+  get stateVariables(): readonly { name: string; variable: tf.Variable }[] {
+    return this.store.state;
   }
 
   apply(x: tf.Tensor, noiseStd: tf.Tensor): tf.Tensor2D {
@@ -219,6 +237,26 @@ export function createImageClassifier(cfg: ImageClassifierConfig): ClassifierNet
   if (r.embeddingDim % 2 !== 0) fail(WHERE_CNN, "embeddingDim", r.embeddingDim, "an even positive integer");
   if (!Number.isSafeInteger(r.seed)) fail(WHERE_CNN, "seed", r.seed, "a safe integer");
   return new ImageClassifier(r);
+}
+
+/** Rebuilds a classifier's architecture from its `getConfig()` (fresh weights; load them with setClassifierWeights). */
+export function classifierFromConfig(config: Record<string, unknown>): ClassifierNetwork {
+  if (config === null || typeof config !== "object") fail("classifierFromConfig", "config", config, "a classifier's getConfig() object");
+  const { kind, ...rest } = config;
+  if (kind === "toyClassifier") return createToyClassifier(rest as unknown as ToyClassifierConfig);
+  if (kind === "imageClassifier") return createImageClassifier(rest as unknown as ImageClassifierConfig);
+  return fail("classifierFromConfig", "config.kind", kind, `"toyClassifier" or "imageClassifier"`);
+}
+
+// The weight copy/load of lib/models reads only `kind` and `stateVariables`, which classifiers share with networks.
+/** The classifier's state (logical names, shapes, float32 values), e.g. to write with lib/io. */
+export function getClassifierWeights(net: ClassifierNetwork): NamedWeight[] {
+  return getWeights(net as unknown as ScoreNetwork);
+}
+
+/** Loads weights by name, checking every name and shape before assigning anything (as `setWeights`). */
+export function setClassifierWeights(net: ClassifierNetwork, weights: readonly NamedWeight[]): void {
+  setWeights(net as unknown as ScoreNetwork, weights);
 }
 
 /** Labelled training data: n points [n, ...dims] and their class labels (host integers). */

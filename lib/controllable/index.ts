@@ -2,5 +2,5 @@ export { classifierGuidedScore, pcConditionalSample, labelVector } from "./guida
 export type { ClassifierGradFn, GuidedScoreOptions, PCConditionalSampleOptions } from "./guidance";
 export { pcInpaint, pcColorize } from "./inpaint";
 export type { InpaintOptions, ColorizeOptions, ReplacementSamplerOptions, ReplacementResult, InpaintStart } from "./inpaint";
-export { createToyClassifier, createImageClassifier, trainNoiseConditionalClassifier, classifierGradFn, classifierLogProb } from "./classifier";
+export { createToyClassifier, createImageClassifier, classifierFromConfig, getClassifierWeights, setClassifierWeights, trainNoiseConditionalClassifier, classifierGradFn, classifierLogProb } from "./classifier";
 export type { ClassifierNetwork, ToyClassifierConfig, ImageClassifierConfig, LabelledSource, TrainClassifierOptions, TrainClassifierResult } from "./classifier";

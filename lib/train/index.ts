@@ -9,8 +9,11 @@ export {
   writeFileAtomic,
   variableTable,
   assignState,
+  lockCheckpoint,
+  removeStaleTemps,
+  processAlive,
 } from "./checkpoint";
-export type { CheckpointData } from "./checkpoint";
+export type { CheckpointData, CheckpointLock, LockHolder } from "./checkpoint";
 export { train, Trainer, TrainingDivergedError, toyBatchSource, datasetBatchSource } from "./train";
 export type { BatchSource, TrainOptions, TrainResult, TrainLossOptions, OptimizerOptions, StepInfo, LogInfo, CheckpointOptions } from "./train";
 export { formatDuration, Progress } from "./progress";

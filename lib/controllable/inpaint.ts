@@ -21,8 +21,11 @@
  *     (1 - mask))`), which shrinks the start's spread in the colour channels; here the unknown decoupled channels
  *     start as a prior draw (the prior is isotropic, so decoupling leaves it a prior draw).
  * The method is an approximation: the known part is re-noised independently at every step, so the unknown part is
- * driven by ∇ log p_t at a noisy guess of x_t(Ω), not by the score of p_t(x(Ω̄) | data_Ω). On toys this error is
- * measured against the exact conditional (test/controllable.test.ts, notebook 07).
+ * driven by ∇ log p_t at a noisy guess of x_t(Ω), not by the score of p_t(x(Ω̄) | data_Ω). It is exact when the
+ * known and unknown parts are independent; where the conditional has well-separated modes it can put most samples
+ * in an improbable one (the unknown part commits to a mode while the re-noised known part still says little, and
+ * the late low-noise steps cannot move it across). Measured against exact conditionals on toys in
+ * test/controllable.test.ts and notebook 07.
  *
  * Random draws, in order: the prior (one normal of the data's shape); with start "noised" one more normal; then per
  * step the corrector's draws, one normal for its replacement, the predictor's draws, one normal for its replacement.

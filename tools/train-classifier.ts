@@ -2,11 +2,15 @@
  * Trains the small CNN classifier of the image metrics (lib/metrics/images.ts) and commits it:
  *
  *   npx ts-node --transpile-only tools/train-classifier.ts --dataset mnist|fashion-mnist [--epochs 3] [--seed 0]
- *        [--out data/pretrained/classifier-<dataset>/model.safetensors]
+ *        [--out data/pretrained/classifier-<dataset>/model.safetensors] [--init FILE --lr 3e-4,1e-4]
+ *
+ * --init continues from a saved classifier (more epochs, e.g. at a lower --lr: comma-separated rates per epoch);
+ * the record then lists every stage.
  *
  * Reports the accuracy on the whole test set and on its first 1000 images (the test checks the latter) and stores
  * both, with the training record, in the safetensors metadata and in training.json beside it.
  */
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../lib/backend";
@@ -21,12 +25,16 @@ async function main(): Promise<void> {
   let epochs = 3;
   let seed = 0;
   let out = "";
+  let init = "";
+  let lr: number[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (k === "--dataset" && (IMAGE_DATASETS as readonly string[]).includes(v)) dataset = v as ImageDatasetName;
     else if (k === "--epochs" && Number.isInteger(Number(v))) epochs = Number(v);
     else if (k === "--seed" && Number.isInteger(Number(v))) seed = Number(v);
     else if (k === "--out" && v) out = v;
+    else if (k === "--init" && v) init = v;
+    else if (k === "--lr" && v && v.split(",").every((x) => Number(x) > 0)) lr = v.split(",").map(Number);
     else throw new Error(`bad argument ${k} ${v ?? ""} (see the header of tools/train-classifier.ts)`);
     i++;
   }
@@ -42,13 +50,16 @@ async function main(): Promise<void> {
   };
   const xs = toHost(train);
   const xt = toHost(test);
-  const clf = new ImageClassifier({ imageSize: 28, imageChannels: 1, classes: 10, seed });
+  const prevRecordFile = init ? path.join(path.dirname(init), "training.json") : "";
+  const previous = prevRecordFile && fs.existsSync(prevRecordFile) ? [JSON.parse(fs.readFileSync(prevRecordFile, "utf8"))] : [];
+  const clf = init ? ImageClassifier.load(init).classifier : new ImageClassifier({ imageSize: 28, imageChannels: 1, classes: 10, seed });
   const t0 = Date.now();
   trainClassifier(clf, {
     images: xs,
     labels: train.labels,
     epochs,
     seed,
+    lr,
     onLog: (l) => console.error(`epoch ${l.epoch + 1}/${epochs} step ${l.step}: loss ${l.loss.toFixed(4)}, train accuracy ${(100 * l.accuracy).toFixed(2)} %, ${((Date.now() - t0) / 1000).toFixed(0)} s`),
   });
   const seconds = (Date.now() - t0) / 1000;
@@ -58,6 +69,9 @@ async function main(): Promise<void> {
     dataset,
     epochs,
     seed,
+    lr: lr ?? "default [1e-3, 1e-3, 3e-4]",
+    init: init || undefined,
+    previousStages: previous.length ? previous : undefined,
     config: clf.config,
     testAccuracy: accuracy,
     testAccuracyFirst1000: accuracy1000,

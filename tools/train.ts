@@ -166,6 +166,12 @@ function publish(cfg: ImageTrainConfig, out: string, withResume: boolean): void 
     const p = JSON.parse(fs.readFileSync(progressFile, "utf8")) as { step: number; elapsedSeconds: number; stepsPerSecond: number; backend: string; updated: string };
     sittings.push({ start: new Date(Date.parse(p.updated) - p.elapsedSeconds * 1000).toISOString(), startStep: p.step - Math.round(p.stepsPerSecond * p.elapsedSeconds), step: p.step, wallSeconds: p.elapsedSeconds, backend: p.backend, cpu: `${os.cpus()[0]?.model ?? "CPU"} (${os.cpus().length} cores)`, threads: 1 });
   }
+  // The last sitting's log may be ahead of its last checkpoint: count its time up to the checkpoint's step only.
+  const last = sittings[sittings.length - 1];
+  if (last && last.step > c.step && last.step > last.startStep) {
+    last.wallSeconds *= Math.max(c.step - last.startStep, 0) / (last.step - last.startStep);
+    last.step = c.step;
+  }
   const losses = c.losses ?? [];
   const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / Math.max(a.length, 1);
   const record = {

@@ -52,6 +52,12 @@ function parseArgs(argv) {
     process.exit(2);
   }
   o.timeout = o.timeout ?? (o.quick ? 300 : 1800);
+  for (const [flag, dir] of [["--out", o.out], ["--figures-dir", o.figuresDir]]) {
+    if (dir && fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
+      console.error(`run.js: ${flag}=${dir} is a file; ${flag} must name a folder (created when missing)`);
+      process.exit(2);
+    }
+  }
   return o;
 }
 

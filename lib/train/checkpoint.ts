@@ -353,7 +353,7 @@ export function lockCheckpoint(file: string, where = "lockCheckpoint"): Checkpoi
     if (other && (other.host !== holder.host || processAlive(other.pid))) {
       const same = other.pid === process.pid && other.host === holder.host;
       throw new Error(
-        `${where}: the checkpoint ${JSON.stringify(file)} is in use by ${same ? "this process (another train() on the same path)" : "another trainer"} ` +
+        `${where}: the checkpoint ${JSON.stringify(file)} is in use by ${same ? "this process (an earlier train() on the same path is still running; a notebook cell interrupted in tslab keeps running in the background: restart the kernel to stop it)" : "another trainer"} ` +
           `(${describeHolder(other)}); wait for it to finish or use another checkpoint.path` +
           (other.host !== holder.host ? ` (a lock from another host cannot be checked: delete ${lockFile} if that run is gone)` : ""),
       );

@@ -34,11 +34,16 @@ export const PAPER_TABLE1_FID: Record<PcSdeName, Record<Table1Row, Record<Table1
   },
 };
 
-/** Table 5 of the paper: the best snr (grid step 0.01). */
+/** Table 5 of the paper: the best snr (grid step 0.01), as the library's `table1Settings` holds it. */
 export const PAPER_TABLE5_SNR: Record<PcSdeName, { C2000: number } & Record<Table1Row, number>> = {
-  VE: { C2000: 0.22, "ancestral sampling": 0.17, "reverse diffusion": 0.16, "probability flow": 0.17 },
-  VP: { C2000: 0.27, "ancestral sampling": 0.01, "reverse diffusion": 0.01, "probability flow": 0.04 },
+  VE: paperSnrs("VE"),
+  VP: paperSnrs("VP"),
 };
+
+function paperSnrs(sde: PcSdeName): { C2000: number } & Record<Table1Row, number> {
+  const pc = (row: Table1Row): number => table1Settings("PC1000", row, sde).snr;
+  return { C2000: table1Settings("C2000", "reverse diffusion", sde).snr, "ancestral sampling": pc("ancestral sampling"), "reverse diffusion": pc("reverse diffusion"), "probability flow": pc("probability flow") };
+}
 
 /** One sampler configuration of the grid. `row` is "corrector only" for C2000. */
 export interface PcConfig {

@@ -9,17 +9,24 @@ import * as tf from "@tensorflow/tfjs";
 import { eightGaussians, hostMixtureScore } from "../lib/toy";
 import {
   cachedResult,
+  loadResult,
+  loadToyModel,
   makeReference,
   paired,
+  PAPER_TABLE5_SNR,
   PcRunRow,
   runPcConfig,
   slerp,
   summarize,
   table1Claims,
   table1Layout,
+  saveResult,
+  saveToyModel,
   toCsv,
+  toyModelSpec,
   verdict,
 } from "../experiments";
+import { createToyMLP } from "../lib/models";
 import { setup } from "./helpers";
 
 before(setup);
@@ -81,6 +88,15 @@ describe("runPcConfig", () => {
   });
 });
 
+describe("the paper's constants", () => {
+  it("Table 5's best snr values (read from the library's table1Settings)", () => {
+    assert.deepEqual(PAPER_TABLE5_SNR, {
+      VE: { C2000: 0.22, "ancestral sampling": 0.17, "reverse diffusion": 0.16, "probability flow": 0.17 },
+      VP: { C2000: 0.27, "ancestral sampling": 0.01, "reverse diffusion": 0.01, "probability flow": 0.04 },
+    });
+  });
+});
+
 describe("results and helpers", () => {
   it("quick mode computes and writes nothing", async () => {
     let calls = 0;
@@ -103,4 +119,55 @@ describe("results and helpers", () => {
     const mid = slerp([1, 0], [0, 1], 0.5);
     assert.ok(Math.abs(Math.hypot(...mid) - 1) < 1e-12);
   });
+});
+
+describe("result files and the model store", () => {
+  const withResultsDir = async (f: (dir: string) => Promise<void> | void): Promise<void> => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "abl-results-"));
+    const before = process.env.SCORE_SDE_RESULTS_DIR;
+    process.env.SCORE_SDE_RESULTS_DIR = dir;
+    try {
+      await f(dir);
+    } finally {
+      if (before === undefined) delete process.env.SCORE_SDE_RESULTS_DIR;
+      else process.env.SCORE_SDE_RESULTS_DIR = before;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it("saveResult writes complete files (no temporary left) that loadResult reads back for the same settings only", () =>
+    withResultsDir((dir) => {
+      const r = { experiment: "x", settings: { n: 3 }, backend: "wasm", createdAt: "now", wallSeconds: 1, payload: { v: [1, 2] } };
+      const files = saveResult("x", r, { "": [{ a: 1 }] });
+      assert.deepEqual(files.map((f) => path.basename(f)), ["x.json", "x.csv"]);
+      assert.deepEqual(fs.readdirSync(dir).sort(), ["x.csv", "x.json"]);
+      assert.deepEqual(loadResult("x", { n: 3 })?.payload, { v: [1, 2] });
+      assert.equal(loadResult("x", { n: 4 }), undefined);
+    }));
+
+  it("a truncated result file is reported by name with what to do", () =>
+    withResultsDir((dir) => {
+      const f = path.join(dir, "y.json");
+      fs.writeFileSync(f, '{"experiment": "y", "settings": {"n"');
+      assert.throws(() => loadResult("y", {}), (e: Error) => e.message.includes(JSON.stringify(f)) && /not valid JSON/.test(e.message) && /regenerate/.test(e.message));
+      fs.writeFileSync(f, "");
+      assert.throws(() => loadResult("y", {}), /is empty .*regenerate/);
+    }));
+
+  it("a stored model round-trips through the checkpoint module; another spec is not loaded; a truncated file is named", () =>
+    withResultsDir((dir) => {
+      const spec = toyModelSpec("VP", 1, true);
+      const model = createToyMLP({ dim: 2, width: spec.width, depth: spec.depth, embedding: "positional", embeddingDim: 32, seed: 1 });
+      const file = path.join(dir, "models", "VP_seed1.ckpt");
+      saveToyModel(file, model, { spec, lossCurve: [{ step: 1, loss: 0.5 }], trainSeconds: 2, backend: "wasm", createdAt: "now" });
+      const back = loadToyModel(file, spec);
+      assert.ok(back);
+      assert.deepEqual(back.stored.lossCurve, [{ step: 1, loss: 0.5 }]);
+      model.stateVariables.forEach((s, i) => assert.deepEqual(back.model.stateVariables[i].variable.dataSync(), s.variable.dataSync()));
+      back.model.dispose();
+      assert.equal(loadToyModel(file, { ...spec, steps: spec.steps + 1 }), undefined);
+      fs.truncateSync(file, 500);
+      assert.throws(() => loadToyModel(file, spec), (e: Error) => e.message.includes(file) && /truncated/.test(e.message));
+      model.dispose();
+    }));
 });

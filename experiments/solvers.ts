@@ -8,7 +8,7 @@
  * 2. `runFastSamplerExperiment`: the 8-Gaussians toy of notebook 04 (radius 2, std 0.05), n points × seeds per
  *    (SDE, solver, NFE), scored against a fixed true reference by energy distance, mode spread and mode weights,
  *    beside the noise floor of true samples and the paper's PC1000 sampler (reverse diffusion + Langevin, snr 0.16,
- *    N = 1000; N = 200 in quick mode); `reach` gives the smallest NFE at which each solver is within the noise floor of PC1000.
+ *    N = 1000; N = 200 in quick mode), every solver ending with the same Tweedie denoising step as PC1000; `reach` gives the smallest NFE at which each solver is within the noise floor of PC1000.
  *
  * Full-mode results are written to data/results/solvers/ (JSON with settings, seeds, backend and wall time, plus CSV)
  * and reused while the settings match (SCORE_SDE_RECOMPUTE=1 forces a new run); quick mode computes small and
@@ -60,9 +60,9 @@ export const SWEPT_SOLVERS: readonly SolverSpec[] = [
   { label: "DDIM η=1", solver: "ddim", options: { eta: 1 }, grid: "logsnr" },
 ];
 
-/** Grid intervals for a target NFE: round(NFE / NFE per step), at least 1. */
-export function stepsFor(spec: SolverSpec, nfe: number): number {
-  return Math.max(1, Math.round(nfe / getSolver(spec.solver).evalsPerStep));
+/** Grid intervals for a target NFE: round(NFE / NFE per step), at least 1 (minus the denoising step's one NFE). */
+export function stepsFor(spec: SolverSpec, nfe: number, denoise = false): number {
+  return Math.max(1, Math.round((nfe - (denoise ? 1 : 0)) / getSolver(spec.solver).evalsPerStep));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -130,6 +130,8 @@ export interface FastSamplerSettings {
   /** Target NFE per sample (steps = NFE / NFE per step). */
   nfes: number[];
   pc: { N: number; snr: number };
+  /** End every solver with the Tweedie denoising step at ε (1 NFE, included in the NFE), as PC1000 does. */
+  denoise: boolean;
   /** Points per configuration kept for the scatter plots (first seed). */
   keepPoints: number;
 }
@@ -137,8 +139,8 @@ export interface FastSamplerSettings {
 export function fastSamplerSettings(quick: boolean): FastSamplerSettings {
   const mixture: PcMixtureSpec = { kind: "eightGaussians", radius: 2, std: 0.05 };
   return quick
-    ? { mixture, n: 300, seeds: [0, 1], nRef: 3000, refSeed: 777, floorRepeats: 4, floorSeed: 1, sdes: ["VE", "VP", "subVP"], solvers: SWEPT_SOLVERS.filter((s) => ["ddim", "dpm_solver_pp_2m", "heun"].includes(s.solver) && !s.options), nfes: [10, 20], pc: { N: 200, snr: 0.16 }, keepPoints: 300 }
-    : { mixture, n: 2000, seeds: [0, 1, 2, 3, 4], nRef: 10000, refSeed: 777, floorRepeats: 10, floorSeed: 1, sdes: ["VE", "VP", "subVP"], solvers: [...SWEPT_SOLVERS], nfes: [5, 10, 20, 50, 100, 200], pc: { N: 1000, snr: 0.16 }, keepPoints: 600 };
+    ? { mixture, n: 300, seeds: [0, 1], nRef: 3000, refSeed: 777, floorRepeats: 4, floorSeed: 1, sdes: ["VE", "VP", "subVP"], solvers: SWEPT_SOLVERS.filter((s) => ["ddim", "dpm_solver_pp_2m", "heun"].includes(s.solver) && !s.options), nfes: [10, 20], pc: { N: 200, snr: 0.16 }, denoise: true, keepPoints: 300 }
+    : { mixture, n: 2000, seeds: [0, 1, 2, 3, 4], nRef: 10000, refSeed: 777, floorRepeats: 10, floorSeed: 1, sdes: ["VE", "VP", "subVP"], solvers: [...SWEPT_SOLVERS], nfes: [5, 10, 20, 50, 100], pc: { N: 1000, snr: 0.16 }, denoise: true, keepPoints: 600 };
 }
 
 export interface SolverRunRow {
@@ -271,9 +273,9 @@ export async function runFastSamplerExperiment(
           const sde = makeSde(sdeName);
           for (const spec of s.solvers) {
             for (const target of s.nfes) {
-              const steps = stepsFor(spec, target);
+              const steps = stepsFor(spec, target, s.denoise);
               const t1 = Date.now();
-              const out = await sample({ sde, score: hostMixtureScore(mix, sde), shape: [s.n, 2], solver: spec.solver, steps, gridKind: spec.grid, options: spec.options, rng: createRng(seed) });
+              const out = await sample({ sde, score: hostMixtureScore(mix, sde), shape: [s.n, 2], solver: spec.solver, steps, gridKind: spec.grid, options: spec.options, denoise: s.denoise, rng: createRng(seed) });
               const y = out.samples.dataSync() as Float32Array;
               out.samples.dispose();
               runs.push({ sde: sdeName, label: spec.label, steps, nfe: out.nfe, ...score(y, seed), seconds: (Date.now() - t1) / 1000 });

@@ -12,7 +12,8 @@ import { SDE } from "../sde";
 import type { ScoreFn } from "../sde";
 import { fail } from "../validate";
 import { GRID_KINDS, GridKind, checkGrid, timeGrid } from "./grids";
-import { runLoop } from "./loop";
+import { checkedScore, runLoop } from "./loop";
+import { modelOutputs } from "./model";
 import type { SolverStepInfo } from "./loop";
 import { getSolver } from "./registry";
 
@@ -34,7 +35,12 @@ export interface SampleOptions {
   rng: Rng;
   /** Start from this x_T instead of a prior draw (not disposed). */
   z?: tf.Tensor;
-  /** Return x without the noise of the last step (stochastic solvers; default false). */
+  /**
+   * End with one denoising step at the last grid time ε: the data prediction x̂₀ = (x + σ_ε² s(x, ε))/α_ε (Tweedie's
+   * formula), as the official `noise_removal` of the PC sampler and DPM-Solver's `denoise_to_zero`. It removes the
+   * σ_ε noise that p_ε still carries (for a mode of std 0.05 and σ_ε ≈ 0.01 that is 4 % of its variance). One more
+   * score evaluation, counted in `nfe`. Default false (the samples are x at ε).
+   */
   denoise?: boolean;
   callback?: (info: SolverStepInfo) => void | Promise<void>;
   keepTrajectory?: boolean;
@@ -76,6 +82,7 @@ export async function sample(opts: SampleOptions): Promise<SampleResult> {
   }
   const options = opts.options ?? {};
   if (typeof options !== "object" || options === null) fail(WHERE, "options", options, "an object of solver options");
+  if (opts.denoise !== undefined && typeof opts.denoise !== "boolean") fail(WHERE, "denoise", opts.denoise, "a boolean");
   // Build once before any draw so that bad options fail first; the loop builds it again around its checked score.
   entry.create({ sde, score, grid, options });
   const x = opts.z !== undefined ? opts.z.clone() : sde.priorSample(shape, rng);
@@ -95,9 +102,18 @@ export async function sample(opts: SampleOptions): Promise<SampleResult> {
     keepTrajectory: opts.keepTrajectory,
     trajectoryStride: opts.trajectoryStride,
   });
-  const samples = opts.denoise ? out.xMean : out.x;
-  (opts.denoise ? out.x : out.xMean).dispose();
-  const result: SampleResult = { samples, nfe: out.scoreEvals, grid };
+  out.xMean.dispose();
+  let samples = out.x;
+  let nfe = out.scoreEvals;
+  if (opts.denoise) {
+    try {
+      samples = modelOutputs(sde, checkedScore(`${WHERE} (${opts.solver}) denoising step`, score).score).data(out.x, grid[grid.length - 1]);
+      nfe++;
+    } finally {
+      out.x.dispose();
+    }
+  }
+  const result: SampleResult = { samples, nfe, grid };
   if (opts.keepTrajectory) {
     result.trajectory = out.trajectory;
     result.trajectorySteps = out.trajectorySteps;

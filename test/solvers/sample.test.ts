@@ -49,6 +49,21 @@ describe("sample(): registered solvers", () => {
     }
   });
 
+  it("denoise ends with Tweedie's step x̂₀ = (x + σ² s)/α at the last time, one more NFE", async () => {
+    const sde = new VPSDE();
+    const score = gaussianScore(sde);
+    const base = { sde, score, shape: [32, 2], solver: "dpm_solver_pp_2m", steps: 8 } as const;
+    const a = await sample({ ...base, rng: createRng(5) });
+    const b = await sample({ ...base, rng: createRng(5), denoise: true });
+    assert.equal(b.nfe, a.nfe + 1);
+    const eps = sde.defaultEps;
+    const want = tf.tidy(() => a.samples.add(score(a.samples, tf.fill([32], eps)).mul(sde.stdAt(eps) ** 2)).div(sde.alphaAt(eps)));
+    const d = tf.tidy(() => want.sub(b.samples).abs().max().dataSync()[0]);
+    assert.ok(d < 1e-6, `max diff ${d}`);
+    tf.dispose([a.samples, b.samples, want]);
+    await assert.rejects(sample({ ...base, rng: createRng(5), denoise: 1 as never }), /sample: denoise = 1 is not allowed; denoise must be a boolean/);
+  });
+
   it("the same seed replays a stochastic run exactly", async () => {
     const sde = new VESDE();
     for (const n of ["edm_stochastic", "stochastic_heun", "adaptive_sde"]) {

@@ -65,7 +65,7 @@ async function main(): Promise<void> {
       const m = await trainOrLoadToyModel(spec, quick, (step, loss) => {
         if (step % 500 === 0) process.stderr.write(`[train ${spec.sde} seed ${spec.seed}] step ${step}/${spec.steps} loss ${loss.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
       });
-      console.log(`model ${spec.sde} seed ${spec.seed}: ${m.loaded ? "up to date" : `trained in ${m.trainSeconds.toFixed(0)} s`} (${path.relative(repoRoot(), modelFile(spec))})`);
+      console.log(`model ${spec.sde} seed ${spec.seed}: ${m.loaded ? "up to date" : `trained in ${m.trainSeconds.toFixed(0)} s`} (${quick ? "quick: not stored" : path.relative(repoRoot(), modelFile(spec))})`);
       m.dispose();
     }
   }

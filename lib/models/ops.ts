@@ -19,7 +19,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { fail } from "../validate";
 import { fastGradientsInstalled } from "../perf/fastGradients";
-import { KERNELS, kernelOr, kernelsOr } from "../perf/kernels";
+import { KERNELS, kernelOr } from "../perf/kernels";
 
 type Save = tf.GradSaveFunc;
 
@@ -86,16 +86,10 @@ export const bmm = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
   };
 }) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor3D;
 
-/**
- * Gradients [dx, dW] (and the bias gradient [Cout] when `bias`) of a stride-1 'same' conv with an odd k×k filter:
- * the convGrads kernel where the backend has it (lib/perf/native: oneDNN), else written as forward convolutions
- * and a sum (see file comment).
- */
+/** Gradients [dx, dW] (and the bias gradient [Cout] when `bias`) of a stride-1 'same' conv (see file comment). */
 function convGrads(x: tf.Tensor4D, w: tf.Tensor4D, dy: tf.Tensor4D, bias: boolean): tf.Tensor[] {
-  return kernelsOr(KERNELS.convGrads, { x, w, dy }, { bias }, () => {
-    const grads: tf.Tensor[] = convGradsByForwardConvs(x, w, dy);
-    return bias ? [...grads, tf.sum(dy, [0, 1, 2])] : grads;
-  });
+  const grads: tf.Tensor[] = convGradsByForwardConvs(x, w, dy);
+  return bias ? [...grads, tf.sum(dy, [0, 1, 2])] : grads;
 }
 
 function convGradsByForwardConvs(x: tf.Tensor4D, w: tf.Tensor4D, dy: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
@@ -145,7 +139,9 @@ export function conv2dSame(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor
   const [kh, kw, cin] = w.shape;
   if (kh !== kw || kh % 2 !== 1) fail("conv2dSame", "filter.shape", w.shape, "[k, k, Cin, Cout] with k odd");
   if (x.shape[3] !== cin) fail("conv2dSame", "x.shape", x.shape, `[B, H, W, ${cin}] to match the filter [${w.shape}]`);
-  return (b ? conv2dBiasOp(x, w, b) : conv2dOp(x, w)) as tf.Tensor4D;
+  // The conv2dSame kernel where the backend has it (oneDNN; its registered gradient computes only the gradients
+  // asked for), else tfjs' conv with the gradients written as forward convolutions.
+  return kernelOr(KERNELS.conv2dSame, b ? { x, w, b } : { x, w }, { bias: b !== undefined }, () => (b ? conv2dBiasOp(x, w, b) : conv2dOp(x, w))) as tf.Tensor4D;
 }
 
 /**

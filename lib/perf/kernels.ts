@@ -20,10 +20,13 @@ export const KERNELS = {
   groupNorm: "ScoreSdeGroupNorm",
   groupNormGrad: "ScoreSdeGroupNormGrad",
   /**
-   * inputs {x [B, H, W, Cin], w [k, k, Cin, Cout], dy [B, H, W, Cout]}, attrs {bias: boolean}: the gradients of a
-   * stride-1 'same' convolution [dx, dw] (and the bias gradient db [Cout] when attrs.bias).
+   * inputs {x [B, H, W, Cin], w [k, k, Cin, Cout], b [Cout] (optional)}: a stride-1 'same' convolution (+ bias).
+   * Differentiable, lazily: a gradient with respect to x alone (the likelihood's divergence) computes no filter
+   * gradient; the filter and bias gradients come from one pass (kernel convFilterGrad).
    */
-  convGrads: "ScoreSdeConvGrads",
+  conv2dSame: "ScoreSdeConv2dSame",
+  /** inputs {x, dy}, attrs {filterShape, bias}: [dW] or [dW, db] of a stride-1 'same' convolution. */
+  convFilterGrad: "ScoreSdeConvFilterGrad",
   /** inputs {p, g, m, v}, attrs {gradScale, beta1, beta2, stepSize, sqrtBc2, eps}: one Adam update, outputs [p', m', v']. */
   adam: "ScoreSdeAdam",
   /** inputs {shadow, p}, attrs {decay}: shadow − (1 − decay)(shadow − p). */

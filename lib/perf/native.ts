@@ -357,22 +357,37 @@ const emaKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
-/**
- * The gradients of a stride-1 'same' convolution in two addon calls: dx, and dw with the bias gradient in the same
- * pass over dy (oneDNN's backward-weights primitive computes both).
- */
-const convGradsKernel: KernelFunc = ({ inputs, backend, attrs }) => {
-  const { x, w, dy } = inputs as Record<"x" | "w" | "dy", tf.TensorInfo>;
-  checkF32("convGrads", x, w, dy);
-  const info = convInfo(x.shape, w.shape, { strides: 1, pad: "same" });
-  const outs = [output(backend, x.shape), output(backend, w.shape)];
-  if ((attrs as { bias?: boolean }).bias) outs.push(output(backend, [w.shape[3]]));
+const SAME = { strides: 1, pad: "same", dataFormat: "NHWC" } as const;
+
+/** conv2dSame: x [B, H, W, Cin] * w [k, k, Cin, Cout] (+ b; attrs.bias says which), stride 1, 'same' padding. */
+const conv2dSameKernel: KernelFunc = ({ inputs, backend }) => {
+  const { x, w, b } = inputs as Record<"x" | "w" | "b", tf.TensorInfo>;
+  checkF32("conv2dSame", x, w, ...(b ? [b] : []));
+  const info = convInfo(x.shape, w.shape, SAME);
+  const out = output(backend, info.outShape);
+  (addon as NativeAddon).conv2d(heap(backend, x), heap(backend, w), heap(backend, out), b ? heap(backend, b) : null, 0, ...geometry(info));
+  return out;
+};
+
+/** convFilterGrad: dW (and the bias gradient, attrs.bias) of conv2dSame in one oneDNN backward-weights pass. */
+const convFilterGradKernel: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as Record<"x" | "dy", tf.TensorInfo>;
+  const { filterShape, bias } = attrs as { filterShape: number[]; bias: boolean };
+  checkF32("convFilterGrad", x, dy);
+  const info = convInfo(x.shape, filterShape, SAME);
+  const outs = [output(backend, filterShape)];
+  if (bias) outs.push(output(backend, [filterShape[3]]));
   const h = (t: tf.TensorInfo) => heap(backend, t);
-  const lib = addon as NativeAddon;
-  lib.conv2dBackpropInput(h(dy), h(w), h(outs[0]), ...geometry(info));
-  lib.conv2dBackpropFilter(h(x), h(dy), h(outs[1]), outs[2] ? h(outs[2]) : null, ...geometry(info));
+  (addon as NativeAddon).conv2dBackpropFilter(h(x), h(dy), h(outs[0]), bias ? h(outs[1]) : null, ...geometry(info));
   return outs;
 };
+
+/**
+ * The bias gradient computed by conv2dSame's filter-gradient thunk, for its bias thunk, which tfjs calls next
+ * (inputs are visited in order x, w, b). Kept across the thunks' tidies; a leftover (bias pruned, filter not) is
+ * freed by the next one.
+ */
+let pendingBiasGrad: { dy: number; db: tf.Tensor } | undefined;
 
 /** Σ x² over all inputs, summed in double on the heap, stored as a float32 scalar. */
 const sumSquaresKernel: KernelFunc = ({ inputs, backend }) => {
@@ -409,7 +424,8 @@ const OWN_KERNELS: [string, KernelFunc][] = [
   [OWN.groupNormGrad, groupNormGradKernel],
   [OWN.adam, adamKernel],
   [OWN.ema, emaKernel],
-  [OWN.convGrads, convGradsKernel],
+  [OWN.conv2dSame, conv2dSameKernel],
+  [OWN.convFilterGrad, convFilterGradKernel],
   [OWN.sumSquares, sumSquaresKernel],
   [OWN.sinCosRows, sinCosRowsKernel],
 ];
@@ -421,6 +437,36 @@ const OWN_GRADIENTS: { kernelName: string; inputsToSave?: string[]; outputsToSav
     kernelName: OWN.silu,
     inputsToSave: ["x"],
     gradFunc: (dy, [x]) => ({ x: () => tf.engine().runKernel(OWN.siluGrad, { dy: dy as tf.Tensor, x }) as tf.Tensor }),
+  },
+  {
+    kernelName: OWN.conv2dSame,
+    inputsToSave: ["x", "w"],
+    gradFunc: (dy, [x, w], attrs) => {
+      const d = dy as tf.Tensor;
+      const e = tf.engine();
+      const bias = Boolean(attrs.bias);
+      return {
+        x: () => e.runKernel("Conv2DBackpropInput", { dy: d, filter: w }, { ...SAME, inputShape: x.shape }) as tf.Tensor,
+        w: () => {
+          // With a bias, its gradient comes from the same pass (computed whether or not tfjs asks for it next).
+          const [dw, db] = e.runKernel(OWN.convFilterGrad, { x, dy: d }, { filterShape: w.shape, bias }) as tf.Tensor[];
+          pendingBiasGrad?.db.dispose();
+          pendingBiasGrad = db ? { dy: d.id, db: tf.keep(db) } : undefined;
+          return dw;
+        },
+        b: () => {
+          // This convolution's own bias gradient (matched by its dy), unless its filter gradient was pruned.
+          const db = pendingBiasGrad?.dy === d.id ? pendingBiasGrad.db : undefined;
+          if (!db) return tf.sum(d, [0, 1, 2]);
+          pendingBiasGrad = undefined;
+          // A clone (shared data, see identityKernel) belongs to this tidy's scope like any result; the kept
+          // original would outlive every enclosing tidy.
+          const out = db.clone();
+          db.dispose();
+          return out;
+        },
+      };
+    },
   },
   {
     kernelName: OWN.groupNorm,

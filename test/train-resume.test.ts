@@ -58,17 +58,18 @@ if (CHILD) {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  /** Starts a child trainer on `ck` and resolves once it has done a few steps. */
+  /** Starts a child trainer on `ck` and resolves once it has written its first checkpoint (step 5). */
   async function startHolder(ck: string): Promise<ChildProcess> {
     const child = spawn(process.execPath, [__filename], { env: { ...process.env, SCORE_SDE_RESUME_CHILD: ck }, stdio: ["ignore", "pipe", "pipe"] });
     let err = "";
     child.stderr!.on("data", (d) => (err += d));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the child trainer did no step in 60 s: ${err}`)), 60000);
+      const timer = setTimeout(() => reject(new Error(`the child trainer wrote no checkpoint in 90 s: ${err}`)), 90000);
       let lines = 0;
       child.stdout!.on("data", (d: Buffer) => {
         lines += d.toString().split("\n").length - 1;
-        if (lines >= 3) {
+        // Step 5's checkpoint is written before step 6's line is printed.
+        if (lines >= 7 && fs.existsSync(ck)) {
           clearTimeout(timer);
           resolve();
         }

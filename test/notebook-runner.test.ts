@@ -84,14 +84,14 @@ async function waitFor(what: string, cond: () => boolean, seconds: number, run?:
 }
 /** Waits until the run's kernel is inside the hanging cell, and returns the kernel's process lines. */
 async function inHangingCell(run: Run, tmp: string): Promise<string[]> {
-  await waitFor("cell 1 of the hanging notebook", () => /\[hang\] cell 1\/2 ok/.test(run.out()), 120, run);
+  await waitFor("cell 1 of the hanging notebook", () => /\[hang\] cell 1\/2 ok/.test(run.out()), 300, run);
   const procs = processesWith(tmp);
   assert.equal(procs.filter((l) => l.includes("kernel-main.js")).length, 1, `one kernel running: ${procs.join("\n")}`);
   assert.equal(kernelDirs(tmp).length, 1, "its temporary folder exists");
   return procs;
 }
 async function nothingLeft(tmp: string, run: Run): Promise<void> {
-  await waitFor("no kernel process and no temporary folder", () => processesWith(tmp).length === 0 && kernelDirs(tmp).length === 0, 20, run);
+  await waitFor("no kernel process and no temporary folder", () => processesWith(tmp).length === 0 && kernelDirs(tmp).length === 0, 45, run);
 }
 
 describe("notebook runner: signals leave no kernel and no temporary folder", { concurrency: 2 }, () => {
@@ -125,7 +125,7 @@ describe("notebook runner: signals leave no kernel and no temporary folder", { c
     run.child.kill("SIGKILL");
     await run.exited;
     // The runner, npm's `sh -c` and the kernel all mention the notebook or the folder on their command lines.
-    await waitFor("runner, shell and kernel gone", () => processesWith(tmp).length === 0 && processesWith(path.join(dir, "hang.ipynb")).length === 0, 20, run);
+    await waitFor("runner, shell and kernel gone", () => processesWith(tmp).length === 0 && processesWith(path.join(dir, "hang.ipynb")).length === 0, 45, run);
     await nothingLeft(tmp, run);
   });
 });

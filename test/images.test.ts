@@ -15,6 +15,10 @@ import { crc32, decodeSafetensors, encodePng, encodeSafetensors, imageGrid } fro
 import { importSafetensors } from "../lib/models/export";
 import { networkFromConfig } from "../lib/models/registry";
 import { train } from "../lib/train/train";
+import { ImageClassifier, classifierAccuracy, classifierSummary, featureStats, frechetDistance, kernelInceptionDistance } from "../lib/metrics/images";
+import { createRng } from "../lib/random";
+import { datasetTensor } from "../lib/data";
+import { ROOT } from "./helpers";
 import { loadPretrained, pretrainedNames, pretrainedPath } from "../experiments/pretrained";
 import { sampleImages } from "../tools/sample/model";
 import { setup } from "./helpers";
@@ -134,5 +138,47 @@ describe("images", () => {
     assert.deepEqual(back.tensors.map((t) => [t.name, Array.from(t.data)]), [["w", [1, 2, 3, 4, 5, 6]], ["b", [-0.5]]]);
     assert.throws(() => decodeSafetensors(buf.subarray(0, 20), "f.safetensors"), /f\.safetensors: header length .* exceeds/);
     tf.engine(); // keep tf referenced for the backend
+  });
+
+  it("the committed MNIST classifier classifies the first 1000 test images (≥ 98.5 %)", () => {
+    const { classifier, metadata } = ImageClassifier.load(path.join(ROOT, "data", "pretrained", "classifier-mnist", "model.safetensors"));
+    const test = loadMnist({ split: "test" });
+    const x = datasetTensor(test, 1000);
+    const acc = classifierAccuracy(classifier, x.dataSync() as Float32Array, test.labels.subarray(0, 1000));
+    x.dispose();
+    classifier.dispose();
+    assert.equal(acc, Number(metadata.testAccuracyFirst1000), "the recorded accuracy");
+    assert.ok(acc >= 0.985, `accuracy ${acc}`);
+  });
+
+  it("Fréchet distance: 0 for equal statistics, the closed form for commuting covariances; KID ≈ 0 for one distribution", () => {
+    const d = 3;
+    const a = { mean: Float64Array.from([0, 1, 2]), cov: Float64Array.from([4, 0, 0, 0, 1, 0, 0, 0, 9]) };
+    const b = { mean: Float64Array.from([1, 1, 0]), cov: Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]) };
+    assert.ok(Math.abs(frechetDistance(a, a)) < 1e-9);
+    // diagonal: ‖μa − μb‖² + Σ (√σa − √σb)² = 5 + (1 + 0 + 4)
+    assert.ok(Math.abs(frechetDistance(a, b) - 10) < 1e-9, `${frechetDistance(a, b)}`);
+    // A rotated covariance (non-diagonal): FD between N(0, R diag R^T) and N(0, I) = Σ (√λ − 1)².
+    const c = Math.cos(0.3);
+    const s2 = Math.sin(0.3);
+    const lam = [4, 0.25];
+    const rot = Float64Array.from([c * c * lam[0] + s2 * s2 * lam[1], c * s2 * (lam[0] - lam[1]), c * s2 * (lam[0] - lam[1]), s2 * s2 * lam[0] + c * c * lam[1]]);
+    const fd2 = frechetDistance({ mean: new Float64Array(2), cov: rot }, { mean: new Float64Array(2), cov: Float64Array.from([1, 0, 0, 1]) });
+    assert.ok(Math.abs(fd2 - (1 + 0.25)) < 1e-9, `${fd2}`);
+    // featureStats: sample mean and (n − 1) covariance
+    const st = featureStats(Float64Array.from([1, 2, 3, 6]), 2);
+    assert.deepEqual(Array.from(st.mean), [2, 4]);
+    assert.deepEqual(Array.from(st.cov), [2, 4, 4, 8]);
+    const rng = createRng(4);
+    const x = rng.normalArray(400 * d);
+    const y = rng.normalArray(400 * d);
+    const far = Float64Array.from(rng.normalArray(400 * d), (v) => v + 2);
+    const same = kernelInceptionDistance(x, y, d, { subsets: 5, subsetSize: 200, rng: createRng(1) });
+    const diff = kernelInceptionDistance(x, far, d, { subsets: 5, subsetSize: 200, rng: createRng(1) });
+    assert.ok(Math.abs(same.mean) < 3 * same.std + 0.05, `same ${JSON.stringify(same)}`);
+    assert.ok(diff.mean > 1, `shifted ${JSON.stringify(diff)}`);
+    const sum = classifierSummary(Float64Array.from([0.95, 0.05, 0.6, 0.4, 0.1, 0.9, 0.2, 0.8]), 2);
+    assert.deepEqual(sum.classFractions, [0.5, 0.5]);
+    assert.equal(sum.confident, 0.5);
   });
 });

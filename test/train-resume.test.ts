@@ -197,6 +197,11 @@ if (CHILD) {
       saveCheckpoint(ck, t.snapshot());
       assert.ok(!fs.existsSync(stale), "save removes it too");
       assert.deepEqual(removeStaleTemps(ck), []);
+      // The lock's own private files of a lockCheckpoint killed mid-way go on the next lock.
+      const lockLeft = [`${ck}.lock.${dead}.0123abcd.new`, `${ck}.lock.${dead}.0123abcd.stale`];
+      for (const f of lockLeft) fs.writeFileSync(f, "{}");
+      lockCheckpoint(ck).release();
+      for (const f of lockLeft) assert.ok(!fs.existsSync(f), `${path.basename(f)} removed`);
       fs.rmSync(live);
       t.dispose();
     });

@@ -289,13 +289,13 @@ function readHolder(lockFile: string): LockHolder | undefined {
     const h = JSON.parse(fs.readFileSync(lockFile, "utf8"));
     return h && typeof h.pid === "number" && typeof h.host === "string" ? (h as LockHolder) : undefined;
   } catch {
-    return undefined; // gone meanwhile, or half-written by a holder killed between create and write
+    return undefined; // gone meanwhile, or not a lock this library wrote
   }
 }
 
 /**
- * Claims `file` for one writer: creates `<file>.lock` exclusively (O_EXCL) holding the pid, host, start time and
- * command. A second trainer on the same path is refused with an error naming the holder. A lock whose process is
+ * Claims `file` for one writer: creates `<file>.lock` exclusively (a complete file hard-linked to that name; link()
+ * fails when the name exists) holding the pid, host, start time and command. A second trainer on the same path is refused with an error naming the holder. A lock whose process is
  * gone (same host, pid not running: a SIGKILLed run) is taken over, and `tookOver` says so. Creating the lock also
  * proves up front that the checkpoint's folder is writable (before any training is done). A lock from another host
  * cannot be checked and is refused; delete it by hand when that run is known to be gone.
@@ -323,6 +323,12 @@ export function lockCheckpoint(file: string, where = "lockCheckpoint"): Checkpoi
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
     cannotWrite(e);
+  }
+  // Private files of an earlier lockCheckpoint killed mid-way (`<lock>.<pid>.<token>.new|.stale`), if that process is gone.
+  const leftover = new RegExp(`^${path.basename(lockFile).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(\\d+)\\.[0-9a-f]+\\.(new|stale)$`);
+  for (const n of fs.readdirSync(dir)) {
+    const m = leftover.exec(n);
+    if (m && !processAlive(Number(m[1]))) fs.rmSync(path.join(dir, n), { force: true });
   }
   let tookOver: string | undefined;
   for (let attempt = 0; ; attempt++) {

@@ -1,0 +1,152 @@
+/**
+ * The MNIST noise-conditional classifier of issue #16: a small CNN (lib/controllable createImageClassifier) trained
+ * on MNIST perturbed by the VP SDE of the committed score model's config (β 0.1 → 20, data centred to [−1, 1]), for
+ * class-conditional sampling with `pcConditionalSample` once an MNIST score model is committed.
+ *
+ * Files (data/classifiers/<name>/, written atomically):
+ *   model.safetensors  the weights (logical names), with the classifier config, the SDE config and the data scaling
+ *                      in the safetensors metadata — `loadMnistClassifier` rebuilds the network from them alone
+ *   training.json      steps, batch size, learning rate, wall time, backend, losses, test accuracy by noise level
+ *
+ *   ts-node --transpile-only experiments/controllable-mnist.ts [--steps 3000] [--batch 128] [--name mnist-vp]
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { backendInfo, initBackend } from "../lib/backend";
+import { createRng } from "../lib/random";
+import { VPSDE, perExample } from "../lib/sde";
+import type { SDE } from "../lib/sde";
+import { imagesToTensor, loadMnist } from "../lib/data";
+import type { ImageDataset } from "../lib/data";
+import { readSafetensors, writeJsonAtomic, writeSafetensors } from "../lib/io";
+import {
+  classifierFromConfig, createImageClassifier, getClassifierWeights, setClassifierWeights, trainNoiseConditionalClassifier,
+} from "../lib/controllable";
+import type { ClassifierNetwork } from "../lib/controllable";
+
+/** The checkout: the nearest folder above this file holding package.json (this file may run compiled under build/). */
+const ROOT = ((): string => {
+  for (let d = __dirname; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, "package.json"))) return d;
+    if (path.dirname(d) === d) throw new Error(`no package.json above ${__dirname}`);
+  }
+})();
+export const CLASSIFIER_DIR = path.join(ROOT, "data", "classifiers");
+
+/** The SDE of the committed MNIST score model's config (data/configs/mnist-vp.json): VP, β 0.1 → 20, N = 1000. */
+export function mnistClassifierSde(): VPSDE {
+  return new VPSDE({ betaMin: 0.1, betaMax: 20, N: 1000 });
+}
+
+/** Random training batches: uniform indices (one uniform per image) → pixels / 255 → 2x − 1 (centred data). */
+export function mnistBatches(d: ImageDataset): (n: number, rng: ReturnType<typeof createRng>) => { x: tf.Tensor; labels: Int32Array } {
+  return (n, rng) => {
+    const u = rng.uniformArray(n);
+    const idx = Int32Array.from(u, (v) => Math.min(d.n - 1, Math.floor(v * d.n)));
+    const x01 = imagesToTensor(d, idx);
+    const x = tf.tidy(() => x01.mul(2).sub(1));
+    x01.dispose();
+    return { x, labels: Int32Array.from(idx, (i) => d.labels[i]) };
+  };
+}
+
+/** Test accuracy of the classifier on the first `count` test digits perturbed to each time t (one noise draw each). */
+export function mnistAccuracy(net: ClassifierNetwork, sde: SDE, test: ImageDataset, times: number[], count = 2000, seed = 0): { t: number; accuracy: number }[] {
+  const rng = createRng(seed);
+  const idx = Int32Array.from({ length: count }, (_, i) => i);
+  const out: { t: number; accuracy: number }[] = [];
+  for (const t of times) {
+    let correct = 0;
+    for (let s = 0; s < count; s += 500) {
+      const part = idx.subarray(s, Math.min(count, s + 500));
+      const pred = tf.tidy(() => {
+        const x0 = imagesToTensor(test, part).mul(2).sub(1);
+        const tt = tf.fill([part.length], t);
+        const { mean, std } = sde.marginalCoefficients(tt);
+        const xt = perExample(mean, x0).mul(x0).add(perExample(std, x0).mul(rng.normal(x0.shape)));
+        return net.apply(xt, std).argMax(1);
+      });
+      const p = pred.dataSync();
+      pred.dispose();
+      part.forEach((i, k) => (correct += p[k] === test.labels[i] ? 1 : 0));
+    }
+    out.push({ t, accuracy: correct / count });
+  }
+  return out;
+}
+
+/** Loads a committed classifier (architecture from the file's metadata). */
+export function loadMnistClassifier(name = "mnist-vp"): ClassifierNetwork {
+  const file = path.join(CLASSIFIER_DIR, name, "model.safetensors");
+  if (!fs.existsSync(file)) throw new Error(`no committed classifier "${name}" (${path.relative(ROOT, file)}); train one with experiments/controllable-mnist.ts`);
+  const { tensors, metadata } = readSafetensors(file);
+  const net = classifierFromConfig(JSON.parse(metadata.config));
+  setClassifierWeights(net, tensors.map((t) => ({ name: t.name, shape: t.shape, values: t.data })));
+  return net;
+}
+
+export interface TrainMnistClassifierOptions {
+  name?: string;
+  steps?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+/** Trains the MNIST classifier and writes data/classifiers/<name>/ (see the module comment). */
+export async function trainMnistClassifier(o: TrainMnistClassifierOptions = {}): Promise<void> {
+  const name = o.name ?? "mnist-vp";
+  const steps = o.steps ?? 3000;
+  const batchSize = o.batchSize ?? 128;
+  const lr = o.lr ?? 2e-3;
+  const log = o.log ?? ((l: string) => console.error(l));
+  const train = loadMnist({ split: "train" });
+  const test = loadMnist({ split: "test" });
+  const sde = mnistClassifierSde();
+  const net = createImageClassifier({ size: 28, channels: 1, numClasses: 10, features: 16, stages: 3, seed: o.seed ?? 0 });
+  const t0 = Date.now();
+  const r = await trainNoiseConditionalClassifier({
+    net, sde, data: mnistBatches(train), steps, batchSize, lr, rng: createRng(o.seed ?? 0), logEvery: 100,
+    onLog: ({ step, loss }) => log(`step ${step}/${steps}: cross-entropy ${loss.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`),
+  });
+  const wallSeconds = (Date.now() - t0) / 1000;
+  const accuracy = mnistAccuracy(net, sde, test, [0.001, 0.1, 0.2, 0.3, 0.5, 0.7, 1]);
+  log(`test accuracy by t: ${accuracy.map((a) => `${a.t}: ${(100 * a.accuracy).toFixed(1)} %`).join(", ")}`);
+  const dir = path.join(CLASSIFIER_DIR, name);
+  fs.mkdirSync(dir, { recursive: true });
+  const metadata = {
+    config: JSON.stringify(net.getConfig()),
+    sde: JSON.stringify({ kind: "VP", betaMin: sde.betaMin, betaMax: sde.betaMax, N: sde.N }),
+    data: JSON.stringify({ dataset: "mnist", centered: true }),
+    noiseInput: "the marginal std s(t) of the SDE",
+  };
+  writeSafetensors(path.join(dir, "model.safetensors"), getClassifierWeights(net).map((w) => ({ name: w.name, shape: w.shape, data: w.values })), metadata);
+  const backend = (await backendInfo())?.name;
+  writeJsonAtomic(path.join(dir, "training.json"), {
+    name, steps, batchSize, lr, seed: o.seed ?? 0, wallSeconds, backend, cpu: os.cpus()[0]?.model,
+    config: net.getConfig(), losses: r.losses, testAccuracy: accuracy, testImages: 2000,
+  });
+  net.dispose();
+  log(`wrote ${path.relative(ROOT, dir)}/model.safetensors and training.json (${wallSeconds.toFixed(0)} s)`);
+}
+
+if (require.main === module) {
+  const arg = (k: string): string | undefined => {
+    const i = process.argv.indexOf(k);
+    return i >= 0 ? process.argv[i + 1] : undefined;
+  };
+  (async () => {
+    await initBackend({ quiet: true });
+    await trainMnistClassifier({
+      name: arg("--name"),
+      steps: arg("--steps") ? Number(arg("--steps")) : undefined,
+      batchSize: arg("--batch") ? Number(arg("--batch")) : undefined,
+    });
+  })().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -124,7 +124,7 @@ export function epochBatchIndices(n: number, o: EpochBatcherOptions): (k: number
   if (!Number.isSafeInteger(o.seed)) fail("epochBatchIndices", "seed", o.seed, "a safe integer");
   const perEpoch = Math.floor(n / B);
   let cachedEpoch = -1;
-  let perm = new Int32Array(0);
+  let perm: Int32Array = new Int32Array(0);
   return (k: number) => {
     checkNonNegativeInt("epochBatchIndices", "batch index", k);
     const e = Math.floor(k / perEpoch);

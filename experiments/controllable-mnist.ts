@@ -22,8 +22,11 @@ import { imagesToTensor, loadMnist } from "../lib/data";
 import type { ImageDataset } from "../lib/data";
 import { readSafetensors, writeJsonAtomic, writeSafetensors } from "../lib/io";
 import {
-  classifierFromConfig, createImageClassifier, getClassifierWeights, setClassifierWeights, trainNoiseConditionalClassifier,
+  classifierFromConfig, classifierGradFn, createImageClassifier, getClassifierWeights, pcConditionalSample, pcInpaint,
+  setClassifierWeights, trainNoiseConditionalClassifier,
 } from "../lib/controllable";
+import { ImageClassifier } from "../lib/metrics/images";
+import { loadPretrained } from "./pretrained";
 import type { ClassifierNetwork } from "../lib/controllable";
 
 /** The checkout: the nearest folder above this file holding package.json (this file may run compiled under build/). */
@@ -149,4 +152,115 @@ if (require.main === module) {
     console.error(e);
     process.exit(1);
   });
+}
+
+export interface MnistControlSettings {
+  /** Sampler steps N (the score model's SDE re-discretised; continuous-time labels). */
+  N: number;
+  /** Class-conditional samples per class. */
+  perClass: number;
+  /** Guidance scales γ to run. */
+  guidances: number[];
+  /** Test digits whose bottom half is inpainted. */
+  inpaintCount: number;
+}
+
+export function mnistControlSettings(quick: boolean): MnistControlSettings {
+  return quick ? { N: 100, perClass: 2, guidances: [1], inpaintCount: 20 } : { N: 200, perClass: 10, guidances: [0, 1, 3], inpaintCount: 200 };
+}
+
+/** One image per row of `rows` (each [k·h·w] pixels in [0, 1]) laid out as a mosaic [rows·h][k·w] (for a heatmap). */
+export function mosaic(rows: Float32Array[], perRow: number, h = 28, w = 28): number[][] {
+  const out: number[][] = [];
+  rows.forEach((imgs) => {
+    for (let y = 0; y < h; y++) {
+      const line: number[] = [];
+      for (let k = 0; k < perRow; k++) for (let x = 0; x < w; x++) line.push(Math.round(imgs[k * h * w + y * w + x] * 100) / 100);
+      out.push(line);
+    }
+  });
+  return out;
+}
+
+/** Index of the largest of each row of K probabilities. */
+function argmaxRows(p: Float64Array, K: number): Int32Array {
+  const n = p.length / K;
+  return Int32Array.from({ length: n }, (_, i) => {
+    let b = 0;
+    for (let k = 1; k < K; k++) if (p[i * K + k] > p[i * K + b]) b = k;
+    return b;
+  });
+}
+
+export interface MnistClassConditionalRow {
+  guidance: number;
+  /** Samples the images issue's classifier assigns to the requested class. */
+  correct: number;
+  total: number;
+  seconds: number;
+}
+
+export interface MnistControlResult {
+  /** Training steps of the committed score model used. */
+  scoreModelStep: number;
+  classConditional: MnistClassConditionalRow[];
+  /** Per guidance: the samples' pixels in [0, 1], class by class ([10 · perClass · 784]). */
+  classImages: Record<string, Float32Array>;
+  inpainting: { count: number; keptLabel: number; originalCorrect: number; seconds: number };
+  /** First 10 digits: originals, masked inputs, completions ([10 · 784] each). */
+  inpaintImages: { original: Float32Array; masked: Float32Array; completed: Float32Array };
+}
+
+/**
+ * Class-conditional sampling and bottom-half inpainting with the committed MNIST score model (data/pretrained,
+ * images issue) and the committed noise-conditional classifier; judged by the images issue's MNIST classifier
+ * (data/pretrained/classifier-mnist). Reverse-diffusion predictor, no corrector.
+ */
+export async function runMnistControl(s: MnistControlSettings, seed = 1): Promise<MnistControlResult> {
+  const m = loadPretrained("mnist-vp");
+  const { sde, score } = m.withSteps(s.N);
+  const clf = loadMnistClassifier("mnist-vp");
+  const judge = ImageClassifier.load(path.join(ROOT, "data", "pretrained", "classifier-mnist", "model.safetensors")).classifier;
+  const grad = classifierGradFn(clf, mnistClassifierSde());
+  const labels = Int32Array.from({ length: 10 * s.perClass }, (_, i) => Math.floor(i / s.perClass));
+  const classConditional: MnistClassConditionalRow[] = [];
+  const classImages: Record<string, Float32Array> = {};
+  for (const g of s.guidances) {
+    const t0 = Date.now();
+    const out = await pcConditionalSample({
+      sde, score, shape: [labels.length, 28, 28, 1], classifierGrad: grad, labels, guidance: g, predictor: "reverse_diffusion", corrector: "none", rng: createRng(seed),
+    });
+    const img = m.toImages(out.samples);
+    const pixels = Float32Array.from(img.dataSync());
+    tf.dispose([out.samples, img]);
+    const pred = argmaxRows(judge.evaluate(pixels, labels.length).probs, 10);
+    classConditional.push({ guidance: g, correct: pred.filter((p, i) => p === labels[i]).length, total: labels.length, seconds: (Date.now() - t0) / 1000 });
+    classImages[`γ=${g}`] = pixels;
+  }
+  // Inpainting: the bottom half of the first inpaintCount test digits is unknown.
+  const test = loadMnist({ split: "test" });
+  const idx = Int32Array.from({ length: s.inpaintCount }, (_, i) => i);
+  const t0 = Date.now();
+  const x01 = imagesToTensor(test, idx);
+  const data = m.fromImages(x01);
+  const mask = tf.tidy(() => tf.concat([tf.ones([14, 28, 1]), tf.zeros([14, 28, 1])], 0));
+  const out = await pcInpaint({ sde, score, data, mask, predictor: "reverse_diffusion", corrector: "none", rng: createRng(seed + 1) });
+  const done = m.toImages(out.samples);
+  const completed = Float32Array.from(done.dataSync());
+  const original = Float32Array.from(x01.dataSync());
+  const masked = Float32Array.from(tf.tidy(() => x01.mul(mask)).dataSync());
+  tf.dispose([x01, data, mask, out.samples, done]);
+  const predDone = argmaxRows(judge.evaluate(completed, idx.length).probs, 10);
+  const predOrig = argmaxRows(judge.evaluate(original, idx.length).probs, 10);
+  const inpainting = {
+    count: idx.length,
+    keptLabel: predDone.filter((p, i) => p === test.labels[i]).length / idx.length,
+    originalCorrect: predOrig.filter((p, i) => p === test.labels[i]).length / idx.length,
+    seconds: (Date.now() - t0) / 1000,
+  };
+  const first = (a: Float32Array) => a.slice(0, 10 * 784);
+  const step = m.step;
+  clf.dispose();
+  m.dispose();
+  return { scoreModelStep: step, classConditional, classImages, inpainting, inpaintImages: { original: first(original), masked: first(masked), completed: first(completed) } };
 }

@@ -204,14 +204,14 @@ async function main(): Promise<void> {
   };
   writeJsonAtomic(path.join(out, "report.json"), report);
   const f = (x: number, d = 3) => x.toFixed(d);
-  const row = (label: string, s: SetScore) => `| ${label} | ${f(s.fd)} | ${f(1000 * s.kid.mean, 2)} ± ${f(1000 * s.kid.std, 2)} | ${f(100 * s.confident, 1)} % | ${f(100 * s.minClassFraction, 1)} % |`;
+  const row = (label: string, s: SetScore) => `| ${label} | ${f(s.fd)} | ${s.kid.mean.toPrecision(3)} ± ${s.kid.std.toPrecision(2)} | ${f(100 * s.confident, 1)} % | ${f(100 * s.minClassFraction, 1)} % |`;
   const md = [
     `# ${name}: ${m.sde.kind} on ${dataset}, EMA weights after ${m.step} steps`,
     "",
     `Sampling: ${JSON.stringify(sampling)}. Classifier: ${path.relative(REPO, clfFile)} (test accuracy ${f(100 * Number(clfMeta.testAccuracy), 2)} %). ` +
       `Features: its ${hidden}-d penultimate layer; reference: the ${test.n} test images. Backend ${info.name}, ${report.cpu}. ${report.date}.`,
     "",
-    `| ${n} images | FD | KID ×1000 | p_max ≥ 0.9 | smallest class |`,
+    `| ${n} images | FD | KID | p_max ≥ 0.9 | smallest class |`,
     "|---|---|---|---|---|",
     row("model samples", model),
     row("floor: training images", floor),

@@ -26,7 +26,7 @@ import {
   setClassifierWeights, trainNoiseConditionalClassifier,
 } from "../lib/controllable";
 import { ImageClassifier } from "../lib/metrics/images";
-import { loadPretrained } from "./pretrained";
+import { loadScoreModel } from "../lib/data/score-model";
 import type { ClassifierNetwork } from "../lib/controllable";
 
 /** The checkout: the nearest folder above this file holding package.json (this file may run compiled under build/). */
@@ -217,7 +217,8 @@ export interface MnistControlResult {
  * (data/pretrained/classifier-mnist). Reverse-diffusion predictor, no corrector.
  */
 export async function runMnistControl(s: MnistControlSettings, seed = 1): Promise<MnistControlResult> {
-  const m = loadPretrained("mnist-vp");
+  // Read from this checkout's data/pretrained (found from package.json, so it also works from the notebooks/ link).
+  const m = loadScoreModel(path.join(ROOT, "data", "pretrained", "mnist-vp", "model.ckpt"));
   const { sde, score } = m.withSteps(s.N);
   const clf = loadMnistClassifier("mnist-vp");
   const judge = ImageClassifier.load(path.join(ROOT, "data", "pretrained", "classifier-mnist", "model.safetensors")).classifier;

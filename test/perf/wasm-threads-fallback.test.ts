@@ -8,8 +8,8 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend";
 import { wasmThreadsUnsupportedReason } from "../../lib/perf/wasmThreads";
 
-// These tests are about the threaded wasm build itself. With lib/perf/native's OpenBLAS kernels the asked threads go
-// to OpenBLAS instead (test/perf/native.test.ts), so this process (and its children) runs without them.
+// These tests are about the threaded wasm build itself. With lib/perf/native's oneDNN kernels the asked threads go
+// to them instead (test/perf/native.test.ts), so this process (and its children) runs without them.
 process.env.SCORE_SDE_NATIVE = "0";
 
 describe("wasm threads fallback", () => {

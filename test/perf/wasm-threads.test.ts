@@ -12,8 +12,8 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, resolveWasmThreads } from "../../lib/backend";
 
-// These tests are about the threaded wasm build itself. With lib/perf/native's OpenBLAS kernels the asked threads go
-// to OpenBLAS instead (test/perf/native.test.ts), so this process (and its children) runs without them.
+// These tests are about the threaded wasm build itself. With lib/perf/native's oneDNN kernels the asked threads go
+// to them instead (test/perf/native.test.ts), so this process (and its children) runs without them.
 process.env.SCORE_SDE_NATIVE = "0";
 
 describe("wasm threads", () => {

@@ -60,3 +60,15 @@ test("writeFileAtomic replaces whole files and refuses a directory; readJsonFile
   assert.throws(() => readJsonFile(path.join(dir, "none.json"), "result"), /does not exist/);
   assert.throws(() => readJsonFile(dir, "result"), /is a directory/);
 });
+
+test("writeFileAtomic removes the temporary files that killed writes of dead processes left beside the target", () => {
+  const dir = tmpDir();
+  const f = path.join(dir, "result.json");
+  // A pid that cannot be alive (above the kernel's pid_max) and our parent's (alive): only the first is removed.
+  const dead = path.join(dir, `.result.json.4194305.1700000000000.tmp`);
+  const live = path.join(dir, `.result.json.${process.ppid}.1700000000000.tmp`);
+  fs.writeFileSync(dead, '{"half');
+  fs.writeFileSync(live, '{"in progress');
+  writeJsonAtomic(f, { ok: true });
+  assert.deepEqual(fs.readdirSync(dir).sort(), [path.basename(live), "result.json"].sort());
+});

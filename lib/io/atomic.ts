@@ -23,6 +23,8 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   }
   const dir = path.dirname(target);
   fs.mkdirSync(dir, { recursive: true });
+  // A write killed before its rename leaves its temporary file behind: remove those of dead processes.
+  removeStaleTemps(target);
   const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now()}${ATOMIC_TMP_SUFFIX}`);
   const fd = fs.openSync(tmp, "w");
   try {
@@ -86,4 +88,48 @@ export function readJsonFile<T = unknown>(file: string, what: string): T {
         "delete it and regenerate it, or restore it with git",
     );
   }
+}
+
+/** True when process `pid` exists on this machine and is not a zombie (a killed process not yet reaped). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    // EPERM: it exists but belongs to another user.
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc (not Linux): kill(pid, 0) succeeded
+  }
+}
+
+/**
+ * Removes the temporary files that `writeFileAtomic` left beside `file` when a write was killed between creating
+ * its temporary file and renaming it (`.<name>.<pid>.<time>.tmp`), when the writing process is gone. Called by
+ * saveCheckpoint and loadCheckpoint; returns the paths removed.
+ */
+export function removeStaleTemps(file: string): string[] {
+  const dir = path.dirname(path.resolve(file));
+  const base = path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const re = new RegExp(`^\\.${base}\\.(\\d+)\\.\\d+${ATOMIC_TMP_SUFFIX.replace(".", "\\.")}$`);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    const m = re.exec(n);
+    // Our own pid: writes are synchronous, so no write of ours is in progress while this runs.
+    if (!m || (Number(m[1]) !== process.pid && processAlive(Number(m[1])))) continue;
+    const f = path.join(dir, n);
+    fs.rmSync(f, { force: true });
+    removed.push(f);
+  }
+  return removed;
 }

@@ -23,7 +23,7 @@ import { initBackend } from "../lib/backend";
 import { datasetTensor, permutation, scaledRange } from "../lib/data/dataset";
 import { loadImageDataset, type ImageDatasetName } from "../lib/data/images";
 import { loadScoreModel, type LoadedScoreModel } from "../lib/data/score-model";
-import { readNpy, writeFileAtomic, writeJsonAtomic } from "../lib/io";
+import { readJsonFile, readNpy, writeFileAtomic, writeJsonAtomic } from "../lib/io";
 import { logLikelihood } from "../lib/likelihood";
 import { ImageClassifier, classifierSummary, featureStats, frechetDistance, gaussianBaselineSamples, kernelInceptionDistance } from "../lib/metrics/images";
 import { createRng } from "../lib/random";
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     samples = Float32Array.from(r.data as Float32Array);
     a.n = r.shape[0];
     const sideJson = a.samples.replace(/\.npy$/, ".json");
-    sampling = { from: a.samples, ...(fs.existsSync(sideJson) ? JSON.parse(fs.readFileSync(sideJson, "utf8")) : {}) };
+    sampling = { from: a.samples, ...(fs.existsSync(sideJson) ? readJsonFile<Record<string, unknown>>(sideJson, "samples record") : {}) };
   } else {
     const r = await sampleImages(m, { sampler: a.sampler, n: a.n, seed: a.seed, steps: a.steps, snr: a.snr, onBatch: (d, t) => console.error(`   sampled ${d}/${t}`) });
     samples = r.images;

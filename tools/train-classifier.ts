@@ -16,7 +16,7 @@ import * as path from "node:path";
 import { initBackend } from "../lib/backend";
 import { IMAGE_DATASETS, loadImageDataset, type ImageDatasetName } from "../lib/data/images";
 import { datasetTensor } from "../lib/data/dataset";
-import { writeJsonAtomic } from "../lib/io";
+import { readJsonFile, writeJsonAtomic } from "../lib/io";
 import { ImageClassifier, classifierAccuracy, trainClassifier } from "../lib/metrics/images";
 
 async function main(): Promise<void> {
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const xs = toHost(train);
   const xt = toHost(test);
   const prevRecordFile = init ? path.join(path.dirname(init), "training.json") : "";
-  const previous = prevRecordFile && fs.existsSync(prevRecordFile) ? [JSON.parse(fs.readFileSync(prevRecordFile, "utf8"))] : [];
+  const previous = prevRecordFile && fs.existsSync(prevRecordFile) ? [readJsonFile(prevRecordFile, "classifier training record")] : [];
   const clf = init ? ImageClassifier.load(init).classifier : new ImageClassifier({ imageSize: 28, imageChannels: 1, classes: 10, seed });
   const t0 = Date.now();
   trainClassifier(clf, {

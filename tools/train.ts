@@ -25,7 +25,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../lib/backend";
-import { writeFileAtomic, writeJsonAtomic } from "../lib/io";
+import { readJsonFile, writeFileAtomic, writeJsonAtomic } from "../lib/io";
 import { loadScoreModel, saveEmaCheckpoint } from "../lib/data/score-model";
 import { exportSafetensors } from "../lib/models/export";
 import { imageModelFromConfig, readImageConfig, type ImageTrainConfig } from "../lib/data/config";
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   }
   if (args.fresh) fs.rmSync(ckpt, { force: true });
   if (fs.existsSync(ckpt) && fs.existsSync(cfgFile)) {
-    const prev = JSON.parse(fs.readFileSync(cfgFile, "utf8")) as ImageTrainConfig;
+    const prev = readJsonFile<ImageTrainConfig>(cfgFile, "run configuration");
     const strip = (c: ImageTrainConfig) => ({ ...c, training: { ...c.training, steps: 0 }, notes: undefined, description: undefined });
     const diff = configDiff(strip(prev) as unknown as Record<string, unknown>, strip(cfg) as unknown as Record<string, unknown>);
     if (diff.length) throw new Error(`${out}: holds a run with another configuration (${diff.join("; ")}); pass --fresh to start over or --out for another folder`);
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   const { model, sde } = imageModelFromConfig(cfg, data);
   const t = cfg.training;
   const sittingsFile = path.join(out, "sittings.json");
-  const sittings: Sitting[] = fs.existsSync(sittingsFile) ? (JSON.parse(fs.readFileSync(sittingsFile, "utf8")) as Sitting[]) : [];
+  const sittings: Sitting[] = fs.existsSync(sittingsFile) ? readJsonFile<Sitting[]>(sittingsFile, "training sittings record") : [];
   const cpu = `${os.cpus()[0]?.model ?? "CPU"} (${os.cpus().length} cores)`;
   const sitting: Sitting = { start: new Date().toISOString(), startStep: -1, step: -1, wallSeconds: 0, backend: info.name, cpu, threads: args.threads };
   sittings.push(sitting);
@@ -159,11 +159,11 @@ function publish(cfg: ImageTrainConfig, out: string, withResume: boolean): void 
   const dir = path.join(REPO, "data", "pretrained", cfg.name);
   fs.mkdirSync(dir, { recursive: true });
   const sittingsFile = path.join(out, "sittings.json");
-  const sittings: Sitting[] = fs.existsSync(sittingsFile) ? (JSON.parse(fs.readFileSync(sittingsFile, "utf8")) as Sitting[]) : [];
+  const sittings: Sitting[] = fs.existsSync(sittingsFile) ? readJsonFile<Sitting[]>(sittingsFile, "training sittings record") : [];
   const progressFile = path.join(out, "progress.json");
   if (sittings.length === 0 && fs.existsSync(progressFile)) {
     // A run started before sittings were recorded: its latest progress stands for one sitting.
-    const p = JSON.parse(fs.readFileSync(progressFile, "utf8")) as { step: number; elapsedSeconds: number; stepsPerSecond: number; backend: string; updated: string };
+    const p = readJsonFile<{ step: number; elapsedSeconds: number; stepsPerSecond: number; backend: string; updated: string }>(progressFile, "training progress record");
     sittings.push({ start: new Date(Date.parse(p.updated) - p.elapsedSeconds * 1000).toISOString(), startStep: p.step - Math.round(p.stepsPerSecond * p.elapsedSeconds), step: p.step, wallSeconds: p.elapsedSeconds, backend: p.backend, cpu: `${os.cpus()[0]?.model ?? "CPU"} (${os.cpus().length} cores)`, threads: 1 });
   }
   // The last sitting's log may be ahead of its last checkpoint: count its time up to the checkpoint's step only.

@@ -36,24 +36,16 @@ import { SDE, linspace, perExample, timeVector } from "../sde";
 import type { ScoreFn } from "../sde";
 import { getCorrector, getPredictor } from "../sampling";
 import type { PCUpdateResult } from "../sampling";
+import { pcSettings, type PCSettingsOptions } from "../sampling/pc";
 import { GRAY_DECOUPLING } from "../toy/conditional";
-import { checkNonNegative, checkNonNegativeInt, checkTensorFinite, fail } from "../validate";
+import { checkTensorFinite, fail } from "../validate";
 
 export type InpaintStart = "official" | "noised";
 
 /** Options shared by `pcInpaint` and `pcColorize` (those of `pcSample`, less shape/callback). */
-export interface ReplacementSamplerOptions {
+export interface ReplacementSamplerOptions extends PCSettingsOptions {
   sde: SDE;
   score: ScoreFn;
-  /** Registered predictor name (default "reverse_diffusion"). */
-  predictor?: string;
-  /** Registered corrector name (default "langevin"). */
-  corrector?: string;
-  snr?: number;
-  nSteps?: number;
-  eps?: number;
-  denoise?: boolean;
-  probabilityFlow?: boolean;
   /** "official" (default): known part = data at the start; "noised": a forward sample at T (issue #39). */
   start?: InpaintStart;
   rng: Rng;
@@ -173,14 +165,7 @@ async function replacementLoop(
   if (typeof score !== "function") fail(where, "score", typeof score, "a ScoreFn (x, t) => tensor");
   if (!rng || typeof rng.normal !== "function") fail(where, "rng", typeof rng, "an Rng (createRng(seed))");
   checkTensorFinite(where, "data", data);
-  const snr = checkNonNegative(where, "snr", opts.snr ?? 0.16);
-  const nSteps = checkNonNegativeInt(where, "nSteps", opts.nSteps ?? 1);
-  const eps = opts.eps ?? sde.defaultEps;
-  if (typeof eps !== "number" || !(eps > 0 && eps < sde.T)) fail(where, "eps", eps, `a number in (0, ${sde.T}) (open interval)`);
-  const denoise = opts.denoise ?? true;
-  const probabilityFlow = opts.probabilityFlow ?? false;
-  if (typeof denoise !== "boolean") fail(where, "denoise", denoise, "a boolean");
-  if (typeof probabilityFlow !== "boolean") fail(where, "probabilityFlow", probabilityFlow, "a boolean");
+  const { predictorName, correctorName, snr, nSteps, eps, denoise, probabilityFlow } = pcSettings(where, sde, opts);
   const start = opts.start ?? "official";
   if (start !== "official" && start !== "noised") fail(where, "start", start, `"official" (known part = data) or "noised" (a forward sample at T)`);
   let scoreEvals = 0;
@@ -188,8 +173,8 @@ async function replacementLoop(
     scoreEvals++;
     return score(x, t);
   };
-  const predictor = getPredictor(opts.predictor ?? "reverse_diffusion")({ sde, score: counted, probabilityFlow });
-  const corrector = getCorrector(opts.corrector ?? "langevin")({ sde, score: counted, snr, nSteps });
+  const predictor = getPredictor(predictorName)({ sde, score: counted, probabilityFlow });
+  const corrector = getCorrector(correctorName)({ sde, score: counted, snr, nSteps });
 
   const shape = data.shape;
   const B = shape[0];

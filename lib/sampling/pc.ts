@@ -74,6 +74,22 @@ export interface PCSampleResult {
   trajectorySteps?: number[];
 }
 
+/** The predictor–corrector settings every PC-style sampler shares (the fields of `PCSettingsOptions`). */
+export type PCSettingsOptions = Pick<PCSampleOptions, "predictor" | "corrector" | "snr" | "nSteps" | "eps" | "denoise" | "probabilityFlow">;
+
+/** Checks the PC settings and fills in the official defaults; errors name `where`, the field and what is allowed. */
+export function pcSettings(where: string, sde: SDE, opts: PCSettingsOptions) {
+  const snr = checkNonNegative(where, "snr", opts.snr ?? 0.16);
+  const nSteps = checkNonNegativeInt(where, "nSteps", opts.nSteps ?? 1);
+  const eps = opts.eps ?? sde.defaultEps;
+  if (typeof eps !== "number" || !(eps > 0 && eps < sde.T)) fail(where, "eps", eps, `a number in (0, ${sde.T}) (open interval)`);
+  const denoise = opts.denoise ?? true;
+  const probabilityFlow = opts.probabilityFlow ?? false;
+  if (typeof denoise !== "boolean") fail(where, "denoise", denoise, "a boolean");
+  if (typeof probabilityFlow !== "boolean") fail(where, "probabilityFlow", probabilityFlow, "a boolean");
+  return { predictorName: opts.predictor ?? "reverse_diffusion", correctorName: opts.corrector ?? "langevin", snr, nSteps, eps, denoise, probabilityFlow };
+}
+
 const WHERE = "pcSample";
 
 export async function pcSample(opts: PCSampleOptions): Promise<PCSampleResult> {
@@ -81,16 +97,7 @@ export async function pcSample(opts: PCSampleOptions): Promise<PCSampleResult> {
   const { sde, score, rng, callback } = opts;
   checkSdeAndScore(WHERE, sde, score);
   const shape = checkShape(opts.shape);
-  const predictorName = opts.predictor ?? "reverse_diffusion";
-  const correctorName = opts.corrector ?? "langevin";
-  const snr = checkNonNegative(WHERE, "snr", opts.snr ?? 0.16);
-  const nSteps = checkNonNegativeInt(WHERE, "nSteps", opts.nSteps ?? 1);
-  const eps = opts.eps ?? sde.defaultEps;
-  if (typeof eps !== "number" || !(eps > 0 && eps < sde.T)) fail(WHERE, "eps", eps, `a number in (0, ${sde.T}) (open interval)`);
-  const denoise = opts.denoise ?? true;
-  const probabilityFlow = opts.probabilityFlow ?? false;
-  if (typeof denoise !== "boolean") fail(WHERE, "denoise", denoise, "a boolean");
-  if (typeof probabilityFlow !== "boolean") fail(WHERE, "probabilityFlow", probabilityFlow, "a boolean");
+  const { predictorName, correctorName, snr, nSteps, eps, denoise, probabilityFlow } = pcSettings(WHERE, sde, opts);
   if (!rng || typeof rng.normal !== "function") fail(WHERE, "rng", typeof rng, "an Rng (createRng(seed))");
   if (callback !== undefined && typeof callback !== "function") fail(WHERE, "callback", typeof callback, "a function or undefined");
   const keep = opts.keepTrajectory ?? false;

@@ -66,16 +66,33 @@ export function recomputeForced(): boolean {
 }
 
 /** The stored result of `name` if its settings equal `settings` (deep, via JSON), else undefined. */
-export function loadResult<P>(name: string, settings: unknown): ResultFile<P> | undefined {
-  const f = path.join(resultsDir(), `${name}.json`);
+/** Where a family of experiments keeps its results, and how a reader regenerates a bad file. */
+export interface ResultStore {
+  dir: string;
+  /** What the files are and how to regenerate them, for error messages. */
+  what: string;
+}
+
+/** The ablations' store (notebooks 03–05): data/results/ablations, or SCORE_SDE_RESULTS_DIR. */
+export function ablationStore(): ResultStore {
+  return { dir: resultsDir(), what: "ablation result (regenerate it with `npm run ablations`)" };
+}
+
+export function loadResult<P>(name: string, settings: unknown, store: ResultStore = ablationStore()): ResultFile<P> | undefined {
+  const f = path.join(store.dir, `${name}.json`);
   if (!fs.existsSync(f)) return undefined;
-  const r = readJsonFile<ResultFile<P>>(f, "ablation result (regenerate it with `npm run ablations`)");
+  const r = readJsonFile<ResultFile<P>>(f, store.what);
   return JSON.stringify(r.settings) === JSON.stringify(settings) ? r : undefined;
 }
 
 /** Writes `<name>.json` (everything) and one CSV per table in `tables` (`<name>.csv` or `<name>_<key>.csv`). */
-export function saveResult<P>(name: string, r: ResultFile<P>, tables: Record<string, readonly Record<string, unknown>[]>): string[] {
-  const dir = resultsDir();
+export function saveResult<P>(
+  name: string,
+  r: ResultFile<P>,
+  tables: Record<string, readonly Record<string, unknown>[]>,
+  store: ResultStore = ablationStore(),
+): string[] {
+  const dir = store.dir;
   const out: string[] = [];
   const jf = path.join(dir, `${name}.json`);
   writeFileAtomic(jf, JSON.stringify(r, null, 1) + "\n");
@@ -116,9 +133,10 @@ export async function cachedResult<P>(
   quick: boolean,
   compute: () => Promise<P>,
   tables: (p: P) => Record<string, readonly Record<string, unknown>[]>,
+  store: ResultStore = ablationStore(),
 ): Promise<Cached<P>> {
   if (!quick && !recomputeForced()) {
-    const r = loadResult<P>(name, settings);
+    const r = loadResult<P>(name, settings, store);
     if (r) return { result: r, reused: true, files: [] };
   }
   const t0 = Date.now();
@@ -131,6 +149,6 @@ export async function cachedResult<P>(
     wallSeconds: (Date.now() - t0) / 1000,
     payload,
   };
-  const files = quick ? [] : saveResult(name, result, tables(payload));
+  const files = quick ? [] : saveResult(name, result, tables(payload), store);
   return { result, reused: false, files };
 }

@@ -14,10 +14,8 @@
  * and reused while the settings match (SCORE_SDE_RECOMPUTE=1 forces a new run); quick mode computes small and
  * writes nothing.
  */
-import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { readJsonFile, writeFileAtomic } from "../lib/io";
 import { energyDistance, modeStats, sampleCrossEntropy } from "../lib/metrics";
 import { createRng } from "../lib/random";
 import { pcSample } from "../lib/sampling";
@@ -31,8 +29,8 @@ import { makeReference, metricStats, referenceNoiseFloor } from "./pc";
 import type { MetricStats } from "./pc";
 import { pcMixture } from "./pcExperiments";
 import type { PcMixtureSpec } from "./pcExperiments";
-import { recomputeForced, repoRoot, toCsv } from "./results";
-import type { Cached, ResultFile } from "./results";
+import { cachedResult, repoRoot } from "./results";
+import type { Cached, ResultStore } from "./results";
 
 export type SolverSdeName = "VE" | "VP" | "subVP";
 export const SOLVER_SDES: readonly SolverSdeName[] = ["VE", "VP", "subVP"];
@@ -211,29 +209,8 @@ export function solverResultsDir(): string {
   return custom ? path.join(path.resolve(custom), "solvers") : path.join(repoRoot(), "data", "results", "solvers");
 }
 
-/** As ./results `cachedResult`, in data/results/solvers. */
-async function cached<P>(name: string, settings: unknown, quick: boolean, compute: () => Promise<P>, tables: (p: P) => Record<string, readonly Record<string, unknown>[]>): Promise<Cached<P>> {
-  const dir = solverResultsDir();
-  const file = path.join(dir, `${name}.json`);
-  if (!quick && !recomputeForced() && fs.existsSync(file)) {
-    const r = readJsonFile<ResultFile<P>>(file, "solver result (regenerate it with SCORE_SDE_RECOMPUTE=1 npm run notebooks -- 08)");
-    if (JSON.stringify(r.settings) === JSON.stringify(settings)) return { result: r, reused: true, files: [] };
-  }
-  const t0 = Date.now();
-  const payload = await compute();
-  const result: ResultFile<P> = { experiment: name, settings, backend: tf.getBackend(), createdAt: new Date().toISOString(), wallSeconds: (Date.now() - t0) / 1000, payload };
-  const files: string[] = [];
-  if (!quick) {
-    writeFileAtomic(file, JSON.stringify(result, null, 1) + "\n");
-    files.push(file);
-    for (const [key, rows] of Object.entries(tables(payload))) {
-      const f = path.join(dir, `${name}_${key}.csv`);
-      writeFileAtomic(f, toCsv(rows));
-      files.push(f);
-    }
-  }
-  return { result, reused: false, files };
-}
+/** The solver experiments' result store (notebook 08): data/results/solvers. */
+const solverStore = (): ResultStore => ({ dir: solverResultsDir(), what: "solver result (regenerate it with SCORE_SDE_RECOMPUTE=1 npm run notebooks -- 08)" });
 
 const round = (r: object): Record<string, unknown> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "number" ? sig(v, 5) : v]));
 
@@ -242,7 +219,7 @@ export async function runFastSamplerExperiment(
   quick: boolean,
   onRun?: (what: string, done: number, total: number) => void,
 ): Promise<Cached<FastSamplerPayload>> {
-  return cached<FastSamplerPayload>(
+  return cachedResult<FastSamplerPayload>(
     "fast_samplers",
     s,
     quick,
@@ -298,5 +275,6 @@ export async function runFastSamplerExperiment(
       return { runs, summary, pc, floor, reach, samples };
     },
     (p) => ({ runs: [...p.pc.map(round), ...p.runs.map(round)], summary: [...p.pc, ...p.summary].map(round), reach: p.reach.map(round) }),
+    solverStore(),
   );
 }

@@ -26,32 +26,11 @@ import {
 } from "../lib/controllable";
 import type { ClassifierNetwork } from "../lib/controllable";
 import { setup } from "./helpers";
+import { overlappingMixture } from "../experiments/controllable";
 
 before(setup);
 
-const overlapping = (): GaussianMixture =>
-  new GaussianMixture({
-    weights: [0.3, 0.2, 0.5],
-    means: [
-      [-0.6, 0.2],
-      [0.6, 0.6],
-      [0.4, -0.5],
-    ],
-    covariances: [
-      [
-        [0.3, 0.1],
-        [0.1, 0.2],
-      ],
-      [
-        [0.2, 0],
-        [0, 0.3],
-      ],
-      [
-        [0.25, -0.05],
-        [-0.05, 0.2],
-      ],
-    ],
-  });
+const overlapping = overlappingMixture; // the same mixture notebook 07 shows
 
 /** Relative squared error Σ‖g_net − g_exact‖² / Σ‖g_exact‖² over labelled points of p_t at a few times. */
 function gradError(net: ClassifierNetwork, mix: GaussianMixture, classes: MixtureClasses, sde: SDE): number {

@@ -30,34 +30,12 @@ import { classifierGuidedScore, pcColorize, pcConditionalSample, pcInpaint } fro
 import { energyDistance, noiseFloor, withinNoiseFloor } from "../lib/metrics";
 import type { NoiseFloor, Points } from "../lib/metrics";
 import { assertNoLeak, setup } from "./helpers";
+import { overlappingMixture } from "../experiments/controllable";
 
 before(setup);
 
 /** Three overlapping correlated components: conditionals and class posteriors are smooth. */
-const overlapping = (): GaussianMixture =>
-  new GaussianMixture({
-    name: "overlapping",
-    weights: [0.3, 0.2, 0.5],
-    means: [
-      [-0.6, 0.2],
-      [0.6, 0.6],
-      [0.4, -0.5],
-    ],
-    covariances: [
-      [
-        [0.3, 0.1],
-        [0.1, 0.2],
-      ],
-      [
-        [0.2, 0],
-        [0, 0.3],
-      ],
-      [
-        [0.25, -0.05],
-        [-0.05, 0.2],
-      ],
-    ],
-  });
+const overlapping = overlappingMixture; // the same mixture notebook 07 shows
 
 const SDES: [string, () => SDE][] = [
   ["VE", () => new VESDE({ sigmaMax: 10, N: 100 })],

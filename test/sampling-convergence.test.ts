@@ -18,6 +18,7 @@ import { SDE, SubVPSDE, VESDE, VPSDE, linspace, perExample, timeVector } from ".
 import { getPredictor } from "../lib/sampling";
 import type { Predictor } from "../lib/sampling";
 import { assertClose, setup } from "./helpers";
+import { order } from "../experiments/gaussianTarget";
 
 const MU = [1, -0.5];
 const S0 = [0.5, 0.3];
@@ -76,19 +77,8 @@ function samplerError(sde: SDE, predictor: string, probabilityFlow: boolean, sEn
   return Math.hypot(...mean.map((m, d) => m - MU[d]), ...variance.map((v, d) => Math.sqrt(v) - sEnd[d]));
 }
 
-function slope(xs: number[], ys: number[]): number {
-  const lx = xs.map(Math.log);
-  const ly = ys.map(Math.log);
-  const mx = lx.reduce((a, b) => a + b) / lx.length;
-  const my = ly.reduce((a, b) => a + b) / ly.length;
-  let num = 0;
-  let den = 0;
-  lx.forEach((x, i) => {
-    num += (x - mx) * (ly[i] - my);
-    den += (x - mx) ** 2;
-  });
-  return num / den;
-}
+/** Least-squares slope of log y against log x (the convergence order with its sign flipped). */
+const slope = (xs: number[], ys: number[]): number => -order(xs, ys);
 
 before(setup);
 

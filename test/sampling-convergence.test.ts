@@ -18,22 +18,9 @@ import { SDE, SubVPSDE, VESDE, VPSDE, linspace, perExample, timeVector } from ".
 import { getPredictor } from "../lib/sampling";
 import type { Predictor } from "../lib/sampling";
 import { assertClose, setup } from "./helpers";
-import { order } from "../experiments/gaussianTarget";
+import { MU, S0, gaussianScore, order } from "../experiments/gaussianTarget";
 
-const MU = [1, -0.5];
-const S0 = [0.5, 0.3];
 const NS = [100, 200, 400, 800]; // from N = 100 on: at N = 50 the probability-flow predictors are still pre-asymptotic (error ~0.3)
-
-/** Exact score of N(m μ, m² s₀² + s²) per coordinate. */
-function gaussianScore(sde: SDE) {
-  return (x: tf.Tensor, t: tf.Tensor): tf.Tensor =>
-    tf.tidy(() => {
-      const { mean, std } = sde.marginalCoefficients(t);
-      const m = perExample(mean, x);
-      const v = m.square().mul(tf.tensor1d(S0.map((s) => s * s))).add(perExample(std, x).square());
-      return x.sub(m.mul(tf.tensor1d(MU))).div(v).neg();
-    });
-}
 
 /** An Rng whose normal draws are fixed rows (the probe's z). */
 function fixedRng(rows: number[][]): Rng {

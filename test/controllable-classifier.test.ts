@@ -26,34 +26,14 @@ import {
 } from "../lib/controllable";
 import type { ClassifierNetwork } from "../lib/controllable";
 import { setup } from "./helpers";
-import { overlappingMixture } from "../experiments/controllable";
+import { classifierGradError, overlappingMixture } from "../experiments/controllable";
 
 before(setup);
 
 const overlapping = overlappingMixture; // the same mixture notebook 07 shows
 
 /** Relative squared error Σ‖g_net − g_exact‖² / Σ‖g_exact‖² over labelled points of p_t at a few times. */
-function gradError(net: ClassifierNetwork, mix: GaussianMixture, classes: MixtureClasses, sde: SDE): number {
-  let num = 0;
-  let den = 0;
-  const grad = classifierGradFn(net, sde);
-  for (const t of [0.02, 0.1, 0.3, 0.6]) {
-    const pt = new MixtureClasses(mix.perturbed(sde, t), classes.classes);
-    const { x, labels } = pt.sampleLabelled(500, createRng(5));
-    const tt = tf.fill([500], t);
-    const [a, b] = tf.tidy(() => {
-      const ge = classes.logPosteriorGrad(sde, x, tt, labels);
-      const gn = grad(x, tt, labels);
-      return [gn.sub(ge).square().sum().dataSync()[0], ge.square().sum().dataSync()[0]];
-    });
-    num += a;
-    den += b;
-    tf.dispose([x, tt]);
-    pt.dispose();
-    pt.mixture.dispose();
-  }
-  return num / den;
-}
+const gradError = classifierGradError;
 
 describe("noise-conditional classifier", () => {
   it("classifierGradFn is the input gradient of classifierLogProb (central differences)", () => {

@@ -1,6 +1,6 @@
 /**
  * The library's import graph (issue #11): lib/ never reaches outside itself (the experiments, the tools and the
- * repository's result folders live in experiments/ and tools/), and training sits below sampling and likelihoods.
+ * repository's result folders live in notebooks/experiments/ and tools/), and training sits below sampling and likelihoods.
  * Read from the sources (relative import specifiers), so it needs no build and no backend.
  */
 import { describe, it } from "node:test";

@@ -26,7 +26,7 @@ import {
 } from "../lib/controllable";
 import type { ClassifierNetwork } from "../lib/controllable";
 import { setup } from "./helpers";
-import { classifierGradError, overlappingMixture } from "../experiments/controllable";
+import { classifierGradError, overlappingMixture } from "../notebooks/experiments/controllable";
 
 before(setup);
 

@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { loadMnist } from "../lib/data";
 import { classifierGradFn } from "../lib/controllable";
-import { loadMnistClassifier, mnistAccuracy, mnistClassifierSde } from "../experiments/controllable-mnist";
+import { loadMnistClassifier, mnistAccuracy, mnistClassifierSde } from "../notebooks/experiments/controllable-mnist";
 import { setup } from "./helpers";
 
 before(setup);

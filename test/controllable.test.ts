@@ -30,7 +30,7 @@ import { classifierGuidedScore, pcColorize, pcConditionalSample, pcInpaint } fro
 import { energyDistance, noiseFloor, withinNoiseFloor } from "../lib/metrics";
 import type { NoiseFloor, Points } from "../lib/metrics";
 import { assertNoLeak, setup } from "./helpers";
-import { overlappingMixture } from "../experiments/controllable";
+import { overlappingMixture } from "../notebooks/experiments/controllable";
 
 before(setup);
 

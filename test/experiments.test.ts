@@ -25,7 +25,7 @@ import {
   toCsv,
   toyModelSpec,
   verdict,
-} from "../experiments";
+} from "../notebooks/experiments";
 import { createToyMLP } from "../lib/models";
 import { setup } from "./helpers";
 

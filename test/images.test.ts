@@ -19,7 +19,7 @@ import { ImageClassifier, classifierAccuracy, classifierSummary, featureStats, f
 import { createRng } from "../lib/random";
 import { datasetTensor } from "../lib/data";
 import { ROOT } from "./helpers";
-import { loadPretrained, pretrainedNames, pretrainedPath } from "../experiments/pretrained";
+import { loadPretrained, pretrainedNames, pretrainedPath } from "../notebooks/experiments/pretrained";
 import { sampleImages } from "../tools/sample/model";
 import { setup } from "./helpers";
 

@@ -5,7 +5,7 @@ import { createRng } from "../lib/random";
 import { mean, modeStats, std } from "../lib/metrics";
 import { eightGaussians } from "../lib/toy";
 import { setup } from "./helpers";
-import { foldToModes } from "../experiments";
+import { foldToModes } from "../notebooks/experiments";
 
 before(setup);
 

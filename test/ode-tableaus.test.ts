@@ -13,7 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import { BOSH3, DOPRI5, checkTableau, odeSample, solveRk45 } from "../lib/ode";
 import { createRng } from "../lib/random";
 import { VPSDE } from "../lib/sde";
-import { MU, gaussianScore, sdAt } from "../experiments/gaussianTarget";
+import { MU, gaussianScore, sdAt } from "../notebooks/experiments/gaussianTarget";
 import { ROOT, setup } from "./helpers";
 
 // The problems of tools/crosscheck/rk45_scipy.py (by name), as test/rk45.test.ts.

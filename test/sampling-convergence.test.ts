@@ -18,7 +18,7 @@ import { SDE, SubVPSDE, VESDE, VPSDE, linspace, perExample, timeVector } from ".
 import { getPredictor } from "../lib/sampling";
 import type { Predictor } from "../lib/sampling";
 import { assertClose, setup } from "./helpers";
-import { MU, S0, gaussianScore, order } from "../experiments/gaussianTarget";
+import { MU, S0, gaussianScore, order } from "../notebooks/experiments/gaussianTarget";
 
 const NS = [100, 200, 400, 800]; // from N = 100 on: at N = 50 the probability-flow predictors are still pre-asymptotic (error ~0.3)
 

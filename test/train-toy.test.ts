@@ -7,7 +7,7 @@ import { before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { eightGaussians } from "../lib/toy";
-import { toyRun } from "../experiments/toy-run";
+import { toyRun } from "../notebooks/experiments/toy-run";
 import { setup } from "./helpers";
 
 describe("toy acceptance run, small version", () => {

@@ -3,7 +3,7 @@
  *
  *   npx ts-node --transpile-only tools/ablations.ts [--only table1,snr,train,table1learned,flow] [--no-notebooks] [--quick]
  *
- * 1. runs each experiment at full size (experiments/: the same functions and settings the notebooks call) and
+ * 1. runs each experiment at full size (notebooks/experiments/: the same functions and settings the notebooks call) and
  *    writes data/results/ablations/<experiment>.{json,csv} — settings, seeds, sample counts, backend, wall time and
  *    every row;
  * 2. then executes notebooks 03–05 in full mode (tools/notebooks/run.js --full --figures-dir=figures/ablations):
@@ -21,11 +21,11 @@ import {
   runTable1Experiment,
   snrSweepSettings,
   table1ExperimentSettings,
-} from "../experiments";
-import { ablationModelSpecs, learnedTable1Settings, modelFile, runLearnedTable1Experiment, trainOrLoadToyModel } from "../experiments";
-import { encodeSettings, loadAblationModels, nllSettings, runEncodeExperiment, runNllExperiment, runToleranceExperiment, toleranceSettings } from "../experiments";
-import type { Cached, PcRunRow } from "../experiments";
-import { repoRoot } from "../experiments/results";
+} from "../notebooks/experiments";
+import { ablationModelSpecs, learnedTable1Settings, modelFile, runLearnedTable1Experiment, trainOrLoadToyModel } from "../notebooks/experiments";
+import { encodeSettings, loadAblationModels, nllSettings, runEncodeExperiment, runNllExperiment, runToleranceExperiment, toleranceSettings } from "../notebooks/experiments";
+import type { Cached, PcRunRow } from "../notebooks/experiments";
+import { repoRoot } from "../notebooks/experiments/results";
 
 const EXPERIMENTS = ["table1", "snr", "train", "table1learned", "flow"] as const;
 type Exp = (typeof EXPERIMENTS)[number];

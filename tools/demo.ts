@@ -30,7 +30,7 @@ import {
   scatter2d,
 } from "../lib";
 import { writeFileAtomic, writeImageGridPng } from "../lib/io";
-import { loadPretrained } from "../experiments/pretrained";
+import { loadPretrained } from "../notebooks/experiments/pretrained";
 import { sampleImages } from "./sample/model";
 
 function arg(name: string, fallback: number): number {
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
 }
 
 /**
- * The paper's subject on a CPU: a grid of digits drawn from the committed MNIST VP model (experiments/pretrained.ts)
+ * The paper's subject on a CPU: a grid of digits drawn from the committed MNIST VP model (notebooks/experiments/pretrained.ts)
  * with Euler–Maruyama on the reverse SDE, written to figures/demo/digits.png (+ .json with the settings).
  */
 async function digitGrid(out: string, seed: number, quick: boolean): Promise<void> {

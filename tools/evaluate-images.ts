@@ -27,7 +27,7 @@ import { readJsonFile, readNpy, writeFileAtomic, writeJsonAtomic } from "../lib/
 import { logLikelihood } from "../lib/likelihood";
 import { ImageClassifier, classifierSummary, featureStats, frechetDistance, gaussianBaselineSamples, kernelInceptionDistance } from "../lib/metrics/images";
 import { createRng } from "../lib/random";
-import { loadPretrained } from "../experiments/pretrained";
+import { loadPretrained } from "../notebooks/experiments/pretrained";
 import { sampleImages, type ImageSampler } from "./sample/model";
 
 const REPO = path.join(__dirname, "..");

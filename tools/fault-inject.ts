@@ -10,7 +10,7 @@
  *      SIGTERM or SIGKILL at a random moment (kernel start-up or mid-cell). Afterwards no kernel process (the process
  *      table, by the run's private TMPDIR), no kernel temporary folder, the notebook byte for byte as before, and any
  *      executed copy a complete notebook; a final uninterrupted run must succeed.
- *   3. The ablation result writer (experiments/results.ts saveResult, into a scratch SCORE_SDE_RESULTS_DIR), writing
+ *   3. The ablation result writer (notebooks/experiments/results.ts saveResult, into a scratch SCORE_SDE_RESULTS_DIR), writing
  *      a 20,000-row result again and again: SIGKILL at a random moment. Afterwards the JSON and the CSV must each be
  *      one complete version (the CSV may be one version behind: it is written second), temporary files of killed
  *      writes are counted and removed.
@@ -58,7 +58,7 @@ async function childTrain(ck: string): Promise<void> {
 }
 
 async function childWrite(): Promise<void> {
-  const { saveResult } = await import("../experiments/results");
+  const { saveResult } = await import("../notebooks/experiments/results");
   for (let version = 1; ; version++) {
     const rows = Array.from({ length: 20000 }, (_, i) => ({ version, i, value: Math.sin(version * 1e-3 + i) }));
     const sum = rows.reduce((s, r) => s + r.value, 0);

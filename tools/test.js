@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The whole test suite, as `npm test` and .ci/run call it:
-//   1. type-check and compile lib/, test/ and tools/ with tsc (strict) into build/;
+//   1. type-check and compile lib/, test/, tools/ and notebooks/experiments/ with tsc (strict, tools/tsc.js) into build/;
 //   2. run every compiled *.test.js under build/test with node's built-in test runner.
 // Arguments are name filters: `npm test -- sde rng` runs only test files whose path contains "sde" or "rng".
 // Notebook cell tests live in test/nb/ and are compiled and run the same way (quick mode, see tools/notebooks).
@@ -52,7 +52,7 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => process
 
 const t0 = Date.now();
 fs.rmSync(path.join(root, "build", "test"), { recursive: true, force: true });
-if (run(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.json"]) !== 0) {
+if (run(process.execPath, [path.join(root, "tools", "tsc.js")]) !== 0) {
   console.error("tsc failed: fix the type errors above first.");
   process.exit(1);
 }

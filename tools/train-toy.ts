@@ -1,6 +1,6 @@
 /**
  * Toy acceptance run (CLI): trains VE, VP and sub-VP score networks on eightGaussians({radius 2, std 0.2}) on the
- * CPU and judges them against the exact mixture score (see experiments/toy-run.ts for what is measured):
+ * CPU and judges them against the exact mixture score (see notebooks/experiments/toy-run.ts for what is measured):
  *   (a) PC-sampler energy distance with the learned score ≤ 2 × the same with the exact score;
  *   (b) ODE NLL of held-out true points within 0.15 nats of the mixture's cross-entropy on them;
  *   (c) score MSE vs t (data for plots).
@@ -22,7 +22,7 @@ import { initBackend } from "../lib/backend";
 import { readJsonFile } from "../lib/io";
 import { eightGaussians } from "../lib/toy";
 import { loadCheckpoint } from "../lib/train";
-import { TOY_SDES, toyRun, type ToyRunReport, type ToySdeName } from "../experiments/toy-run";
+import { TOY_SDES, toyRun, type ToyRunReport, type ToySdeName } from "../notebooks/experiments/toy-run";
 import { writeFileAtomic } from "../lib/io";
 
 interface Args {

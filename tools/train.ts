@@ -6,7 +6,7 @@
  *   npm run train -- --config mnist-vp --publish [--with-resume]
  *
  * --publish trains nothing: it copies the run's current checkpoint into data/pretrained/<name>/ as the committed
- * model (experiments/pretrained.ts): model.ckpt (EMA weights only), model.safetensors (the same weights,
+ * model (notebooks/experiments/pretrained.ts): model.ckpt (EMA weights only), model.safetensors (the same weights,
  * PyTorch-style names, see lib/models/export.ts), training.json (config, steps, wall time per sitting, backend,
  * CPU, loss) and, with --with-resume, resume.ckpt (the full checkpoint, to continue training elsewhere: copy it to
  * runs/<name>/checkpoint.ckpt and run the same command).

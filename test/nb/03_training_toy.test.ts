@@ -10,7 +10,7 @@ import { show, showTable, grid, lines, lineFigure, quiver, scatter2d, meshgrid, 
 import { energyDistance } from "../../lib/metrics";
 import {
   loadAblationModels, toyModelData, scoreErrorVsT, scoreOnGrid, cachedResult, sig, pm, ScoreErrorRow,
-} from "../../experiments";
+} from "../../notebooks/experiments";
 
 nbTest("notebook 03_training_toy", { timeout: 600_000 }, async (nbT) => {
 let nbCell = "start";

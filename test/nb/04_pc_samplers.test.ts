@@ -12,7 +12,7 @@ import {
   table1ExperimentSettings as table1Settings, runTable1Experiment, snrSweepSettings, runSnrSweepExperiment, pcMixture,
   table1Layout, paperTable1Layout, table1Claims, paired, cell, configKey, foldToModes, pm, sig,
   PAPER_TABLE5_SNR, SummaryRow, PcRunRow, PcSdeName, runLearnedTable1Experiment, learnedTable1Settings,
-} from "../../experiments";
+} from "../../notebooks/experiments";
 
 nbTest("notebook 04_pc_samplers", { timeout: 600_000 }, async (nbT) => {
 let nbCell = "start";

@@ -10,7 +10,7 @@ import { show, showTable, showMarkdown, grid, lines, scatter2d, isQuick, Panel, 
 import {
   loadAblationModels, toleranceSettings, runToleranceExperiment, nllSettings, runNllExperiment,
   encodeSettings, runEncodeExperiment, cachedResult, toyModelData, pm, sig, ToleranceRow, NllRow,
-} from "../../experiments";
+} from "../../notebooks/experiments";
 import { mean, std } from "../../lib/metrics";
 import { logLikelihood } from "../../lib/likelihood";
 import { createRng } from "../../lib/random";

@@ -14,7 +14,7 @@ import { pcSample } from "../../lib/sampling";
 import { odeSample, odeEncode } from "../../lib/ode";
 import { logLikelihood } from "../../lib/likelihood";
 import { createRng } from "../../lib/random";
-import { loadPretrained, pretrainedRecord } from "../../experiments/pretrained";
+import { loadPretrained, pretrainedRecord } from "../../notebooks/experiments/pretrained";
 
 nbTest("notebook 06_images", { timeout: 600_000 }, async (nbT) => {
 let nbCell = "start";

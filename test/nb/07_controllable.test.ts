@@ -12,8 +12,8 @@ import { MixtureClasses, MixtureConditional, anisotropicMixture } from "../../li
 import {
   controllableSettings, overlappingMixture, OVERLAPPING_CLASSES, runClassConditional, runImputation, runColourisation,
   runLearnedClassifier, pairedDifference, DistanceRow,
-} from "../../experiments/controllable";
-import { mnistControlSettings, runMnistControl, mosaic } from "../../experiments/controllable-mnist";
+} from "../../notebooks/experiments/controllable";
+import { mnistControlSettings, runMnistControl, mosaic } from "../../notebooks/experiments/controllable-mnist";
 
 nbTest("notebook 07_controllable", { timeout: 600_000 }, async (nbT) => {
 let nbCell = "start";

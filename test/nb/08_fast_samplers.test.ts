@@ -7,11 +7,11 @@ import * as assert from "node:assert/strict";
 import * as dfd from "danfojs-node";
 import { initBackend, writeFileAtomic, getSolver, solverNames } from "../../lib";
 import { show, showTable, showMarkdown, grid, scatter2d, isQuick, Panel, Trace } from "../../lib/viz";
-import { pm, sig } from "../../experiments";
+import { pm, sig } from "../../notebooks/experiments";
 import {
   SWEPT_SOLVERS, SOLVER_SDES, FLOAT_FLOOR, gaussianErrorCurves, fastSamplerSettings, runFastSamplerExperiment, reachesPc,
   solverResultsDir, GaussianErrorRow, SolverSummaryRow, SolverSdeName,
-} from "../../experiments/solvers";
+} from "../../notebooks/experiments/solvers";
 
 nbTest("notebook 08_fast_samplers", { timeout: 600_000 }, async (nbT) => {
 let nbCell = "start";

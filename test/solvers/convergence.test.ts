@@ -14,7 +14,7 @@ import { SDE, SubVPSDE, VESDE, VPSDE } from "../../lib/sde";
 import { getSolver, timeGrid } from "../../lib/solvers";
 import type { GridKind } from "../../lib/solvers";
 import { setup } from "../helpers";
-import { flowLawError, gaussianScore, lawError, order } from "../../experiments/gaussianTarget";
+import { flowLawError, gaussianScore, lawError, order } from "../../notebooks/experiments/gaussianTarget";
 
 before(setup);
 

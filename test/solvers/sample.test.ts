@@ -12,7 +12,7 @@ import { odeSample } from "../../lib/ode";
 import { eightGaussians } from "../../lib/toy";
 import { getSolver, sample, solverNames } from "../../lib/solvers";
 import { assertNoLeak, setup } from "../helpers";
-import { MU, gaussianScore, sdAt } from "../../experiments/gaussianTarget";
+import { MU, gaussianScore, sdAt } from "../../notebooks/experiments/gaussianTarget";
 
 before(setup);
 

@@ -9,8 +9,8 @@
 //   - cells tagged `slow` or `skip-ci` are left out (give later cells what they need in an untagged cell);
 //   - a cell that throws fails the notebook's test with "notebook cell N [id] threw: <its error>";
 //   - import declarations are hoisted to the top of the file; `./lib…` is rewritten to `../../lib…` and
-//     `./experiments…` (the runs behind notebooks 03–05; notebooks/experiments links to ../experiments) to
-//     `../../experiments…`;
+//     `./experiments…` (the runs behind the notebooks, in notebooks/experiments/) to
+//     `../../notebooks/experiments…`;
 //     display helpers (lib/viz `show`, `showTable`) do nothing outside a kernel.
 // Constraints this puts on notebooks: no name declared twice across cells (one scope, as a script), names used
 // by later cells are not declared inside `test` cells, and cells must pass strict tsc.
@@ -44,7 +44,7 @@ function splitImports(src, where) {
       if (ts.isImportDeclaration(st) && ts.isStringLiteral(st.moduleSpecifier)) {
         const spec = st.moduleSpecifier.text;
         const under = (dir) => spec === dir || spec.startsWith(dir + "/");
-        const fixed = under("./lib") ? "../../lib" + spec.slice(5) : under("./experiments") ? "../../experiments" + spec.slice(13) : spec;
+        const fixed = under("./lib") ? "../../lib" + spec.slice(5) : under("./experiments") ? "../../notebooks/experiments" + spec.slice(13) : spec;
         if (spec.startsWith(".") && fixed === spec) {
           throw new Error(`${where}: relative import "${spec}" is not under ./lib or ./experiments; notebooks import the library as ./lib/… and the experiments as ./experiments/…`);
         }

@@ -4,7 +4,7 @@
  *   npm run sample -- --model mnist-vp --sampler pc|ode|em --n 500 --seed 0 --out samples.npy
  *        [--steps 1000] [--snr 0.16] [--rtol 1e-5 --atol 1e-5] [--eps E] [--batch 100] [--grid 100]
  *
- * --model: a committed model's name (data/pretrained/<name>/, see experiments/pretrained.ts) or a
+ * --model: a committed model's name (data/pretrained/<name>/, see notebooks/experiments/pretrained.ts) or a
  * checkpoint file (e.g. runs/mnist-vp/checkpoint.ckpt: its EMA weights are used).
  * Samplers (Song et al. 2021 §4; official sampling.py):
  *   pc   reverse-diffusion predictor + Langevin corrector (one corrector step, signal-to-noise ratio --snr),
@@ -25,7 +25,7 @@ import { writeJsonAtomic, writeNpy, writeImageGridPng } from "../../lib/io";
 import { odeSample } from "../../lib/ode/flow";
 import { createRng } from "../../lib/random";
 import { pcSample } from "../../lib/sampling";
-import { loadPretrained } from "../../experiments/pretrained";
+import { loadPretrained } from "../../notebooks/experiments/pretrained";
 
 export const IMAGE_SAMPLERS = ["pc", "ode", "em"] as const;
 export type ImageSampler = (typeof IMAGE_SAMPLERS)[number];

@@ -8,7 +8,7 @@
  *                      in the safetensors metadata — `loadMnistClassifier` rebuilds the network from them alone
  *   training.json      steps, batch size, learning rate, wall time, backend, losses, test accuracy by noise level
  *
- *   ts-node --transpile-only experiments/controllable-mnist.ts [--steps 3000] [--batch 128] [--name mnist-vp]
+ *   ts-node --transpile-only notebooks/experiments/controllable-mnist.ts [--steps 3000] [--batch 128] [--name mnist-vp]
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -28,14 +28,9 @@ import {
 import { ImageClassifier } from "../lib/metrics/images";
 import { loadScoreModel } from "../lib/data/score-model";
 import type { ClassifierNetwork } from "../lib/controllable";
+import { repoRoot } from "./results";
 
-/** The checkout: the nearest folder above this file holding package.json (this file may run compiled under build/). */
-const ROOT = ((): string => {
-  for (let d = __dirname; ; d = path.dirname(d)) {
-    if (fs.existsSync(path.join(d, "package.json"))) return d;
-    if (path.dirname(d) === d) throw new Error(`no package.json above ${__dirname}`);
-  }
-})();
+const ROOT = repoRoot();
 export const CLASSIFIER_DIR = path.join(ROOT, "data", "classifiers");
 
 /** The SDE of the committed MNIST score model's config (data/configs/mnist-vp.json): VP, β 0.1 → 20, N = 1000. */
@@ -83,7 +78,7 @@ export function mnistAccuracy(net: ClassifierNetwork, sde: SDE, test: ImageDatas
 /** Loads a committed classifier (architecture from the file's metadata). */
 export function loadMnistClassifier(name = "mnist-vp"): ClassifierNetwork {
   const file = path.join(CLASSIFIER_DIR, name, "model.safetensors");
-  if (!fs.existsSync(file)) throw new Error(`no committed classifier "${name}" (${path.relative(ROOT, file)}); train one with experiments/controllable-mnist.ts`);
+  if (!fs.existsSync(file)) throw new Error(`no committed classifier "${name}" (${path.relative(ROOT, file)}); train one with notebooks/experiments/controllable-mnist.ts`);
   const { tensors, metadata } = readSafetensors(file);
   const net = classifierFromConfig(JSON.parse(metadata.config));
   setClassifierWeights(net, tensors.map((t) => ({ name: t.name, shape: t.shape, values: t.data })));

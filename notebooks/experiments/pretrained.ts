@@ -11,18 +11,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadScoreModel, type LoadedScoreModel } from "../lib/data/score-model";
+import { repoRoot } from "./results";
 
-/** The repository root: the first folder above this file holding package.json (works from build/ too). */
-const ROOT = (() => {
-  let d = __dirname;
-  while (!fs.existsSync(path.join(d, "package.json"))) {
-    const up = path.dirname(d);
-    if (up === d) throw new Error(`experiments/pretrained: no package.json above ${__dirname}`);
-    d = up;
-  }
-  return d;
-})();
-export const PRETRAINED_DIR = path.join(ROOT, "data", "pretrained");
+export const PRETRAINED_DIR = path.join(repoRoot(), "data", "pretrained");
 
 /** Names of the committed models (folders of data/pretrained holding a model.ckpt). */
 export function pretrainedNames(): string[] {

@@ -23,6 +23,34 @@ export function gaussianScore(sde: SDE) {
     });
 }
 
+/**
+ * The same exact score with its schedule evaluated on the host in float64 at the (float32) times it is given, for the
+ * convergence measurements (lawError, flowLawError). Why: gaussianScore takes σ(t) from the SDE's float32 tensor
+ * code, and for VE σ = exp(t log(σ_max/σ_min) + log σ_min) carries a systematic relative error of ~5e-7 (the float32
+ * rounding of an exponent up to ~8.5), i.e. it is the exact score of a slightly different target; the solver's
+ * coefficients use the float64 host σ. On VE that mismatch alone puts a K-independent floor of ~1.5e-6 under the W2
+ * error (DPM-Solver-3: 3.90e-5 / 1.42e-5 / 2.86e-6 / 2.70e-7 at K = 24 / 32 / 48 / 64 against 4.05e-5 / 1.60e-5 /
+ * 4.42e-6 / 1.80e-6 in float64; a float64 reference with only that σ rounded reproduces the float32 numbers), which
+ * bent the fitted orders. Reading t back costs a device sync per call: fine for 2–3-row probes, not for sampling.
+ */
+export function gaussianScoreHost(sde: SDE) {
+  return (x: tf.Tensor, t: tf.Tensor): tf.Tensor => {
+    const ts = t.dataSync();
+    const D = MU.length;
+    const mean = new Float32Array(ts.length * D);
+    const variance = new Float32Array(ts.length * D);
+    ts.forEach((ti, b) => {
+      const a = sde.alphaAt(ti);
+      const s = sde.stdAt(ti);
+      for (let d = 0; d < D; d++) {
+        mean[b * D + d] = a * MU[d];
+        variance[b * D + d] = a * a * S0[d] * S0[d] + s * s;
+      }
+    });
+    return tf.tidy(() => x.sub(tf.tensor2d(mean, [ts.length, D])).div(tf.tensor2d(variance, [ts.length, D])).neg());
+  };
+}
+
 /** The marginal standard deviation of coordinate d at time t. */
 export const sdAt = (sde: SDE, t: number, d: number): number => Math.hypot(sde.alphaAt(t) * S0[d], sde.stdAt(t));
 
@@ -77,15 +105,45 @@ export function order(Ks: number[], errs: number[]): number {
 }
 
 /**
+ * The convergence order with the next term of the error expansion fitted too: e = A h^p (1 + b h + O(h²)), so
+ * log e = log A + p log h + b h + O(h²); with h ∝ 1/K that is the linear least squares
+ * log e = a − p log K + c/K (three coefficients, so at least four K). Why: the plain slope (`order`) carries the O(h)
+ * bias b·h, which is small for most solvers but not for DPM-Solver-3, whose h⁴ term is about as large as its h³ term
+ * per unit of λ-step (float64, logSNR grid, VE: plain local slopes 3.37 / 3.23 / 3.13 / 3.07 / 3.03 at K = 16 / 32 /
+ * 64 / 128 / 256, i.e. 3 + O(1/K)); the K where the plain slope is within 0.1 of 3 (K ≳ 100) have W2 errors below
+ * the float32 rounding of the library (~2–4e-7 here). Returns p.
+ */
+export function orderWithNextTerm(Ks: number[], errs: number[]): number {
+  if (Ks.length < 4 || Ks.length !== errs.length) {
+    throw new Error(`orderWithNextTerm: Ks.length = ${Ks.length} and errs.length = ${errs.length}; need equal lengths ≥ 4 (three coefficients are fitted)`);
+  }
+  const rows = Ks.map((K) => [1, -Math.log(K), 1 / K]);
+  const y = errs.map(Math.log);
+  // Normal equations (3 × 3), solved by Gaussian elimination with partial pivoting.
+  const M = [0, 1, 2].map((a) => [0, 1, 2].map((b) => rows.reduce((s, r) => s + r[a] * r[b], 0)).concat(rows.reduce((s, r, i) => s + r[a] * y[i], 0)));
+  for (let i = 0; i < 3; i++) {
+    let piv = i;
+    for (let k = i + 1; k < 3; k++) if (Math.abs(M[k][i]) > Math.abs(M[piv][i])) piv = k;
+    [M[i], M[piv]] = [M[piv], M[i]];
+    for (let k = 0; k < 3; k++) {
+      if (k === i) continue;
+      const f = M[k][i] / M[i][i];
+      for (let j = i; j < 4; j++) M[k][j] -= f * M[i][j];
+    }
+  }
+  return M[1][3] / M[1][1];
+}
+
+/**
  * The same 2-Wasserstein error for a deterministic solver, multistep ones included: the solver's map x_T ↦ x_eps
  * is affine per coordinate, so running it on the two points α_T μ and α_T μ + sd_T gives the pushed-forward mean
  * and standard deviation directly.
  */
-export async function flowLawError(sde: SDE, makeSolver: (score: ReturnType<typeof gaussianScore>) => StepSolver, grid: Float64Array): Promise<number> {
+export async function flowLawError(sde: SDE, makeSolver: (score: ReturnType<typeof gaussianScoreHost>) => StepSolver, grid: Float64Array): Promise<number> {
   const T = grid[0];
   const eps = grid[grid.length - 1];
   const X = [0, 1].map((k) => MU.map((m, d) => sde.alphaAt(T) * m + k * sdAt(sde, T, d)));
-  const out = await runLoop({ where: "flowLawError", sde, score: gaussianScore(sde), makeSolver, grid, x: tf.tensor2d(X), rng: fixedRng([]) });
+  const out = await runLoop({ where: "flowLawError", sde, score: gaussianScoreHost(sde), makeSolver, grid, x: tf.tensor2d(X), rng: fixedRng([]) });
   const y = out.x.dataSync();
   tf.dispose([out.x, out.xMean]);
   const parts: number[] = [];

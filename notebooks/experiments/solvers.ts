@@ -24,7 +24,7 @@ import { getSolver, sample, timeGrid } from "../lib/solvers";
 import type { GridKind } from "../lib/solvers";
 import { hostMixtureScore } from "../lib/toy";
 import { sig } from "./format";
-import { flowLawError, gaussianScore, lawError, order } from "./gaussianTarget";
+import { flowLawError, gaussianScoreHost, lawError, order } from "./gaussianTarget";
 import { makeReference, metricStats, referenceNoiseFloor } from "./pc";
 import type { MetricStats } from "./pc";
 import { pcMixture } from "./pcExperiments";
@@ -99,7 +99,7 @@ export async function gaussianErrorCurves(solvers: readonly SolverSpec[], nfes: 
         const options = spec.options ?? {};
         const w2 =
           entry.stochastic || options.eta
-            ? await lawError(sde, entry.create({ sde, score: gaussianScore(sde), grid, options }), grid)
+            ? await lawError(sde, entry.create({ sde, score: gaussianScoreHost(sde), grid, options }), grid)
             : await flowLawError(sde, (score) => entry.create({ sde, score, grid, options }), grid);
         mine.push({ sde: sdeName, label: spec.label, steps, nfe: steps * entry.evalsPerStep, w2 });
       }

@@ -40,59 +40,129 @@ export interface GridOptions {
   /** Pixel size of one panel (default 300 × 280); panels are narrowed so the figure fits NOTEBOOK_WIDTH. */
   panelWidth?: number;
   panelHeight?: number;
-  /** Gap between panels as a fraction of the figure (default 0.06 horizontally, 0.1 vertically). */
+  /**
+   * Gap between panels as a fraction of the figure (default 0.06 horizontally — 0.02 with `outerTickLabelsOnly` —
+   * and 0.1 vertically). The vertical gap is a minimum: it grows to hold the x tick labels of the row above and the
+   * (wrapped) panel titles of the row below, so they never touch.
+   */
   hgap?: number;
   vgap?: number;
   showlegend?: boolean;
   /** Same x (and y) axis range for every panel: axes are matched to the first panel's. */
   shareAxes?: boolean;
+  /**
+   * Tick labels only on the outer axes: x labels under the bottom row, y labels left of the first column (a facet
+   * grid of panels with the same ranges). Leaves room for narrow panels: a 7-column grid at the notebook's width has
+   * ~110 px panels, too narrow for every panel's own labels beside its neighbour's title.
+   */
+  outerTickLabelsOnly?: boolean;
   /** Figure margins in pixels (default l 50, r 20, t 40 or 80 with a title, b 40); e.g. `{ b: 110 }` for slanted labels. */
   margin?: { l?: number; r?: number; t?: number; b?: number };
+}
+
+/** Font size of panel titles (px) and the height of one of their lines. */
+const PANEL_TITLE_SIZE = 13;
+const PANEL_TITLE_LINE = 17;
+/** Width of an average character of plotly's default font relative to its size (Open Sans / DejaVu Sans ≈ 0.55). */
+const CHAR_WIDTH = 0.58;
+/** Room under a panel for its x tick labels (12 px font) and, when it has one, its axis title. */
+const X_TICKS_HEIGHT = 24;
+const X_AXIS_TITLE_HEIGHT = 20;
+
+/**
+ * Breaks a panel title at spaces into lines of at most `maxPx` pixels (estimated at CHAR_WIDTH · size per
+ * character), joined with `<br>` as plotly annotations expect; explicit `<br>`s are kept. A single word longer
+ * than a line stays whole.
+ */
+export function wrapTitle(text: string, maxPx: number, size = PANEL_TITLE_SIZE): string {
+  const maxChars = Math.max(4, Math.floor(maxPx / (CHAR_WIDTH * size)));
+  return text
+    .split(/<br\s*\/?>/i)
+    .map((part) => {
+      const out: string[] = [];
+      let cur = "";
+      for (const word of part.split(" ")) {
+        if (cur !== "" && cur.length + 1 + word.length > maxChars) {
+          out.push(cur);
+          cur = word;
+        } else cur = cur === "" ? word : `${cur} ${word}`;
+      }
+      out.push(cur);
+      return out.join("<br>");
+    })
+    .join("<br>");
 }
 
 /**
  * Lays panels out on a rows × columns grid (`panels[row][col]`, row 0 on top) with one x/y axis pair per panel, as
  * plotly's `make_subplots` does: trace i of panel k gets `xaxis: "x{k}"`, `yaxis: "y{k}"`, and the axes get domains.
+ * Panel titles wider than their panel are wrapped onto several lines, and the space between rows (and above the top
+ * row) grows by what the titles and the tick labels above them need, so that titles never run into each other or
+ * into tick labels at the size the figure is shown.
  */
 export function grid(panels: Panel[][], opts: GridOptions = {}): Figure {
   const rows = panels.length;
   const cols = Math.max(...panels.map((r) => r.length));
   if (rows === 0 || cols === 0) throw new RangeError("grid: panels must be a non-empty rows × columns array");
-  const hgap = opts.hgap ?? 0.06;
+  const outer = opts.outerTickLabelsOnly ?? false;
+  const hgap = opts.hgap ?? (outer ? 0.02 : 0.06);
   const vgap = opts.vgap ?? 0.1;
   const w = (1 - hgap * (cols - 1)) / cols;
-  const h = (1 - vgap * (rows - 1)) / rows;
   const data: Trace[] = [];
   const asked = opts.panelWidth ?? 300;
   const panelWidth = Math.min(asked, Math.floor((NOTEBOOK_WIDTH - 80) / cols));
   // A narrowed panel keeps its aspect ratio (square panels of point clouds stay square).
   const panelHeight = Math.round(((opts.panelHeight ?? 280) * panelWidth) / asked);
+  const margin = { l: 50, r: 20, t: opts.title ? 80 : 40, b: 40, ...opts.margin };
+  const width = panelWidth * cols + 80;
+  const baseHeight = panelHeight * rows + (opts.title ? 90 : 60);
+  // Vertical layout in pixels: the plot area of the figure as it always was, split into equal panels and gaps of
+  // vgap; a gap then grows when the row above's tick labels plus the row below's title lines need more.
+  const plotH0 = baseHeight - margin.t - margin.b;
+  const gap0 = vgap * plotH0;
+  const rowH = (plotH0 - gap0 * (rows - 1)) / rows;
+  const panelPx = w * (width - margin.l - margin.r);
+  const titles = panels.map((r) => r.map((p) => (p.title ? wrapTitle(p.title, panelPx) : undefined)));
+  const titleLines = titles.map((r) => Math.max(0, ...r.map((t) => (t ? t.split("<br>").length : 0))));
+  const tickRoom = (r: number): number => {
+    const hasTicks = !outer || r === rows - 1;
+    const axisTitle = panels[r].some((p) => Boolean((p.xaxis?.title as { text?: string } | undefined)?.text));
+    return (hasTicks ? X_TICKS_HEIGHT : 4) + (axisTitle ? X_AXIS_TITLE_HEIGHT : 0);
+  };
+  const gaps = Array.from({ length: rows - 1 }, (_, r) => Math.max(gap0, tickRoom(r) + titleLines[r + 1] * PANEL_TITLE_LINE + 4));
+  margin.t += Math.max(0, titleLines[0] - 1) * PANEL_TITLE_LINE;
+  const plotH = rowH * rows + gaps.reduce((a, b) => a + b, 0);
   const layout: Layout = {
-    width: panelWidth * cols + 80,
-    height: panelHeight * rows + (opts.title ? 90 : 60),
-    margin: { l: 50, r: 20, t: opts.title ? 80 : 40, b: 40, ...opts.margin },
+    width,
+    height: Math.round(plotH + margin.t + margin.b),
+    margin,
     showlegend: opts.showlegend ?? false,
     annotations: [] as unknown[],
   };
   if (opts.title) layout.title = { text: opts.title };
   let k = 0;
+  let top = 0; // pixels from the top of the plot area to the top of row r
   for (let r = 0; r < rows; r++) {
+    const y1 = 1 - top / plotH;
+    const y0 = 1 - (top + rowH) / plotH;
     for (let c = 0; c < panels[r].length; c++) {
       k++;
       const p = panels[r][c];
       const ax = k === 1 ? "" : String(k);
       for (const t of p.traces) data.push({ ...t, xaxis: `x${ax}`, yaxis: `y${ax}` });
       const x0 = c * (w + hgap);
-      const y1 = 1 - r * (h + vgap);
       const shared = opts.shareAxes && k > 1 ? { matches: "x" } : {};
       const sharedY = opts.shareAxes && k > 1 ? { matches: "y" } : {};
+      const xTicks = outer && r < rows - 1 ? { showticklabels: false } : {};
+      const yTicks = outer && c > 0 ? { showticklabels: false } : {};
       // Domains rounded and clamped to [0, 1]: float sums such as 0.4 − 0.4 land a hair below 0, which plotly rejects.
       const dom = (a: number, b: number): number[] => [a, b].map((v) => Math.min(1, Math.max(0, Math.round(v * 1e9) / 1e9)));
-      layout[`xaxis${ax}`] = { domain: dom(x0, x0 + w), anchor: `y${ax}`, ...shared, ...p.xaxis };
-      layout[`yaxis${ax}`] = { domain: dom(y1 - h, y1), anchor: `x${ax}`, ...sharedY, ...p.yaxis };
-      if (p.title) {
+      layout[`xaxis${ax}`] = { domain: dom(x0, x0 + w), anchor: `y${ax}`, ...shared, ...xTicks, ...p.xaxis };
+      layout[`yaxis${ax}`] = { domain: dom(y0, y1), anchor: `x${ax}`, ...sharedY, ...yTicks, ...p.yaxis };
+      const title = titles[r][c];
+      if (title) {
         (layout.annotations as unknown[]).push({
-          text: p.title,
+          text: title,
           x: x0 + w / 2,
           y: y1,
           xref: "paper",
@@ -100,10 +170,11 @@ export function grid(panels: Panel[][], opts: GridOptions = {}): Figure {
           xanchor: "center",
           yanchor: "bottom",
           showarrow: false,
-          font: { size: 13 },
+          font: { size: PANEL_TITLE_SIZE },
         });
       }
     }
+    top += rowH + (gaps[r] ?? 0);
   }
   return { data, layout };
 }

@@ -1,7 +1,7 @@
 /** lib/viz: pure figure builders, display bundles (no kernel here: nothing is displayed), the quick-mode helpers. */
 import { describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { circle, errorMarkers, field, figureBundle, grid, lineFigure, lines, noiseBand, meshgrid, quiver, quickOr, isQuick, inKernel, scatter2d, show, tableBundle, trajectories, PLOTLY_MIME, NOTEBOOK_WIDTH, chromiumPath, sharedRenderer, closeSharedRenderer } from "../../lib/viz";
+import { circle, wrapTitle, Panel, errorMarkers, field, figureBundle, grid, lineFigure, lines, noiseBand, meshgrid, quiver, quickOr, isQuick, inKernel, scatter2d, show, tableBundle, trajectories, PLOTLY_MIME, NOTEBOOK_WIDTH, chromiumPath, sharedRenderer, closeSharedRenderer } from "../../lib/viz";
 
 describe("figure builders", () => {
   it("grid gives panel k its own axis pair with domains and titles", () => {
@@ -71,6 +71,37 @@ describe("display", () => {
     assert.ok((wide.layout.width as number) <= NOTEBOOK_WIDTH);
     assert.equal(wide.layout.height, 172 + 60, "square panels stay square");
     assert.equal(grid([[p, p]], { panelWidth: 300 }).layout.width, 680, "a figure that fits keeps its size");
+  });
+
+  it("grid wraps panel titles wider than their panel and keeps them off the tick labels of the row above", () => {
+    assert.equal(wrapTitle("VE P1000 prob. flow", 100), "VE P1000<br>prob. flow");
+    assert.equal(wrapTitle("short", 110), "short");
+    assert.equal(wrapTitle("a<br>b c", 1000), "a<br>b c", "explicit line breaks are kept");
+    // Notebook 04's mode-shape grid: 2 rows × 7 columns of square panels with titles such as "VE P1000 prob. flow".
+    const panel = (title: string): Panel => ({ title, traces: [scatter2d([0, 0])] });
+    const row = (sde: string): Panel[] => ["true samples", "C2000", "P1000 ancestral", "P1000 rev. diff.", "P1000 prob. flow", "P2000 prob. flow", "PC1000 rev. diff."].map((t) => panel(`${sde} ${t}`));
+    for (const outerTickLabelsOnly of [false, true]) {
+      const fig = grid([row("VE"), row("VP")], { title: "t", panelWidth: 210, panelHeight: 210, outerTickLabelsOnly });
+      const L = fig.layout as Record<string, unknown> & { width: number; height: number; margin: { l: number; r: number; t: number; b: number } };
+      const plotW = L.width - L.margin.l - L.margin.r;
+      const plotH = L.height - L.margin.t - L.margin.b;
+      const annotations = L.annotations as { text: string; x: number; y: number }[];
+      const px = (a: { domain: number[] }): number => (a.domain[1] - a.domain[0]) * plotW;
+      const panelPx = px(L.xaxis as { domain: number[] });
+      for (const a of annotations) {
+        for (const line of a.text.split("<br>")) assert.ok(line.length * 0.58 * 13 <= panelPx, `"${line}" fits a ${panelPx.toFixed(0)} px panel`);
+      }
+      // Room between the bottom of row 0 and the top of row 1: the x tick labels (when shown) plus every title line.
+      const bottom0 = (L.yaxis as { domain: number[] }).domain[0];
+      const top1 = (L.yaxis8 as { domain: number[] }).domain[1];
+      const lines1 = Math.max(...annotations.slice(7).map((a) => a.text.split("<br>").length));
+      assert.ok(lines1 >= 2, "the long titles are wrapped");
+      assert.ok((bottom0 - top1) * plotH >= (outerTickLabelsOnly ? 4 : 24) + lines1 * 17, `gap ${((bottom0 - top1) * plotH).toFixed(0)} px`);
+      assert.equal((L.xaxis as { showticklabels?: boolean }).showticklabels, outerTickLabelsOnly ? false : undefined);
+      assert.equal((L.xaxis8 as { showticklabels?: boolean }).showticklabels, undefined, "bottom row keeps its x labels");
+      assert.equal((L.yaxis9 as { showticklabels?: boolean }).showticklabels, outerTickLabelsOnly ? false : undefined);
+      assert.ok(L.width <= NOTEBOOK_WIDTH);
+    }
   });
 
   it("tableBundle renders danfo-like frames and record arrays as HTML and aligned text", () => {

@@ -217,6 +217,32 @@ describe("logLikelihood: bad inputs and resources", () => {
     mix.dispose();
   });
 
+  it("progress: a final line with 100 % and the solve's NFE when asked for, nothing by default outside a kernel or TTY", async () => {
+    const sde = new VPSDE();
+    const mix = eightGaussians();
+    const x = mix.sample(4, createRng(2));
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((s: string | Uint8Array) => (written.push(String(s)), true)) as typeof process.stderr.write;
+    let quiet: LogLikelihoodResult;
+    let shown: LogLikelihoodResult;
+    try {
+      quiet = await logLikelihood({ sde, score: mix.scoreFn(sde), x, divergence: "exact" });
+      assert.equal(process.stderr.isTTY ? -1 : written.length, process.stderr.isTTY ? -1 : 0, "no line in a pipe");
+      written.length = 0;
+      shown = await logLikelihood({ sde, score: mix.scoreFn(sde), x, divergence: "exact", progress: true, progressLabel: "toy NLL" });
+    } finally {
+      process.stderr.write = write;
+    }
+    const last = written.join("").trim().split(/[\r\n]/).pop()!;
+    assert.match(last, new RegExp(`^toy NLL  100%  NFE ${shown.nfe}  elapsed \\d+s$`));
+    assert.equal(shown.nfe, quiet.nfe, "progress does not change the solve");
+    disposeResult(quiet);
+    disposeResult(shown);
+    x.dispose();
+    mix.dispose();
+  });
+
   it("no tensor leaks over full solves (exact, multi-probe Hutchinson, dequantised)", async () => {
     const sde = new SubVPSDE();
     const mix = anisotropicMixture();

@@ -12,6 +12,8 @@ import { logLikelihood } from "../lib/likelihood";
 import { energyDistance, mean, modeStats, sampleCrossEntropy, std } from "../lib/metrics";
 import { odeEncode, odeSample } from "../lib/ode";
 import { createRng } from "../lib/random";
+import { Progress } from "../lib/train";
+import { inKernel } from "../lib/viz";
 import { sdeFromConfig, type ScoreFn, type SDE } from "../lib/sde";
 import { hostMixtureScore } from "../lib/toy";
 import { ablationModelSpecs, toyModelData, trainOrLoadToyModel } from "./models";
@@ -215,13 +217,24 @@ export async function runNllExperiment(s: NllSettings, quick: boolean, models?: 
       const truePer = Array.from(tf.tidy(() => mix.logProb(x).neg()).dataSync());
       const rows: NllRow[] = [];
       const own = models ?? (await loadAblationModels(quick));
+      // One progress line over all solves (each solve's own line is off), shown where logLikelihood's would be: in
+      // a notebook (updated in place) or a terminal, not in pipes and tests.
+      const solves = 2 * s.sdes.length * s.divergences.length;
+      const shown = inKernel() || Boolean(process.stderr.isTTY);
+      const progress = new Progress({ total: solves, unit: "solves", label: "NLL", mode: shown ? undefined : "off" });
       for (const scoreKind of ["exact", "learned"] as const) {
         for (const sdeName of s.sdes) {
           const sde = sdeFromConfig({ kind: sdeName });
           const score = scoreKind === "exact" ? mix.scoreFn(sde) : own.get(sdeName)!.score;
           for (const div of s.divergences) {
             const t0 = Date.now();
-            const r = await logLikelihood({ sde, score, x, divergence: div, eps: s.eps, rtol: s.rtol, atol: s.atol, rng: div === "exact" ? undefined : createRng(s.probeSeed) });
+            const span = sde.T - s.eps;
+            const r = await logLikelihood({
+              sde, score, x, divergence: div, eps: s.eps, rtol: s.rtol, atol: s.atol,
+              rng: div === "exact" ? undefined : createRng(s.probeSeed),
+              progress: false,
+              onStep: (st) => progress.update(rows.length + (st.t - s.eps) / span, `${scoreKind} ${sdeName} ${div}  NFE ${st.nfe}`),
+            });
             const per = Array.from(r.logp.dataSync(), (v) => -v);
             tf.dispose([r.logp, r.bpd, r.z, r.priorLogp, r.deltaLogp]);
             const gaps = per.map((v, i) => v - truePer[i]);
@@ -243,6 +256,7 @@ export async function runNllExperiment(s: NllSettings, quick: boolean, models?: 
           }
         }
       }
+      progress.finish(solves);
       x.dispose();
       if (!models) for (const m of own.values()) m.dispose();
       return { rows };

@@ -115,7 +115,7 @@ describe("sample(): registered solvers", () => {
     }, "failing run");
   });
 
-  it("adaptive_sde: without rejections it samples the Gaussian target (moments within Monte-Carlo error); the paper's rejections widen it; looser tolerance, fewer NFE", async () => {
+  it("adaptive_sde: with the Brownian bridge on rejections (default) and without rejections it samples the Gaussian target (moments within Monte-Carlo error); the paper's fresh draws widen it; looser tolerance, fewer NFE", async () => {
     const sde = new VPSDE();
     const n = 2000;
     const eps = sde.defaultEps;
@@ -132,17 +132,23 @@ describe("sample(): registered solvers", () => {
       });
       return { stats, nfe: r.nfe };
     };
+    // Within 4 Monte-Carlo standard errors of the exact p_eps: mean sd/√n, std ratio 1/√(2n).
+    const exact = (what: string, r: Awaited<ReturnType<typeof run>>) =>
+      r.stats.forEach(({ mean, stdRatio }, d) => {
+        const sd = sdAt(sde, eps, d);
+        assert.ok(Math.abs(mean - sde.alphaAt(eps) * MU[d]) < (4 * sd) / Math.sqrt(n), `${what}: mean[${d}] ${mean}`);
+        assert.ok(Math.abs(stdRatio - 1) < 4 / Math.sqrt(2 * n), `${what}: std ratio[${d}] ${stdRatio}`);
+      });
+    const bridge = await run({});
+    exact("bridge (default)", bridge);
     const free = await run({ reject: false });
-    free.stats.forEach(({ mean, stdRatio }, d) => {
-      const sd = sdAt(sde, eps, d);
-      assert.ok(Math.abs(mean - sde.alphaAt(eps) * MU[d]) < (4 * sd) / Math.sqrt(n), `mean[${d}] ${mean}`);
-      assert.ok(Math.abs(stdRatio - 1) < 4 / Math.sqrt(2 * n), `std ratio[${d}] ${stdRatio}`);
-    });
-    const paper = await run({});
+    exact("no rejections", free);
+    const paper = await run({ bridge: false });
+    assert.ok(paper.stats.every((s) => s.stdRatio > 1 + 4 / Math.sqrt(2 * n)), `fresh draws on rejection should widen the law: ${JSON.stringify(paper.stats)}`);
     const loose = await run({ rtol: 0.1 });
-    assert.ok(paper.stats.every((s) => s.stdRatio > 1 + 4 / Math.sqrt(2 * n)), `rejections should widen the law: ${JSON.stringify(paper.stats)}`);
-    assert.ok(loose.nfe < paper.nfe && free.nfe < paper.nfe, `NFE ${loose.nfe} (rtol 0.1), ${paper.nfe} (rtol 0.01), ${free.nfe} (no rejections)`);
-    assert.equal(paper.nfe % 2, 0);
+    assert.ok(loose.nfe < bridge.nfe && free.nfe < bridge.nfe, `NFE ${loose.nfe} (rtol 0.1), ${bridge.nfe} (rtol 0.01), ${free.nfe} (no rejections)`);
+    assert.ok(Math.abs(paper.nfe - bridge.nfe) < 0.1 * bridge.nfe, `NFE ${paper.nfe} (fresh draws) vs ${bridge.nfe} (bridge)`);
+    assert.equal(bridge.nfe % 2, 0);
   });
 });
 

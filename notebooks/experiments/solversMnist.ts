@@ -15,8 +15,8 @@
  * Layout: `<dir>/<model>-step<step>/<label>/chunk-*.{npy,json}` and, after a full run, `<dir>/mnist_<model>.json`
  * + `.csv` (saveResult); `dir` defaults to data/results/solvers (solverResultsDir, SCORE_SDE_RESULTS_DIR honoured).
  *
- *   npx ts-node --transpile-only -e 'require("./notebooks/experiments/solversMnist").runMnistSolverComparisonCli()' -- \
- *     --model mnist-vp --n 1000 [--chunk 100] [--seed 0] [--settings ddim:20,dpm_solver_pp_2m:10,...]
+ *   nice -n 10 npx ts-node --transpile-only notebooks/experiments/solversMnist.ts --model mnist-vp --n 1000 \
+ *     [--chunk 100] [--seed 0] [--settings ddim:20,dpm_solver_pp_2m:10,…] [--classifier file] [--dir folder]
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -246,4 +246,11 @@ export async function runMnistSolverComparisonCli(argv = process.argv.slice(2)):
     log: (l) => console.error(l),
   });
   console.log(JSON.stringify(r, null, 1));
+}
+
+if (require.main === module) {
+  runMnistSolverComparisonCli().catch((e: unknown) => {
+    console.error((e as Error).message ?? e);
+    process.exit(1);
+  });
 }

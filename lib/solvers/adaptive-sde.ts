@@ -24,9 +24,11 @@
  * (Rackauckas & Nie 2017, "rejection sampling with memory", RSwM1): every increment drawn is part of one Brownian
  * path; a rejected step of length L with increment W is retried on [0, h] with the Brownian bridge
  * ΔW ~ N((h/L) W, h (L − h)/L) and the rest (L − h, W − ΔW) kept on a per-example stack for the next steps (a step
- * never runs past the stored interval on top). NFE within 7 % of the paper's scheme, and on the same target std
- * ratios 1.005 / 0.993 (rtol 0.05), 0.989 / 1.015 (rtol 0.01), 0.992 / 1.001 (rtol 0.002), means within 1.3 standard
- * errors: all within 2 standard errors (test/solvers/sample.test.ts checks 2000 samples within 4). Cost on the host:
+ * never runs past the stored interval on top). On the same target std ratios 1.005 / 0.993 (rtol 0.05), 0.989 / 1.015
+ * (rtol 0.01), 0.992 / 1.001 (rtol 0.002), means within 1.3 standard errors: all within 2 standard errors
+ * (test/solvers/sample.test.ts checks 2000 samples within 4), at NFE within 7 % of the paper's scheme on VP. On VE
+ * (σ_max = 50) the paper's scheme is 40–67 % too wide (rtol 0.05 / 0.01 / 0.002) and the bridge gives 0.994 / 0.983
+ * (rtol 0.05) and 1.003 / 1.001 (rtol 0.01), at 20–30 % more NFE than the paper's scheme. Cost on the host:
  * a few masked tensor ops per stack level and iteration (on 2-d toys the wall time roughly doubles; nothing next to
  * a network's evaluation). `bridge: false` is the paper's scheme, kept for comparison;
  * `reject: false` accepts every step and uses E only for the next step size (increments exact, fewer NFE, but the

@@ -16,17 +16,17 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { backendInfo, initBackend } from "../lib/backend";
 import { createRng } from "../lib/random";
-import { VPSDE, perExample } from "../lib/sde";
+import { SubVPSDE, VESDE, VPSDE, perExample } from "../lib/sde";
 import type { SDE } from "../lib/sde";
 import { imagesToTensor, loadMnist } from "../lib/data";
 import type { ImageDataset } from "../lib/data";
 import { readSafetensors, writeJsonAtomic, writeSafetensors } from "../lib/io";
 import {
   classifierFromConfig, classifierGradFn, createImageClassifier, getClassifierWeights, pcConditionalSample, pcInpaint,
-  setClassifierWeights, trainNoiseConditionalClassifier,
+  regionMask, setClassifierWeights, trainNoiseConditionalClassifier,
 } from "../lib/controllable";
 import { ImageClassifier } from "../lib/metrics/images";
-import { loadScoreModel } from "../lib/data/score-model";
+import { loadScoreModel, type LoadedScoreModel } from "../lib/data/score-model";
 import type { ClassifierNetwork } from "../lib/controllable";
 import { repoRoot } from "./results";
 
@@ -75,14 +75,74 @@ export function mnistAccuracy(net: ClassifierNetwork, sde: SDE, test: ImageDatas
   return out;
 }
 
-/** Loads a committed classifier (architecture from the file's metadata). */
-export function loadMnistClassifier(name = "mnist-vp"): ClassifierNetwork {
+/** Names of the committed noise-conditional classifiers (folders of data/classifiers holding a model.safetensors). */
+export function committedClassifierNames(): string[] {
+  if (!fs.existsSync(CLASSIFIER_DIR)) return [];
+  return fs.readdirSync(CLASSIFIER_DIR).filter((d) => fs.existsSync(path.join(CLASSIFIER_DIR, d, "model.safetensors"))).sort();
+}
+
+/** A committed noise-conditional classifier with the SDE and data scaling it was trained for (file metadata). */
+export interface CommittedClassifier {
+  name: string;
+  net: ClassifierNetwork;
+  /** The SDE of its training perturbations: its marginal std s(t) is the network's noise input. */
+  sde: SDE;
+  /** Trained on centred ([−1, 1]) data. */
+  centered: boolean;
+  /** [height, width, channels] of its inputs. */
+  imageShape: [number, number, number];
+}
+
+/** Rebuilds the training SDE recorded in a classifier file's metadata ({kind: "VP" | "subVP" | "VE", …}). */
+function sdeFromMetadata(file: string, json: string | undefined): SDE {
+  const c = JSON.parse(json ?? "{}") as { kind?: string; betaMin?: number; betaMax?: number; sigmaMin?: number; sigmaMax?: number; N?: number };
+  if (c.kind === "VP") return new VPSDE({ betaMin: c.betaMin, betaMax: c.betaMax, N: c.N });
+  if (c.kind === "subVP") return new SubVPSDE({ betaMin: c.betaMin, betaMax: c.betaMax, N: c.N });
+  if (c.kind === "VE") return new VESDE({ sigmaMin: c.sigmaMin, sigmaMax: c.sigmaMax, N: c.N });
+  throw new Error(`${path.relative(ROOT, file)}: metadata "sde" = ${JSON.stringify(json)} is not a VP, subVP or VE SDE record`);
+}
+
+/**
+ * Loads the committed classifier data/classifiers/<name>/ (by convention named after the score model it guides):
+ * the network from the file's metadata alone, and its training SDE. An error lists the committed names.
+ */
+export function loadCommittedClassifier(name: string): CommittedClassifier {
   const file = path.join(CLASSIFIER_DIR, name, "model.safetensors");
-  if (!fs.existsSync(file)) throw new Error(`no committed classifier "${name}" (${path.relative(ROOT, file)}); train one with notebooks/experiments/controllable-mnist.ts`);
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(name) || !fs.existsSync(file)) {
+    throw new Error(`no committed noise-conditional classifier "${name}" (data/classifiers/${name}/model.safetensors); committed: ${committedClassifierNames().join(", ") || "(none)"}; train one with notebooks/experiments/controllable-mnist.ts`);
+  }
   const { tensors, metadata } = readSafetensors(file);
-  const net = classifierFromConfig(JSON.parse(metadata.config));
+  const config = JSON.parse(metadata.config) as { size?: number; channels?: number };
+  const net = classifierFromConfig(config);
   setClassifierWeights(net, tensors.map((t) => ({ name: t.name, shape: t.shape, values: t.data })));
-  return net;
+  const data = JSON.parse(metadata.data ?? "{}") as { centered?: boolean };
+  return { name, net, sde: sdeFromMetadata(file, metadata.sde), centered: data.centered !== false, imageShape: [config.size ?? 28, config.size ?? 28, config.channels ?? 1] };
+}
+
+/** Loads a committed classifier's network (architecture from the file's metadata). */
+export function loadMnistClassifier(name = "mnist-vp"): ClassifierNetwork {
+  return loadCommittedClassifier(name).net;
+}
+
+/**
+ * Why `clf` cannot guide `model`, or undefined when it can: same image shape, same data scaling, and the same
+ * forward process (marginal mean and std equal at t = 0.01, 0.1, 0.5, 1 within 1e-5 relative), since the classifier's
+ * ∇ₓ log p_t(y | x) is only the right term of eq. 14 for the score model's own p_t.
+ */
+export function classifierMismatch(clf: CommittedClassifier, model: LoadedScoreModel): string | undefined {
+  if (clf.imageShape.join("×") !== model.imageShape.join("×")) return `it takes ${clf.imageShape.join("×")} images, the model makes ${model.imageShape.join("×")}`;
+  if (clf.centered !== model.centered) return `it was trained on ${clf.centered ? "[−1, 1]" : "[0, 1]"} data, the model works on ${model.centered ? "[−1, 1]" : "[0, 1]"}`;
+  const ts = [0.01, 0.1, 0.5, 1];
+  const coef = (sde: SDE) =>
+    tf.tidy(() => {
+      const { mean, std } = sde.marginalCoefficients(tf.tensor1d(ts));
+      return [...mean.dataSync(), ...std.dataSync()];
+    });
+  const a = coef(clf.sde);
+  const b = coef(model.sde);
+  const k = a.findIndex((v, i) => Math.abs(v - b[i]) > 1e-5 * Math.max(1, Math.abs(b[i])));
+  if (k >= 0) return `its training SDE differs from the model's (marginal ${k < ts.length ? "mean" : "std"} at t = ${ts[k % ts.length]}: ${a[k]} vs ${b[k]})`;
+  return undefined;
 }
 
 export interface TrainMnistClassifierOptions {
@@ -215,9 +275,10 @@ export async function runMnistControl(s: MnistControlSettings, seed = 1): Promis
   // Read from this checkout's data/pretrained (found from package.json, so it also works from the notebooks/ link).
   const m = loadScoreModel(path.join(ROOT, "data", "pretrained", "mnist-vp", "model.ckpt"));
   const { sde, score } = m.withSteps(s.N);
-  const clf = loadMnistClassifier("mnist-vp");
+  const committed = loadCommittedClassifier("mnist-vp");
+  const clf = committed.net;
   const judge = ImageClassifier.load(path.join(ROOT, "data", "pretrained", "classifier-mnist", "model.safetensors")).classifier;
-  const grad = classifierGradFn(clf, mnistClassifierSde());
+  const grad = classifierGradFn(clf, committed.sde);
   const labels = Int32Array.from({ length: 10 * s.perClass }, (_, i) => Math.floor(i / s.perClass));
   const classConditional: MnistClassConditionalRow[] = [];
   const classImages: Record<string, Float32Array> = {};
@@ -239,7 +300,7 @@ export async function runMnistControl(s: MnistControlSettings, seed = 1): Promis
   const t0 = Date.now();
   const x01 = imagesToTensor(test, idx);
   const data = m.fromImages(x01);
-  const mask = tf.tidy(() => tf.concat([tf.ones([14, 28, 1]), tf.zeros([14, 28, 1])], 0));
+  const mask = regionMask("bottom", 28, 28, 1);
   const out = await pcInpaint({ sde, score, data, mask, predictor: "reverse_diffusion", corrector: "none", rng: createRng(seed + 1) });
   const done = m.toImages(out.samples);
   const completed = Float32Array.from(done.dataSync());

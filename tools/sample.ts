@@ -1,6 +1,7 @@
 /**
  * Sampling CLI, a thin dispatcher:
- *   npm run sample -- --model <name|file.ckpt> …   image score models (tools/sample/model.ts)
+ *   npm run sample -- --model <name|file.ckpt> …   image score models (tools/sample/model.ts): unconditional,
+ *                                                  --class K (class-conditional) or --inpaint R --from-test I..J
  *   npm run sample -- --toy <preset> …             toy 2-D distributions (tools/sample/toy.ts)
  * Run with --help after --model or --toy for the options of each.
  */

@@ -49,6 +49,8 @@ export interface ReplacementSamplerOptions extends PCSettingsOptions {
   /** "official" (default): known part = data at the start; "noised": a forward sample at T (issue #39). */
   start?: InpaintStart;
   rng: Rng;
+  /** Called after grid step i (0 … N−1) with i, for progress displays; draws nothing. */
+  onStep?: (i: number) => void;
 }
 
 export interface InpaintOptions extends ReplacementSamplerOptions {
@@ -164,6 +166,7 @@ async function replacementLoop(
   if (!(sde instanceof SDE)) fail(where, "sde", typeof sde, "an SDE (VESDE, VPSDE, SubVPSDE)");
   if (typeof score !== "function") fail(where, "score", typeof score, "a ScoreFn (x, t) => tensor");
   if (!rng || typeof rng.normal !== "function") fail(where, "rng", typeof rng, "an Rng (createRng(seed))");
+  if (opts.onStep !== undefined && typeof opts.onStep !== "function") fail(where, "onStep", typeof opts.onStep, "a function (i) => void or undefined");
   checkTensorFinite(where, "data", data);
   const { predictorName, correctorName, snr, nSteps, eps, denoise, probabilityFlow } = pcSettings(where, sde, opts);
   const start = opts.start ?? "official";
@@ -232,6 +235,7 @@ async function replacementLoop(
       } finally {
         t.dispose();
       }
+      opts.onStep?.(i);
     }
     const samples = denoise ? xMean : x;
     (denoise ? x : xMean).dispose();

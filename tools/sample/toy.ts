@@ -68,6 +68,8 @@ export function parseToyArgs(argv: string[]): ToySampleArgs {
       if (vals.has(a)) bad(a, v, "given once");
       vals.set(a, v);
       i++;
+    } else if (["--class", "--guidance", "--inpaint", "--from-test"].includes(a)) {
+      bad(a, argv[i + 1], "absent with --toy: class-conditional sampling and inpainting need an image model and its classifier (npm run sample -- --model mnist-vp …)");
     } else bad("argument", a, `one of ${[...VALUED, "--no-png"].join(", ")}`);
   }
   if (flags.has("--help")) {

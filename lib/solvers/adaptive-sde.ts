@@ -28,7 +28,8 @@
  * (rtol 0.01), 0.992 / 1.001 (rtol 0.002), means within 1.3 standard errors: all within 2 standard errors
  * (test/solvers/sample.test.ts checks 2000 samples within 4), at NFE within 7 % of the paper's scheme on VP. On VE
  * (σ_max = 50) the paper's scheme is 40–67 % too wide (rtol 0.05 / 0.01 / 0.002) and the bridge gives 0.994 / 0.983
- * (rtol 0.05) and 1.003 / 1.001 (rtol 0.01), at 20–30 % more NFE than the paper's scheme. Cost on the host:
+ * (rtol 0.05), 1.003 / 1.001 (rtol 0.01) and 1.000 / 1.009 (rtol 0.002), at 9–29 % more NFE than the paper's scheme.
+ * sub-VP, rtol 0.05: paper's 1.15 / 1.32, bridge 0.993 / 0.982. Cost on the host:
  * a few masked tensor ops per stack level and iteration (on 2-d toys the wall time roughly doubles; nothing next to
  * a network's evaluation). `bridge: false` is the paper's scheme, kept for comparison;
  * `reject: false` accepts every step and uses E only for the next step size (increments exact, fewer NFE, but the

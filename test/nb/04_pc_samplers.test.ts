@@ -7,11 +7,40 @@ import * as tf from "@tensorflow/tfjs";
 import * as assert from "node:assert/strict";
 import * as dfd from "danfojs-node";
 import { initBackend, writeFileAtomic } from "../../lib";
-import { show, showTable, showMarkdown, grid, scatter2d, circle, noiseBand, errorMarkers, isQuick, Panel, Trace } from "../../lib/viz";
 import {
-  table1ExperimentSettings as table1Settings, runTable1Experiment, snrSweepSettings, runSnrSweepExperiment, pcMixture,
-  table1Layout, paperTable1Layout, table1Claims, paired, cell, configKey, foldToModes, pm, sig,
-  PAPER_TABLE5_SNR, SummaryRow, PcRunRow, PcSdeName, runLearnedTable1Experiment, learnedTable1Settings,
+  show,
+  showTable,
+  showMarkdown,
+  grid,
+  scatter2d,
+  circle,
+  noiseBand,
+  errorMarkers,
+  isQuick,
+  Panel,
+  Trace,
+} from "../../lib/viz";
+import {
+  table1ExperimentSettings as table1Settings,
+  runTable1Experiment,
+  snrSweepSettings,
+  runSnrSweepExperiment,
+  pcMixture,
+  table1Layout,
+  paperTable1Layout,
+  table1Claims,
+  paired,
+  cell,
+  configKey,
+  foldToModes,
+  pm,
+  sig,
+  PAPER_TABLE5_SNR,
+  SummaryRow,
+  PcRunRow,
+  PcSdeName,
+  runLearnedTable1Experiment,
+  learnedTable1Settings,
 } from "../../notebooks/experiments";
 
 nbTest("notebook 04_pc_samplers", { timeout: 600_000 }, async (nbT) => {
@@ -34,24 +63,38 @@ const t1 = await runTable1Experiment(t1Settings, quick, (r: PcRunRow, done: numb
   }
 });
 const t1p = t1.result.payload;
-console.log(t1.reused
-  ? `reused data/results/ablations/table1_exact_score.json (computed ${t1.result.createdAt} on ${t1.result.backend} in ${t1.result.wallSeconds.toFixed(0)} s)`
-  : `computed in ${t1.result.wallSeconds.toFixed(0)} s on ${t1.result.backend}`);
-console.log(`n = ${t1Settings.n} points per run, seeds ${t1Settings.seeds.join(", ")}, reference ${t1Settings.nRef} true points; ${t1p.runs.length} runs`);
-showTable([{
-  "points n": t1Settings.n,
-  "ED floor (×1e-3)": pm(t1p.floor.edMean * 1e3, t1p.floor.edStd * 1e3),
-  "spread-ratio floor": pm(t1p.floor.varRatioMean, t1p.floor.varRatioStd),
-  "ΔCE floor": pm(t1p.floor.dceMean, t1p.floor.dceStd),
-}]);
+console.log(
+  t1.reused
+    ? `reused data/results/ablations/table1_exact_score.json (computed ${t1.result.createdAt} ` +
+      `on ${t1.result.backend} in ${t1.result.wallSeconds.toFixed(0)} s)`
+    : `computed in ${t1.result.wallSeconds.toFixed(0)} s on ${t1.result.backend}`,
+);
+console.log(
+  `n = ${t1Settings.n} points per run, seeds ${t1Settings.seeds.join(", ")}, ` +
+    `reference ${t1Settings.nRef} true points; ${t1p.runs.length} runs`,
+);
+showTable([
+  {
+    "points n": t1Settings.n,
+    "ED floor (×1e-3)": pm(t1p.floor.edMean * 1e3, t1p.floor.edStd * 1e3),
+    "spread-ratio floor": pm(t1p.floor.varRatioMean, t1p.floor.varRatioStd),
+    "ΔCE floor": pm(t1p.floor.dceMean, t1p.floor.dceStd),
+  },
+]);
 
 // ---- cell 3 [c06] ----
 nbCell = "cell 3 [c06]";
 const S: SummaryRow[] = t1p.summary;
 const edFrame = table1Layout(S, (s) => pm(s.edMean * 1e3, s.edStd * 1e3));
-console.log("Energy distance ×1e-3 (toy, exact score); noise floor " + pm(t1p.floor.edMean * 1e3, t1p.floor.edStd * 1e3));
+console.log(
+  "Energy distance ×1e-3 (toy, exact score); noise floor " +
+    pm(t1p.floor.edMean * 1e3, t1p.floor.edStd * 1e3),
+);
 showTable(edFrame);
-console.log("Spread ratio (toy, exact score; 1 = exact); noise floor " + pm(t1p.floor.varRatioMean, t1p.floor.varRatioStd));
+console.log(
+  "Spread ratio (toy, exact score; 1 = exact); noise floor " +
+    pm(t1p.floor.varRatioMean, t1p.floor.varRatioStd),
+);
 showTable(table1Layout(S, (s) => pm(s.varRatioMean, s.varRatioStd)));
 console.log("Paper, Table 1: CIFAR-10 FID (learned SMLD / DDPM models)");
 showTable(paperTable1Layout());
@@ -60,24 +103,56 @@ showTable(paperTable1Layout());
 nbCell = "cell 4 [c08]";
 // Per-seed runs → mean ± std per configuration with danfojs (groupby + agg; std over seeds with n − 1, as the
 // experiments' summary), sorted by energy distance within each SDE, and written as CSV beside the figures.
-const perSeed = new dfd.DataFrame(t1p.runs.map((r) => ({
-  SDE: r.sde, sampler: r.column === "C2000" ? "C2000 (corrector only)" : `${r.column} ${r.row}`, snr: r.snr,
-  NFE: r.nfe, scoreEvals: r.scoreEvals, seconds: r.seconds, ed: r.energyDistance * 1e3, spread: r.varRatio, dce: r.deltaCE,
-})));
+const perSeed = new dfd.DataFrame(
+  t1p.runs.map((r) => ({
+    SDE: r.sde,
+    sampler: r.column === "C2000" ? "C2000 (corrector only)" : `${r.column} ${r.row}`,
+    snr: r.snr,
+    NFE: r.nfe,
+    scoreEvals: r.scoreEvals,
+    seconds: r.seconds,
+    ed: r.energyDistance * 1e3,
+    spread: r.varRatio,
+    dce: r.deltaCE,
+  })),
+);
 const bySampler = perSeed
   .groupby(["SDE", "sampler", "snr"])
-  .agg({ NFE: "mean", scoreEvals: "mean", seconds: "mean", ed: ["mean", "std"], spread: ["mean", "std"], dce: ["mean", "std"] });
-const costCsv = quick ? "../figures/quick/04_pc_samplers/table1_by_sampler.csv" : "../figures/04_pc_samplers/table1_by_sampler.csv";
+  .agg({
+    NFE: "mean",
+    scoreEvals: "mean",
+    seconds: "mean",
+    ed: ["mean", "std"],
+    spread: ["mean", "std"],
+    dce: ["mean", "std"],
+  });
+const costCsv = quick
+  ? "../figures/quick/04_pc_samplers/table1_by_sampler.csv"
+  : "../figures/04_pc_samplers/table1_by_sampler.csv";
 writeFileAtomic(costCsv, dfd.toCSV(bySampler) as string);
 const sdeCol = bySampler.column("SDE").values as string[];
 for (const sde of [...new Set(sdeCol)]) {
-  const rows = dfd.toJSON(bySampler.query(sdeCol.map((v) => v === sde)).sortValues("ed_mean")) as Record<string, number & string>[];
-  showTable(rows.map((r) => ({
-    SDE: r.SDE, sampler: r.sampler, snr: r.snr, "NFE (official)": r.NFE_mean, "score evals": r.scoreEvals_mean, "wall s / run": sig(r.seconds_mean, 3),
-    "ED ×1e-3": pm(r.ed_mean, r.ed_std), "spread ratio": pm(r.spread_mean, r.spread_std), "ΔCE": pm(r.dce_mean, r.dce_std),
-  })));
+  const rows = dfd.toJSON(bySampler.query(sdeCol.map((v) => v === sde)).sortValues("ed_mean")) as Record<
+    string,
+    number & string
+  >[];
+  showTable(
+    rows.map((r) => ({
+      SDE: r.SDE,
+      sampler: r.sampler,
+      snr: r.snr,
+      "NFE (official)": r.NFE_mean,
+      "score evals": r.scoreEvals_mean,
+      "wall s / run": sig(r.seconds_mean, 3),
+      "ED ×1e-3": pm(r.ed_mean, r.ed_std),
+      "spread ratio": pm(r.spread_mean, r.spread_std),
+      ΔCE: pm(r.dce_mean, r.dce_std),
+    })),
+  );
 }
-console.log(`per-configuration table (${bySampler.shape[0]} rows, from ${perSeed.shape[0]} runs) → ${costCsv.slice(3)}`);
+console.log(
+  `per-configuration table (${bySampler.shape[0]} rows, from ${perSeed.shape[0]} runs) → ${costCsv.slice(3)}`,
+);
 
 // ---- cell 5 [c08t] (test) ----
 nbCell = "cell 5 [c08t]";
@@ -89,8 +164,16 @@ for (const s of S) {
   const name = s.column === "C2000" ? "C2000 (corrector only)" : `${s.column} ${s.row}`;
   const r = aggRows.find((a) => a.SDE === s.sde && a.sampler === name && a.snr === s.snr);
   assert.ok(r, `${s.sde} ${name} missing`);
-  for (const [got, want] of [[r.ed_mean, s.edMean * 1e3], [r.ed_std, s.edStd * 1e3], [r.spread_mean, s.varRatioMean], [r.dce_std, s.dceStd]]) {
-    assert.ok(Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)), `${s.sde} ${name}: ${got} vs ${want}`);
+  for (const [got, want] of [
+    [r.ed_mean, s.edMean * 1e3],
+    [r.ed_std, s.edStd * 1e3],
+    [r.spread_mean, s.varRatioMean],
+    [r.dce_std, s.dceStd],
+  ]) {
+    assert.ok(
+      Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)),
+      `${s.sde} ${name}: ${got} vs ${want}`,
+    );
   }
 }
 });
@@ -99,111 +182,243 @@ for (const s of S) {
 nbCell = "cell 6 [c10]";
 const mix = pcMixture(t1Settings.mixture);
 const sdOf = t1Settings.mixture.std;
-const showCfgs: [string, string][] = [["corrector only", "C2000"], ["ancestral sampling", "P1000"], ["reverse diffusion", "P1000"], ["probability flow", "P1000"], ["probability flow", "P2000"], ["reverse diffusion", "PC1000"]];
+const showCfgs: [string, string][] = [
+  ["corrector only", "C2000"],
+  ["ancestral sampling", "P1000"],
+  ["reverse diffusion", "P1000"],
+  ["probability flow", "P1000"],
+  ["probability flow", "P2000"],
+  ["reverse diffusion", "PC1000"],
+];
+const shortRow: Record<string, string> = {
+  "corrector only": "corrector only",
+  "ancestral sampling": "ancestral",
+  "reverse diffusion": "rev. diffusion",
+  "probability flow": "prob. flow",
+};
 const L = 5 * sdOf;
+const square = { xaxis: { range: [-L, L] }, yaxis: { range: [-L, L] } };
+const folded = (key: string, color: string): Trace[] => [
+  circle(2 * sdOf),
+  scatter2d(foldToModes(mix.means, t1p.samples[key] ?? []), { color, size: 3 }),
+];
+// One row per SDE, one column per sampler; titles on two lines (SDE and column / predictor) so that seven
+// panels fit the notebook's width, tick labels only on the outer axes (every panel has the same range).
 const foldPanels: Panel[][] = (["VE", "VP"] as PcSdeName[]).map((sde) => [
-  { title: `${sde}: true samples`, traces: [circle(2 * sdOf), scatter2d(foldToModes(mix.means, t1p.samples["truth"]), { color: "#555", size: 3 })], xaxis: { range: [-L, L] }, yaxis: { range: [-L, L] } },
+  { title: `${sde}<br>true samples`, traces: folded("truth", "#555"), ...square },
   ...showCfgs.map(([row, col]): Panel => ({
-    title: `${sde} ${col}${col === "C2000" ? "" : " " + row.replace("ancestral sampling", "ancestral").replace("reverse diffusion", "rev. diff.").replace("probability flow", "prob. flow")}`,
-    traces: [circle(2 * sdOf), scatter2d(foldToModes(mix.means, t1p.samples[configKey({ sde, row, column: col })] ?? []), { color: sde === "VE" ? "#1f77b4" : "#d62728", size: 3 })],
-    xaxis: { range: [-L, L] }, yaxis: { range: [-L, L] },
+    title: `${sde} ${col}<br>${shortRow[row]}`,
+    traces: folded(configKey({ sde, row, column: col }), sde === "VE" ? "#1f77b4" : "#d62728"),
+    ...square,
   })),
 ]);
-await show(grid(foldPanels, { title: "Samples relative to their nearest mode centre (exact score, first seed)", panelWidth: 210, panelHeight: 210 }), { name: "table1_mode_shapes" });
+const foldTitle = "Samples relative to their nearest mode centre (exact score, first seed)";
+await show(
+  grid(foldPanels, { title: foldTitle, panelWidth: 210, panelHeight: 210, outerTickLabelsOnly: true }),
+  {
+    name: "table1_mode_shapes",
+  },
+);
 
 // ---- cell 7 [c11] ----
 nbCell = "cell 7 [c11]";
 // Per-configuration metrics with error bars (std over seeds) and the noise floor (grey band: mean ± 2 std).
-const abbr: Record<string, string> = { "ancestral sampling": "anc", "reverse diffusion": "rd", "probability flow": "pf", "corrector only": "" };
+const abbr: Record<string, string> = {
+  "ancestral sampling": "anc",
+  "reverse diffusion": "rd",
+  "probability flow": "pf",
+  "corrector only": "",
+};
 const labels = S.map((s) => `${s.sde} ${s.column} ${abbr[s.row] ?? s.row}`.trim());
 const sdeColors = S.map((s) => (s.sde === "VE" ? "#1f77b4" : "#d62728"));
 const byConfig = { tickangle: 60, type: "category" };
 const metricPanels: Panel[] = [
   {
-    title: "energy distance ×1e-3", xaxis: byConfig,
-    traces: [...noiseBand(labels, t1p.floor.edMean * 1e3, t1p.floor.edStd * 1e3), errorMarkers(labels, S.map((s) => s.edMean * 1e3), S.map((s) => s.edStd * 1e3), { color: sdeColors })],
+    title: "energy distance ×1e-3",
+    xaxis: byConfig,
+    traces: [
+      ...noiseBand(labels, t1p.floor.edMean * 1e3, t1p.floor.edStd * 1e3),
+      errorMarkers(
+        labels,
+        S.map((s) => s.edMean * 1e3),
+        S.map((s) => s.edStd * 1e3),
+        { color: sdeColors },
+      ),
+    ],
   },
   {
-    title: "spread ratio (1 = exact)", xaxis: byConfig,
-    traces: [...noiseBand(labels, t1p.floor.varRatioMean, t1p.floor.varRatioStd), errorMarkers(labels, S.map((s) => s.varRatioMean), S.map((s) => s.varRatioStd), { color: sdeColors })],
+    title: "spread ratio (1 = exact)",
+    xaxis: byConfig,
+    traces: [
+      ...noiseBand(labels, t1p.floor.varRatioMean, t1p.floor.varRatioStd),
+      errorMarkers(
+        labels,
+        S.map((s) => s.varRatioMean),
+        S.map((s) => s.varRatioStd),
+        { color: sdeColors },
+      ),
+    ],
   },
 ];
 const metricsTitle = "Table 1 configurations on the toy (blue VE, red VP; dotted: noise floor ± 2 std)";
-await show(grid([metricPanels], { title: metricsTitle, panelWidth: 520, panelHeight: 420, margin: { b: 110 } }), { name: "table1_metrics" });
+await show(
+  grid([metricPanels], { title: metricsTitle, panelWidth: 520, panelHeight: 420, margin: { b: 110 } }),
+  { name: "table1_metrics" },
+);
 
 // ---- cell 8 [c13] ----
 nbCell = "cell 8 [c13]";
 const claimsED = table1Claims(t1p.runs, "energyDistance");
 const claimsSpread = table1Claims(t1p.runs, "spreadError");
 const claimTable = claimsED.map((c, i) => ({
-  claim: c.claim, SDE: c.sde, A: c.better, B: c.worse, "paper FID A < B": c.paperFid,
-  "ΔED ×1e-3": pm(c.diffMean * 1e3, c.diffStd * 1e3), "t (ED)": sig(c.t, 2), "ED verdict": c.verdict,
-  "Δ|spread−1|": pm(claimsSpread[i].diffMean, claimsSpread[i].diffStd), "t (spread)": sig(claimsSpread[i].t, 2), "spread verdict": claimsSpread[i].verdict,
+  claim: c.claim,
+  SDE: c.sde,
+  A: c.better,
+  B: c.worse,
+  "paper FID A < B": c.paperFid,
+  "ΔED ×1e-3": pm(c.diffMean * 1e3, c.diffStd * 1e3),
+  "t (ED)": sig(c.t, 2),
+  "ED verdict": c.verdict,
+  "Δ|spread−1|": pm(claimsSpread[i].diffMean, claimsSpread[i].diffStd),
+  "t (spread)": sig(claimsSpread[i].t, 2),
+  "spread verdict": claimsSpread[i].verdict,
 }));
 showTable(claimTable);
 const count = (cs: typeof claimsED, v: string): number => cs.filter((c) => c.verdict === v).length;
-showMarkdown(`Energy distance: **${count(claimsED, "holds")}** claims hold, **${count(claimsED, "reversed")}** reversed, ${count(claimsED, "not resolved")} not resolved. ` +
-  `Spread: **${count(claimsSpread, "holds")}** hold, **${count(claimsSpread, "reversed")}** reversed, ${count(claimsSpread, "not resolved")} not resolved (of ${claimsED.length}).`);
+showMarkdown(
+  `Energy distance: **${count(claimsED, "holds")}** claims hold, ` +
+    `**${count(claimsED, "reversed")}** reversed, ${count(claimsED, "not resolved")} not resolved. ` +
+    `Spread: **${count(claimsSpread, "holds")}** hold, **${count(claimsSpread, "reversed")}** reversed, ` +
+    `${count(claimsSpread, "not resolved")} not resolved (of ${claimsED.length}).`,
+);
 
 // ---- cell 9 [c15] (test) ----
 nbCell = "cell 9 [c15]";
-await nbT.test("cell 9 [c15]: const expectedCost: Record<string, [number, number]> = { P10", async () => {
+await nbT.test("cell 9 [c15]: const expectedCost: Record<string, [number, number]> = {", async () => {
 // Accounting: the official NFE formula N (nSteps + 1) and the score evaluations actually made, per column.
-const expectedCost: Record<string, [number, number]> = { P1000: [2000, 1000], P2000: [4000, 2000], C2000: [3000, 2000], PC1000: [2000, 2000] };
-for (const s of S) assert.deepEqual([s.nfe, s.scoreEvals], expectedCost[s.column], `${s.sde} ${s.row} ${s.column}`);
+const expectedCost: Record<string, [number, number]> = {
+  P1000: [2000, 1000],
+  P2000: [4000, 2000],
+  C2000: [3000, 2000],
+  PC1000: [2000, 2000],
+};
+for (const s of S)
+  assert.deepEqual([s.nfe, s.scoreEvals], expectedCost[s.column], `${s.sde} ${s.row} ${s.column}`);
 // With the exact score no configuration breaks down: mode balance and spread stay close to the truth.
 for (const s of S) {
   assert.ok(s.weightTVMean < 0.15, `${s.sde} ${s.row} ${s.column}: weight TV ${s.weightTVMean}`);
   assert.ok(Math.abs(s.varRatioMean - 1) < 0.3, `${s.sde} ${s.row} ${s.column}: spread ${s.varRatioMean}`);
 }
-// What reproduces (full run) and already shows at quick size: corrector-only C2000 and the probability-flow predictor
-// over-disperse the VP modes relative to reverse diffusion P1000 (paper: C2000 19.06 and prob. flow 3.59 vs 3.21).
+// What reproduces (full run) and already shows at quick size: corrector-only C2000 and the probability-flow
+// predictor over-disperse the VP modes relative to reverse diffusion P1000 (paper: C2000 19.06 and prob. flow
+// 3.59 vs 3.21).
 const vpRd = cell(S, "VP", "reverse diffusion", "P1000");
-assert.ok(cell(S, "VP", "corrector only", "C2000").varRatioMean > vpRd.varRatioMean + 0.05, "VP C2000 wider than P1000");
-assert.ok(cell(S, "VP", "probability flow", "P1000").varRatioMean > vpRd.varRatioMean + 0.04, "VP prob. flow wider than reverse diffusion");
+assert.ok(
+  cell(S, "VP", "corrector only", "C2000").varRatioMean > vpRd.varRatioMean + 0.05,
+  "VP C2000 wider than P1000",
+);
+assert.ok(
+  cell(S, "VP", "probability flow", "P1000").varRatioMean > vpRd.varRatioMean + 0.04,
+  "VP prob. flow wider than reverse diffusion",
+);
 // PC1000 beats C2000 in spread for VP reverse diffusion (paired over seeds).
-assert.ok(paired(t1p.runs, "VP", ["reverse diffusion", "PC1000"], ["corrector only", "C2000"], "spreadError").diffMean < 0);
+assert.ok(
+  paired(t1p.runs, "VP", ["reverse diffusion", "PC1000"], ["corrector only", "C2000"], "spreadError")
+    .diffMean < 0,
+);
 });
 
 // ---- cell 10 [c17] ----
 nbCell = "cell 10 [c17]";
 const snrS = snrSweepSettings(quick);
-const paperSnr = (sde: PcSdeName, sm: string): number => (PAPER_TABLE5_SNR[sde] as Record<string, number>)[sm];
+const paperSnr = (sde: PcSdeName, sm: string): number =>
+  (PAPER_TABLE5_SNR[sde] as Record<string, number>)[sm];
 const sw = await runSnrSweepExperiment(snrS, quick, paperSnr);
 const swp = sw.result.payload;
-console.log(sw.reused ? `reused table5_snr_sweep.json (computed ${sw.result.createdAt}, ${sw.result.wallSeconds.toFixed(0)} s)` : `computed in ${sw.result.wallSeconds.toFixed(0)} s`);
+console.log(
+  sw.reused
+    ? `reused table5_snr_sweep.json (computed ${sw.result.createdAt}, ${sw.result.wallSeconds.toFixed(0)} s)`
+    : `computed in ${sw.result.wallSeconds.toFixed(0)} s`,
+);
 console.log(`n = ${snrS.n} points, seeds ${snrS.seeds.join(", ")}`);
-showTable(swp.summary.map((s) => ({
-  SDE: s.sde, sampler: s.column === "C2000" ? "C2000" : `PC1000 ${s.row}`, snr: s.snr,
-  "ED ×1e-3": pm(s.edMean * 1e3, s.edStd * 1e3), "spread ratio": pm(s.varRatioMean, s.varRatioStd), "ΔCE": pm(s.dceMean, s.dceStd), "wall s / run": sig(s.secondsMean, 3),
-})));
-showTable(swp.best.map((b) => ({ SDE: b.sde, sampler: b.sampler, "best snr (ED)": b.bestSnrByED, "best snr (spread → 1)": b.bestSnrBySpread, "paper (Table 5)": b.paperSnr })));
+showTable(
+  swp.summary.map((s) => ({
+    SDE: s.sde,
+    sampler: s.column === "C2000" ? "C2000" : `PC1000 ${s.row}`,
+    snr: s.snr,
+    "ED ×1e-3": pm(s.edMean * 1e3, s.edStd * 1e3),
+    "spread ratio": pm(s.varRatioMean, s.varRatioStd),
+    ΔCE: pm(s.dceMean, s.dceStd),
+    "wall s / run": sig(s.secondsMean, 3),
+  })),
+);
+showTable(
+  swp.best.map((b) => ({
+    SDE: b.sde,
+    sampler: b.sampler,
+    "best snr (ED)": b.bestSnrByED,
+    "best snr (spread → 1)": b.bestSnrBySpread,
+    "paper (Table 5)": b.paperSnr,
+  })),
+);
 
 // ---- cell 11 [c18] ----
 nbCell = "cell 11 [c18]";
-const sweepPanels: Panel[] = (["VE", "VP"] as PcSdeName[]).flatMap((sde) => (["ED", "spread"] as const).map((what): Panel => ({
-  title: `${sde}: ${what === "ED" ? "energy distance ×1e-3" : "spread ratio"} vs snr`,
-  traces: [...new Set(swp.summary.filter((s) => s.sde === sde).map((s) => (s.column === "C2000" ? "C2000" : `PC1000 ${s.row}`)))].map((name, k): Trace => {
-    const pts = swp.summary.filter((s) => s.sde === sde && (s.column === "C2000" ? "C2000" : `PC1000 ${s.row}`) === name).sort((a, b) => a.snr - b.snr);
-    return { type: "scatter", mode: "lines+markers", name, legendgroup: name, showlegend: sde === "VE" && what === "ED", x: pts.map((p) => p.snr), y: pts.map((p) => (what === "ED" ? p.edMean * 1e3 : p.varRatioMean)), line: { color: ["#444", "#1f77b4", "#ff7f0e", "#2ca02c"][k % 4] } };
-  }),
-  xaxis: { title: { text: "snr r" }, type: "log" },
-})));
-await show(grid([sweepPanels], { title: "Langevin snr sweep (exact score)", showlegend: true, panelWidth: 280 }), { name: "table5_snr_sweep" });
+const sweepPanels: Panel[] = (["VE", "VP"] as PcSdeName[]).flatMap((sde) =>
+  (["ED", "spread"] as const).map((what): Panel => ({
+    title: `${sde}: ${what === "ED" ? "energy distance ×1e-3" : "spread ratio"} vs snr`,
+    traces: [
+      ...new Set(
+        swp.summary
+          .filter((s) => s.sde === sde)
+          .map((s) => (s.column === "C2000" ? "C2000" : `PC1000 ${s.row}`)),
+      ),
+    ].map((name, k): Trace => {
+      const pts = swp.summary
+        .filter((s) => s.sde === sde && (s.column === "C2000" ? "C2000" : `PC1000 ${s.row}`) === name)
+        .sort((a, b) => a.snr - b.snr);
+      return {
+        type: "scatter",
+        mode: "lines+markers",
+        name,
+        legendgroup: name,
+        showlegend: sde === "VE" && what === "ED",
+        x: pts.map((p) => p.snr),
+        y: pts.map((p) => (what === "ED" ? p.edMean * 1e3 : p.varRatioMean)),
+        line: { color: ["#444", "#1f77b4", "#ff7f0e", "#2ca02c"][k % 4] },
+      };
+    }),
+    xaxis: { title: { text: "snr r" }, type: "log" },
+  })),
+);
+await show(
+  grid([sweepPanels], { title: "Langevin snr sweep (exact score)", showlegend: true, panelWidth: 280 }),
+  { name: "table5_snr_sweep" },
+);
 
 // ---- cell 12 [c20] (test) ----
 nbCell = "cell 12 [c20]";
-await nbT.test("cell 12 [c20]: const c2 = (sde: PcSdeName, snr: number): SummaryRow => swp.", async () => {
-const c2 = (sde: PcSdeName, snr: number): SummaryRow => swp.summary.find((s) => s.sde === sde && s.column === "C2000" && s.snr === snr)!;
+await nbT.test("cell 12 [c20]: const c2 = (sde: PcSdeName, snr: number): SummaryRow =>", async () => {
+const c2 = (sde: PcSdeName, snr: number): SummaryRow =>
+  swp.summary.find((s) => s.sde === sde && s.column === "C2000" && s.snr === snr)!;
 const smallest = (sde: PcSdeName): number => Math.min(...snrS.snrs[sde]);
 // Corrector-only sampling with too small an snr never leaves the prior's scale in 2000 Langevin steps.
-assert.ok(c2("VE", smallest("VE")).varRatioMean > 100, `VE C2000 snr ${smallest("VE")}: spread ${c2("VE", smallest("VE")).varRatioMean}`);
-assert.ok(c2("VP", smallest("VP")).varRatioMean > 100, `VP C2000 snr ${smallest("VP")}: spread ${c2("VP", smallest("VP")).varRatioMean}`);
+assert.ok(
+  c2("VE", smallest("VE")).varRatioMean > 100,
+  `VE C2000 snr ${smallest("VE")}: spread ${c2("VE", smallest("VE")).varRatioMean}`,
+);
+assert.ok(
+  c2("VP", smallest("VP")).varRatioMean > 100,
+  `VP C2000 snr ${smallest("VP")}: spread ${c2("VP", smallest("VP")).varRatioMean}`,
+);
 // At the paper's VP C2000 snr (0.27) it reaches the data, and 0.27 is the best swept value, as in Table 5.
 assert.ok(Math.abs(c2("VP", 0.27).varRatioMean - 1) < 0.4);
 assert.equal(swp.best.find((b) => b.sde === "VP" && b.sampler === "C2000")!.bestSnrByED, 0.27);
 // More Langevin noise widens the modes: VE PC1000 reverse diffusion at snr 0.4 is wider than at 0.16.
-const pcRd = (snr: number): SummaryRow => swp.summary.find((s) => s.sde === "VE" && s.column === "PC1000" && s.row === "reverse diffusion" && s.snr === snr)!;
+const pcRd = (snr: number): SummaryRow =>
+  swp.summary.find(
+    (s) => s.sde === "VE" && s.column === "PC1000" && s.row === "reverse diffusion" && s.snr === snr,
+  )!;
 assert.ok(pcRd(0.4).varRatioMean > pcRd(0.16).varRatioMean + 0.05);
 });
 
@@ -211,56 +426,144 @@ assert.ok(pcRd(0.4).varRatioMean > pcRd(0.16).varRatioMean + 0.05);
 nbCell = "cell 13 [c22]";
 const lt1 = await runLearnedTable1Experiment(learnedTable1Settings(quick), quick);
 const lt1p = lt1.result.payload;
-console.log(lt1.reused ? `reused table1_learned_score.json (computed ${lt1.result.createdAt}, ${lt1.result.wallSeconds.toFixed(0)} s)` : `computed in ${lt1.result.wallSeconds.toFixed(0)} s`);
+console.log(
+  lt1.reused
+    ? `reused table1_learned_score.json ` +
+      `(computed ${lt1.result.createdAt}, ${lt1.result.wallSeconds.toFixed(0)} s)`
+    : `computed in ${lt1.result.wallSeconds.toFixed(0)} s`,
+);
 const LS: SummaryRow[] = lt1p.summary;
-console.log(`noise floor: ED ×1e-3 ${pm(lt1p.floor.edMean * 1e3, lt1p.floor.edStd * 1e3)}, spread ${pm(lt1p.floor.varRatioMean, lt1p.floor.varRatioStd)}`);
+console.log(
+  `noise floor: ED ×1e-3 ${pm(lt1p.floor.edMean * 1e3, lt1p.floor.edStd * 1e3)}, ` +
+    `spread ${pm(lt1p.floor.varRatioMean, lt1p.floor.varRatioStd)}`,
+);
 console.log("Energy distance ×1e-3 (toy, LEARNED score), Table 1 layout");
 showTable(table1Layout(LS, (s) => pm(s.edMean * 1e3, s.edStd * 1e3)));
 console.log("Spread ratio (toy, LEARNED score; 1 = exact), Table 1 layout");
 showTable(table1Layout(LS, (s) => pm(s.varRatioMean, s.varRatioStd)));
-showTable(LS.map((s) => ({
-  SDE: s.sde, sampler: s.column === "C2000" ? "C2000 (corrector only)" : `${s.column} ${s.row}`, snr: s.snr,
-  "ED ×1e-3": pm(s.edMean * 1e3, s.edStd * 1e3), "spread ratio": pm(s.varRatioMean, s.varRatioStd), "weight TV": pm(s.weightTVMean, s.weightTVStd), "ΔCE": pm(s.dceMean, s.dceStd), "paper FID": s.paperFid,
-})));
+showTable(
+  LS.map((s) => ({
+    SDE: s.sde,
+    sampler: s.column === "C2000" ? "C2000 (corrector only)" : `${s.column} ${s.row}`,
+    snr: s.snr,
+    "ED ×1e-3": pm(s.edMean * 1e3, s.edStd * 1e3),
+    "spread ratio": pm(s.varRatioMean, s.varRatioStd),
+    "weight TV": pm(s.weightTVMean, s.weightTVStd),
+    ΔCE: pm(s.dceMean, s.dceStd),
+    "paper FID": s.paperFid,
+  })),
+);
 const lClaimsED = table1Claims(lt1p.runs, "energyDistance");
 const lClaimsSp = table1Claims(lt1p.runs, "spreadError");
-showTable(lClaimsED.map((c, i) => ({
-  claim: c.claim, SDE: c.sde, A: c.better, B: c.worse, "paper FID A < B": c.paperFid,
-  "ΔED ×1e-3": pm(c.diffMean * 1e3, c.diffStd * 1e3), "t (ED)": sig(c.t, 2), "ED verdict": c.verdict,
-  "Δ|spread−1|": pm(lClaimsSp[i].diffMean, lClaimsSp[i].diffStd), "spread verdict": lClaimsSp[i].verdict,
-})));
-const lPanels: Panel[][] = [["VE", "VP"].map((sde): Panel => ({ title: `${sde} learned: PC1000 reverse diffusion`, traces: [scatter2d(lt1p.samples["truth"], { color: "#ccc", size: 2 }), scatter2d(lt1p.samples[configKey({ sde, row: "reverse diffusion", column: "PC1000" })] ?? [], { color: sde === "VE" ? "#1f77b4" : "#d62728", size: 2 })], xaxis: { range: [-3, 3] }, yaxis: { range: [-3, 3] } }))
-  .concat(["VE", "VP"].map((sde): Panel => ({ title: `${sde} learned: P1000 reverse diffusion`, traces: [scatter2d(lt1p.samples["truth"], { color: "#ccc", size: 2 }), scatter2d(lt1p.samples[configKey({ sde, row: "reverse diffusion", column: "P1000" })] ?? [], { color: sde === "VE" ? "#1f77b4" : "#d62728", size: 2 })], xaxis: { range: [-3, 3] }, yaxis: { range: [-3, 3] } })))];
-await show(grid(lPanels, { title: "Learned score: samples (colour) over true points (grey), first seed", panelWidth: 250, panelHeight: 250 }), { name: "table1_learned_samples" });
+showTable(
+  lClaimsED.map((c, i) => ({
+    claim: c.claim,
+    SDE: c.sde,
+    A: c.better,
+    B: c.worse,
+    "paper FID A < B": c.paperFid,
+    "ΔED ×1e-3": pm(c.diffMean * 1e3, c.diffStd * 1e3),
+    "t (ED)": sig(c.t, 2),
+    "ED verdict": c.verdict,
+    "Δ|spread−1|": pm(lClaimsSp[i].diffMean, lClaimsSp[i].diffStd),
+    "spread verdict": lClaimsSp[i].verdict,
+  })),
+);
+const lPanels: Panel[][] = [
+  ["VE", "VP"]
+    .map((sde): Panel => ({
+      title: `${sde} learned: PC1000 reverse diffusion`,
+      traces: [
+        scatter2d(lt1p.samples["truth"], { color: "#ccc", size: 2 }),
+        scatter2d(lt1p.samples[configKey({ sde, row: "reverse diffusion", column: "PC1000" })] ?? [], {
+          color: sde === "VE" ? "#1f77b4" : "#d62728",
+          size: 2,
+        }),
+      ],
+      xaxis: { range: [-3, 3] },
+      yaxis: { range: [-3, 3] },
+    }))
+    .concat(
+      ["VE", "VP"].map((sde): Panel => ({
+        title: `${sde} learned: P1000 reverse diffusion`,
+        traces: [
+          scatter2d(lt1p.samples["truth"], { color: "#ccc", size: 2 }),
+          scatter2d(lt1p.samples[configKey({ sde, row: "reverse diffusion", column: "P1000" })] ?? [], {
+            color: sde === "VE" ? "#1f77b4" : "#d62728",
+            size: 2,
+          }),
+        ],
+        xaxis: { range: [-3, 3] },
+        yaxis: { range: [-3, 3] },
+      })),
+    ),
+];
+await show(
+  grid(lPanels, {
+    title: "Learned score: samples (colour) over true points (grey), first seed",
+    panelWidth: 250,
+    panelHeight: 250,
+  }),
+  { name: "table1_learned_samples" },
+);
 
 // ---- cell 14 [c22b] ----
 nbCell = "cell 14 [c22b]";
-// Learned score: per-configuration metrics with error bars (std over seeds) and the noise floor (grey band: mean ± 2 std).
+// Learned score: per-configuration metrics with error bars (std over seeds) and the noise floor (grey band:
+// mean ± 2 std).
 const lLabels = LS.map((s) => `${s.sde} ${s.column} ${abbr[s.row] ?? s.row}`.trim());
 const lColors = LS.map((s) => (s.sde === "VE" ? "#1f77b4" : "#d62728"));
 const lMetricPanels: Panel[] = [
   {
-    title: "energy distance ×1e-3 (log)", xaxis: byConfig, yaxis: { type: "log" },
-    traces: [...noiseBand(lLabels, lt1p.floor.edMean * 1e3, lt1p.floor.edStd * 1e3), errorMarkers(lLabels, LS.map((s) => s.edMean * 1e3), LS.map((s) => s.edStd * 1e3), { color: lColors })],
+    title: "energy distance ×1e-3 (log)",
+    xaxis: byConfig,
+    yaxis: { type: "log" },
+    traces: [
+      ...noiseBand(lLabels, lt1p.floor.edMean * 1e3, lt1p.floor.edStd * 1e3),
+      errorMarkers(
+        lLabels,
+        LS.map((s) => s.edMean * 1e3),
+        LS.map((s) => s.edStd * 1e3),
+        { color: lColors },
+      ),
+    ],
   },
   {
-    title: "spread ratio (1 = exact; log)", xaxis: byConfig, yaxis: { type: "log" },
-    traces: [...noiseBand(lLabels, lt1p.floor.varRatioMean, lt1p.floor.varRatioStd), errorMarkers(lLabels, LS.map((s) => s.varRatioMean), LS.map((s) => s.varRatioStd), { color: lColors })],
+    title: "spread ratio (1 = exact; log)",
+    xaxis: byConfig,
+    yaxis: { type: "log" },
+    traces: [
+      ...noiseBand(lLabels, lt1p.floor.varRatioMean, lt1p.floor.varRatioStd),
+      errorMarkers(
+        lLabels,
+        LS.map((s) => s.varRatioMean),
+        LS.map((s) => s.varRatioStd),
+        { color: lColors },
+      ),
+    ],
   },
 ];
 const lMetricsTitle = "Table 1 with the learned score (blue VE, red VP; dotted: noise floor ± 2 std)";
-await show(grid([lMetricPanels], { title: lMetricsTitle, panelWidth: 520, panelHeight: 420, margin: { b: 110 } }), { name: "table1_learned_metrics" });
+await show(
+  grid([lMetricPanels], { title: lMetricsTitle, panelWidth: 520, panelHeight: 420, margin: { b: 110 } }),
+  { name: "table1_learned_metrics" },
+);
 
 // ---- cell 15 [c24] (test) ----
 nbCell = "cell 15 [c24]";
-await nbT.test("cell 15 [c24]: for (const s of LS) assert.ok(s.nfe > 0 && s.scoreEvals >= 1", async () => {
-// Accounting holds for the learned score too, and every learned-score run is scored against the same reference.
-for (const s of LS) assert.ok(s.nfe > 0 && s.scoreEvals >= 1000 && Number.isFinite(s.edMean), `${s.sde} ${s.row} ${s.column}`);
-// Full mode covers the paper's whole Table 1 grid: 3 predictors × (P1000, P2000, PC1000) + C2000, for VE and VP.
+await nbT.test("cell 15 [c24]: for (const s of LS)", async () => {
+// Accounting holds for the learned score too, and every learned-score run is scored against the same
+// reference.
+for (const s of LS)
+  assert.ok(s.nfe > 0 && s.scoreEvals >= 1000 && Number.isFinite(s.edMean), `${s.sde} ${s.row} ${s.column}`);
+// Full mode covers the paper's whole Table 1 grid: 3 predictors × (P1000, P2000, PC1000) + C2000, for VE and
+// VP.
 if (!quick) assert.equal(LS.length, 2 * (3 * 3 + 1), "learned-score Table 1: full grid");
-// With a learned score the corrector-only sampler is the worst VE configuration by energy distance (paper: C2000 20.43).
+// With a learned score the corrector-only sampler is the worst VE configuration by energy distance (paper:
+// C2000 20.43).
 const lC2 = cell(LS, "VE", "corrector only", "C2000").edMean;
-for (const s of LS.filter((x) => x.sde === "VE" && x.column !== "C2000")) assert.ok(lC2 > s.edMean, `VE C2000 ${lC2} vs ${s.column} ${s.row} ${s.edMean}`);
+for (const s of LS.filter((x) => x.sde === "VE" && x.column !== "C2000"))
+  assert.ok(lC2 > s.edMean, `VE C2000 ${lC2} vs ${s.column} ${s.row} ${s.edMean}`);
 });
 } catch (e) {
   const err = e instanceof Error ? e : new Error(String(e));

@@ -8,8 +8,19 @@ import * as assert from "node:assert/strict";
 import { initBackend } from "../../lib";
 import { show, showTable, showMarkdown, grid, lines, scatter2d, isQuick, Panel, Trace } from "../../lib/viz";
 import {
-  loadAblationModels, toleranceSettings, runToleranceExperiment, nllSettings, runNllExperiment,
-  encodeSettings, runEncodeExperiment, cachedResult, toyModelData, pm, sig, ToleranceRow, NllRow,
+  loadAblationModels,
+  toleranceSettings,
+  runToleranceExperiment,
+  nllSettings,
+  runNllExperiment,
+  encodeSettings,
+  runEncodeExperiment,
+  cachedResult,
+  toyModelData,
+  pm,
+  sig,
+  ToleranceRow,
+  NllRow,
 } from "../../notebooks/experiments";
 import { mean, std } from "../../lib/metrics";
 import { logLikelihood } from "../../lib/likelihood";
@@ -24,45 +35,129 @@ const backend = await initBackend({ quiet: true });
 const quick = isQuick();
 console.log(`quick mode: ${quick}, backend: ${backend.name}`);
 const models = await loadAblationModels(quick);
-for (const [k, m] of models) console.log(`model ${k}: ${m.loaded ? "loaded" : "trained"} (${m.spec.steps} steps, width ${m.spec.width}, seed ${m.spec.seed}, ${m.trainSeconds.toFixed(0)} s of training)`);
+for (const [k, m] of models)
+  console.log(
+    `model ${k}: ${m.loaded ? "loaded" : "trained"} (${m.spec.steps} steps, width ${m.spec.width}, ` +
+      `seed ${m.spec.seed}, ${m.trainSeconds.toFixed(0)} s of training)`,
+  );
 
 // ---- cell 2 [c04] ----
 nbCell = "cell 2 [c04]";
 const tolS = toleranceSettings(quick);
 const tol = await runToleranceExperiment(tolS, quick, models);
 const tolP = tol.result.payload;
-console.log(tol.reused ? `reused flow_tolerance.json (computed ${tol.result.createdAt}, ${tol.result.wallSeconds.toFixed(0)} s)` : `computed in ${tol.result.wallSeconds.toFixed(0)} s`);
-console.log(`n = ${tolS.n} latents; energy-distance noise floor ×1e-3: ${pm(tolP.floorED.mean * 1e3, tolP.floorED.std * 1e3)}`);
-showTable(tolP.rows.map((r: ToleranceRow) => ({
-  score: r.score, SDE: r.sde, "rtol = atol": r.tol, NFE: r.nfe, "NFE saved %": sig(r.nfeSavedPct, 3),
-  "ED ×1e-3": sig(r.energyDistance * 1e3, 3), "spread ratio": sig(r.varRatio, 3), "RMS to finest": sig(r.rmsToFinest, 2), "max to finest": sig(r.maxToFinest, 2), "wall s": sig(r.seconds, 2),
-})));
+console.log(
+  tol.reused
+    ? `reused flow_tolerance.json (computed ${tol.result.createdAt}, ${tol.result.wallSeconds.toFixed(0)} s)`
+    : `computed in ${tol.result.wallSeconds.toFixed(0)} s`,
+);
+console.log(
+  `n = ${tolS.n} latents; energy-distance noise floor ×1e-3: ` +
+    pm(tolP.floorED.mean * 1e3, tolP.floorED.std * 1e3),
+);
+showTable(
+  tolP.rows.map((r: ToleranceRow) => ({
+    score: r.score,
+    SDE: r.sde,
+    "rtol = atol": r.tol,
+    NFE: r.nfe,
+    "NFE saved %": sig(r.nfeSavedPct, 3),
+    "ED ×1e-3": sig(r.energyDistance * 1e3, 3),
+    "spread ratio": sig(r.varRatio, 3),
+    "RMS to finest": sig(r.rmsToFinest, 2),
+    "max to finest": sig(r.maxToFinest, 2),
+    "wall s": sig(r.seconds, 2),
+  })),
+);
 
 // ---- cell 3 [c05] ----
 nbCell = "cell 3 [c05]";
 const jobs = [...new Set(tolP.rows.map((r) => `${r.score}|${r.sde}`))];
 const tolColors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
 // One line per (score, SDE) job over the tolerances; y picks the quantity.
-const tolLines = (y: (r: ToleranceRow) => number, keep: (r: ToleranceRow) => boolean, legend: boolean): Trace[] =>
-  lines(jobs.map((j, k) => {
-    const rr = tolP.rows.filter((r) => `${r.score}|${r.sde}` === j && keep(r));
-    return { name: j.replace("|", " "), x: rr.map((r) => r.tol), y: rr.map(y), color: tolColors[k % 4], markers: true, showlegend: legend };
-  }));
+const tolLines = (
+  y: (r: ToleranceRow) => number,
+  keep: (r: ToleranceRow) => boolean,
+  legend: boolean,
+): Trace[] =>
+  lines(
+    jobs.map((j, k) => {
+      const rr = tolP.rows.filter((r) => `${r.score}|${r.sde}` === j && keep(r));
+      return {
+        name: j.replace("|", " "),
+        x: rr.map((r) => r.tol),
+        y: rr.map(y),
+        color: tolColors[k % 4],
+        markers: true,
+        showlegend: legend,
+      };
+    }),
+  );
 const byTol = { type: "log", title: { text: "rtol = atol" } };
 const tolPanels: Panel[] = [
-  { title: "NFE vs tolerance", traces: tolLines((r) => r.nfe, () => true, true), xaxis: byTol, yaxis: { type: "log" } },
-  { title: "RMS change vs finest", traces: tolLines((r) => r.rmsToFinest, (r) => r.rmsToFinest > 0, false), xaxis: byTol, yaxis: { type: "log" } },
-  { title: "energy distance ×1e-3", traces: tolLines((r) => r.energyDistance * 1e3, () => true, false), xaxis: byTol },
+  {
+    title: "NFE vs tolerance",
+    traces: tolLines(
+      (r) => r.nfe,
+      () => true,
+      true,
+    ),
+    xaxis: byTol,
+    yaxis: { type: "log" },
+  },
+  {
+    title: "RMS change vs finest",
+    traces: tolLines(
+      (r) => r.rmsToFinest,
+      (r) => r.rmsToFinest > 0,
+      false,
+    ),
+    xaxis: byTol,
+    yaxis: { type: "log" },
+  },
+  {
+    title: "energy distance ×1e-3",
+    traces: tolLines(
+      (r) => r.energyDistance * 1e3,
+      () => true,
+      false,
+    ),
+    xaxis: byTol,
+  },
 ];
-await show(grid([tolPanels], { title: "Probability-flow ODE with RK45: cost and accuracy vs tolerance", showlegend: true, panelWidth: 300 }), { name: "ode_tolerance" });
+await show(
+  grid([tolPanels], {
+    title: "Probability-flow ODE with RK45: cost and accuracy vs tolerance",
+    showlegend: true,
+    panelWidth: 300,
+  }),
+  { name: "ode_tolerance" },
+);
 // Samples at the loosest and tightest tolerances, exact score (VP) and learned VP.
 const tolsSorted = [...tolS.tolerances].sort((a, b) => b - a);
-const sampPanels: Panel[][] = jobs.filter((j) => j.endsWith("|VP")).map((j) => [tolsSorted[0], tolsSorted[Math.floor(tolsSorted.length / 2)], tolsSorted[tolsSorted.length - 1]].map((tv): Panel => ({
-  title: `${j.replace("|", " ")}, tol ${tv}`,
-  traces: [scatter2d(tolP.samples["truth"], { color: "#bbb", size: 2 }), scatter2d(tolP.samples[`${j}|${tv}`] ?? [], { color: "#1f77b4", size: 2 })],
-  xaxis: { range: [-3, 3] }, yaxis: { range: [-3, 3] },
-})));
-await show(grid(sampPanels, { title: "ODE samples (blue) over true points (grey), same latents", panelWidth: 240, panelHeight: 240 }), { name: "ode_tolerance_samples" });
+const sampPanels: Panel[][] = jobs
+  .filter((j) => j.endsWith("|VP"))
+  .map((j) =>
+    [tolsSorted[0], tolsSorted[Math.floor(tolsSorted.length / 2)], tolsSorted[tolsSorted.length - 1]].map(
+      (tv): Panel => ({
+        title: `${j.replace("|", " ")}, tol ${tv}`,
+        traces: [
+          scatter2d(tolP.samples["truth"], { color: "#bbb", size: 2 }),
+          scatter2d(tolP.samples[`${j}|${tv}`] ?? [], { color: "#1f77b4", size: 2 }),
+        ],
+        xaxis: { range: [-3, 3] },
+        yaxis: { range: [-3, 3] },
+      }),
+    ),
+  );
+await show(
+  grid(sampPanels, {
+    title: "ODE samples (blue) over true points (grey), same latents",
+    panelWidth: 240,
+    panelHeight: 240,
+  }),
+  { name: "ode_tolerance_samples" },
+);
 
 // ---- cell 4 [c07] (test) ----
 nbCell = "cell 4 [c07]";
@@ -70,12 +165,20 @@ await nbT.test("cell 4 [c07]: for (const job of jobs) {", async () => {
 for (const job of jobs) {
   const rr = tolP.rows.filter((r) => `${r.score}|${r.sde}` === job).sort((a, b) => a.tol - b.tol);
   // NFE never increases as the tolerance loosens (up to RK45's discrete step choices: allow +4).
-  for (let i = 1; i < rr.length; i++) assert.ok(rr[i].nfe <= rr[i - 1].nfe + 4, `${job}: NFE ${rr[i - 1].nfe} at ${rr[i - 1].tol} → ${rr[i].nfe} at ${rr[i].tol}`);
-  // Exact score: at tolerance 1e-2 the samples stay within 0.15 RMS of the tightest solution (mode std 0.2) while
-  // saving NFE. (The learned quick-mode model is too rough for this; its full-mode numbers are in the table.)
+  for (let i = 1; i < rr.length; i++)
+    assert.ok(
+      rr[i].nfe <= rr[i - 1].nfe + 4,
+      `${job}: NFE ${rr[i - 1].nfe} at ${rr[i - 1].tol} → ${rr[i].nfe} at ${rr[i].tol}`,
+    );
+  // Exact score: at tolerance 1e-2 the samples stay within 0.15 RMS of the tightest solution (mode std 0.2)
+  // while saving NFE. (The learned quick-mode model is too rough for this; its full-mode numbers are in the
+  // table.)
   if (job.startsWith("exact")) {
     const r2 = rr.find((r) => r.tol === 1e-2)!;
-    assert.ok(r2.rmsToFinest < 0.15 && r2.nfeSavedPct > 25, `${job} at 1e-2: RMS ${r2.rmsToFinest}, saved ${r2.nfeSavedPct}%`);
+    assert.ok(
+      r2.rmsToFinest < 0.15 && r2.nfeSavedPct > 25,
+      `${job} at 1e-2: RMS ${r2.rmsToFinest}, saved ${r2.nfeSavedPct}%`,
+    );
   }
 }
 // Too loose breaks the exact-score VP samples: at 0.1 the modes are far too wide.
@@ -87,50 +190,104 @@ nbCell = "cell 5 [c09]";
 const nllS = nllSettings(quick);
 const nll = await runNllExperiment(nllS, quick, models);
 const nllP = nll.result.payload;
-console.log(nll.reused ? `reused flow_nll.json (computed ${nll.result.createdAt}, ${nll.result.wallSeconds.toFixed(0)} s)` : `computed in ${nll.result.wallSeconds.toFixed(0)} s`);
-console.log(`${nllS.n} held-out points; true NLL ${nllP.rows[0].trueNll.toFixed(4)} nats (${(nllP.rows[0].trueNll / (2 * Math.LN2)).toFixed(4)} bits/dim)`);
-showTable(nllP.rows.map((r: NllRow) => ({
-  score: r.score, SDE: r.sde, divergence: r.divergence, "NLL (nats)": pm(r.nll, r.nllSE), "bits/dim": sig(r.bpd, 4),
-  "gap to true": pm(r.gap, r.gapSE), NFE: r.nfe, "wall s": sig(r.seconds, 3),
-})));
-console.log("Paper, Table 2 (CIFAR-10 bits/dim): DDPM cont. VP 3.21, sub-VP 3.05; DDPM++ cont. VP 3.16, sub-VP 3.02; deep VP 3.13, sub-VP 2.99.");
+console.log(
+  nll.reused
+    ? `reused flow_nll.json (computed ${nll.result.createdAt}, ${nll.result.wallSeconds.toFixed(0)} s)`
+    : `computed in ${nll.result.wallSeconds.toFixed(0)} s`,
+);
+console.log(
+  `${nllS.n} held-out points; true NLL ${nllP.rows[0].trueNll.toFixed(4)} nats ` +
+    `(${(nllP.rows[0].trueNll / (2 * Math.LN2)).toFixed(4)} bits/dim)`,
+);
+showTable(
+  nllP.rows.map((r: NllRow) => ({
+    score: r.score,
+    SDE: r.sde,
+    divergence: r.divergence,
+    "NLL (nats)": pm(r.nll, r.nllSE),
+    "bits/dim": sig(r.bpd, 4),
+    "gap to true": pm(r.gap, r.gapSE),
+    NFE: r.nfe,
+    "wall s": sig(r.seconds, 3),
+  })),
+);
+console.log(
+  "Paper, Table 2 (CIFAR-10 bits/dim): DDPM cont. VP 3.21, sub-VP 3.05; " +
+    "DDPM++ cont. VP 3.16, sub-VP 3.02; deep VP 3.13, sub-VP 2.99.",
+);
 
 // ---- cell 6 [c10] ----
 nbCell = "cell 6 [c10]";
 // Seed-to-seed spread of a learned model's NLL: the second VP model (seed 2) on the same points, exact trace.
-const seed2 = await cachedResult("flow_nll_vp_seed2", { nll: nllS, model: models.get("VP#2")!.spec }, quick, async () => {
-  const mix = toyModelData({ radius: 2, std: 0.2 });
-  const x = mix.sample(nllS.n, createRng(nllS.dataSeed));
-  const truePer = Array.from(tf.tidy(() => mix.logProb(x).neg()).dataSync());
-  const r = await logLikelihood({ sde: models.get("VP#2")!.sde, score: models.get("VP#2")!.score, x, divergence: "exact", eps: nllS.eps, rtol: nllS.rtol, atol: nllS.atol });
-  const per = Array.from(r.logp.dataSync(), (v) => -v);
-  tf.dispose([r.logp, r.bpd, r.z, r.priorLogp, r.deltaLogp, x]);
-  const gaps = per.map((v, i) => v - truePer[i]);
-  return { nll: mean(per), gap: mean(gaps), gapSE: std(gaps) / Math.sqrt(gaps.length), nfe: r.nfe };
-}, (p) => ({ "": [{ model: "learned VP seed 2", divergence: "exact", nll: sig(p.nll, 5), gap: sig(p.gap, 5), gapSE: sig(p.gapSE, 5), nfe: p.nfe }] }));
+const seed2 = await cachedResult(
+  "flow_nll_vp_seed2",
+  { nll: nllS, model: models.get("VP#2")!.spec },
+  quick,
+  async () => {
+    const mix = toyModelData({ radius: 2, std: 0.2 });
+    const x = mix.sample(nllS.n, createRng(nllS.dataSeed));
+    const truePer = Array.from(tf.tidy(() => mix.logProb(x).neg()).dataSync());
+    const r = await logLikelihood({
+      sde: models.get("VP#2")!.sde,
+      score: models.get("VP#2")!.score,
+      x,
+      divergence: "exact",
+      eps: nllS.eps,
+      rtol: nllS.rtol,
+      atol: nllS.atol,
+    });
+    const per = Array.from(r.logp.dataSync(), (v) => -v);
+    tf.dispose([r.logp, r.bpd, r.z, r.priorLogp, r.deltaLogp, x]);
+    const gaps = per.map((v, i) => v - truePer[i]);
+    return { nll: mean(per), gap: mean(gaps), gapSE: std(gaps) / Math.sqrt(gaps.length), nfe: r.nfe };
+  },
+  (p) => ({
+    "": [
+      {
+        model: "learned VP seed 2",
+        divergence: "exact",
+        nll: sig(p.nll, 5),
+        gap: sig(p.gap, 5),
+        gapSE: sig(p.gapSE, 5),
+        nfe: p.nfe,
+      },
+    ],
+  }),
+);
 const vp1 = nllP.rows.find((r) => r.score === "learned" && r.sde === "VP" && r.divergence === "exact")!;
 const sub1 = nllP.rows.find((r) => r.score === "learned" && r.sde === "subVP" && r.divergence === "exact")!;
 showTable([
   { model: "learned VP, seed 1", "gap to true (nats)": pm(vp1.gap, vp1.gapSE) },
-  { model: "learned VP, seed 2", "gap to true (nats)": pm(seed2.result.payload.gap, seed2.result.payload.gapSE) },
+  {
+    model: "learned VP, seed 2",
+    "gap to true (nats)": pm(seed2.result.payload.gap, seed2.result.payload.gapSE),
+  },
   { model: "learned sub-VP, seed 1", "gap to true (nats)": pm(sub1.gap, sub1.gapSE) },
 ]);
-console.log(`|VP seed 1 − VP seed 2| = ${Math.abs(vp1.gap - seed2.result.payload.gap).toFixed(4)} nats; |VP − sub-VP| (seed 1) = ${Math.abs(vp1.gap - sub1.gap).toFixed(4)} nats`);
+console.log(
+  `|VP seed 1 − VP seed 2| = ${Math.abs(vp1.gap - seed2.result.payload.gap).toFixed(4)} nats; ` +
+    `|VP − sub-VP| (seed 1) = ${Math.abs(vp1.gap - sub1.gap).toFixed(4)} nats`,
+);
 
 // ---- cell 7 [c12] (test) ----
 nbCell = "cell 7 [c12]";
 await nbT.test("cell 7 [c12]: const exactRows = nllP.rows.filter((r) => r.score === \"exact", async () => {
 const exactRows = nllP.rows.filter((r) => r.score === "exact");
 // Exact score + exact trace: every SDE recovers the true NLL (quick mode: rtol 1e-3, 100 points).
-for (const r of exactRows.filter((r) => r.divergence === "exact")) assert.ok(Math.abs(r.gap) < 0.02, `${r.sde}: gap ${r.gap}`);
+for (const r of exactRows.filter((r) => r.divergence === "exact"))
+  assert.ok(Math.abs(r.gap) < 0.02, `${r.sde}: gap ${r.gap}`);
 // Hutchinson agrees with the exact trace within its own noise.
 for (const sde of nllS.sdes) {
   const ex = nllP.rows.find((r) => r.score === "exact" && r.sde === sde && r.divergence === "exact")!;
   const hu = nllP.rows.find((r) => r.score === "exact" && r.sde === sde && r.divergence === "rademacher")!;
-  assert.ok(Math.abs(hu.nll - ex.nll) < 4 * hu.gapSE + 1e-3, `${sde}: Hutchinson ${hu.nll} vs exact ${ex.nll}`);
+  assert.ok(
+    Math.abs(hu.nll - ex.nll) < 4 * hu.gapSE + 1e-3,
+    `${sde}: Hutchinson ${hu.nll} vs exact ${ex.nll}`,
+  );
 }
 // No learned model beats the true density on average (Gibbs' inequality), up to 3 standard errors.
-for (const r of nllP.rows.filter((r) => r.score === "learned")) assert.ok(r.gap > -3 * r.gapSE, `${r.sde} ${r.divergence}: gap ${r.gap}`);
+for (const r of nllP.rows.filter((r) => r.score === "learned"))
+  assert.ok(r.gap > -3 * r.gapSE, `${r.sde} ${r.divergence}: gap ${r.gap}`);
 });
 
 // ---- cell 8 [c14] ----
@@ -138,9 +295,25 @@ nbCell = "cell 8 [c14]";
 const encS = encodeSettings(quick);
 const enc = await runEncodeExperiment(encS, quick, models);
 const encP = enc.result.payload;
-console.log(enc.reused ? `reused flow_encode.json (computed ${enc.result.createdAt}, ${enc.result.wallSeconds.toFixed(0)} s)` : `computed in ${enc.result.wallSeconds.toFixed(0)} s`);
-console.log(`${encS.n} points, rtol = atol = ${encS.tol}; latent-vs-prior energy distance floor (two prior samples): ${encP.latentFloorED.toExponential(2)}`);
-showTable(encP.encode.map((r) => ({ score: r.score, "max ‖x − dec(enc(x))‖": sig(r.reconMax, 3), "RMS": sig(r.reconRms, 3), "ED(latents, prior)": sig(r.latentED, 3), "NFE enc": r.nfeEncode, "NFE dec": r.nfeDecode })));
+console.log(
+  enc.reused
+    ? `reused flow_encode.json (computed ${enc.result.createdAt}, ${enc.result.wallSeconds.toFixed(0)} s)`
+    : `computed in ${enc.result.wallSeconds.toFixed(0)} s`,
+);
+console.log(
+  `${encS.n} points, rtol = atol = ${encS.tol}; ` +
+    `latent-vs-prior energy distance floor (two prior samples): ${encP.latentFloorED.toExponential(2)}`,
+);
+showTable(
+  encP.encode.map((r) => ({
+    score: r.score,
+    "max ‖x − dec(enc(x))‖": sig(r.reconMax, 3),
+    RMS: sig(r.reconRms, 3),
+    "ED(latents, prior)": sig(r.latentED, 3),
+    "NFE enc": r.nfeEncode,
+    "NFE dec": r.nfeDecode,
+  })),
+);
 
 // ---- cell 9 [c15] ----
 nbCell = "cell 9 [c15]";
@@ -150,25 +323,63 @@ const interpPanels: Panel[] = names.map((nm): Panel => ({
   title: nm,
   traces: [
     scatter2d(encP.data, { color: "#bbb", size: 3 }),
-    ...encP.interpolation[nm].map((p, k): Trace => ({ type: "scatter", mode: "lines+markers", x: p.path.filter((_, i) => i % 2 === 0), y: p.path.filter((_, i) => i % 2 === 1), line: { color: pathColors[k] }, marker: { size: 5 } })),
+    ...encP.interpolation[nm].map((p, k): Trace => ({
+      type: "scatter",
+      mode: "lines+markers",
+      x: p.path.filter((_, i) => i % 2 === 0),
+      y: p.path.filter((_, i) => i % 2 === 1),
+      line: { color: pathColors[k] },
+      marker: { size: 5 },
+    })),
   ],
-  xaxis: { range: [-3, 3] }, yaxis: { range: [-3, 3] },
+  xaxis: { range: [-3, 3] },
+  yaxis: { range: [-3, 3] },
 }));
-const latentPanels: Panel[] = names.map((nm): Panel => ({ title: `latents: ${nm}`, traces: [scatter2d(encP.latents[nm], { color: "#1f77b4", size: 3 })], xaxis: { range: [-3.5, 3.5] }, yaxis: { range: [-3.5, 3.5] } }));
-await show(grid([interpPanels, latentPanels], { title: "Top: decoded slerp paths between latents of pairs of data points; bottom: the latents of the data", panelWidth: 260, panelHeight: 260 }), { name: "ode_interpolation_latents" });
+const latentPanels: Panel[] = names.map((nm): Panel => ({
+  title: `latents: ${nm}`,
+  traces: [scatter2d(encP.latents[nm], { color: "#1f77b4", size: 3 })],
+  xaxis: { range: [-3.5, 3.5] },
+  yaxis: { range: [-3.5, 3.5] },
+}));
+await show(
+  grid([interpPanels, latentPanels], {
+    title:
+      "Top: decoded slerp paths between latents of pairs of data points; bottom: the latents of the data",
+    panelWidth: 260,
+    panelHeight: 260,
+  }),
+  { name: "ode_interpolation_latents" },
+);
 
 // ---- cell 10 [c17] ----
 nbCell = "cell 10 [c17]";
-showTable(encP.ident.map((r) => ({ pair: r.pair, "same data ‖Δz‖": sig(r.sameData, 3), "random pairing ‖Δz‖": sig(r.randomPairing, 3), ratio: sig(r.ratio, 3) })));
-const idPanel: Panel[] = [{
-  title: "first 150 points: z from model #1 (blue) → model #2 (red)",
-  traces: [
-    ...Array.from({ length: Math.min(150, encS.n) }, (_, i): Trace => ({ type: "scatter", mode: "lines", x: [encP.latents["learned VP #1"][2 * i], encP.latents["learned VP #2"][2 * i]], y: [encP.latents["learned VP #1"][2 * i + 1], encP.latents["learned VP #2"][2 * i + 1]], line: { color: "#999", width: 1 }, showlegend: false })),
-    scatter2d(encP.latents["learned VP #1"].slice(0, 300), { color: "#1f77b4", size: 4 }),
-    scatter2d(encP.latents["learned VP #2"].slice(0, 300), { color: "#d62728", size: 4 }),
-  ],
-  xaxis: { range: [-3.5, 3.5] }, yaxis: { range: [-3.5, 3.5] },
-}];
+showTable(
+  encP.ident.map((r) => ({
+    pair: r.pair,
+    "same data ‖Δz‖": sig(r.sameData, 3),
+    "random pairing ‖Δz‖": sig(r.randomPairing, 3),
+    ratio: sig(r.ratio, 3),
+  })),
+);
+const idPanel: Panel[] = [
+  {
+    title: "first 150 points: z from model #1 (blue) → model #2 (red)",
+    traces: [
+      ...Array.from({ length: Math.min(150, encS.n) }, (_, i): Trace => ({
+        type: "scatter",
+        mode: "lines",
+        x: [encP.latents["learned VP #1"][2 * i], encP.latents["learned VP #2"][2 * i]],
+        y: [encP.latents["learned VP #1"][2 * i + 1], encP.latents["learned VP #2"][2 * i + 1]],
+        line: { color: "#999", width: 1 },
+        showlegend: false,
+      })),
+      scatter2d(encP.latents["learned VP #1"].slice(0, 300), { color: "#1f77b4", size: 4 }),
+      scatter2d(encP.latents["learned VP #2"].slice(0, 300), { color: "#d62728", size: 4 }),
+    ],
+    xaxis: { range: [-3.5, 3.5] },
+    yaxis: { range: [-3.5, 3.5] },
+  },
+];
 await show(grid([idPanel], { panelWidth: 420, panelHeight: 420 }), { name: "ode_identifiability" });
 
 // ---- cell 11 [c19] (test) ----

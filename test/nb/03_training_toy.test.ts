@@ -6,10 +6,29 @@ import { test as nbTest } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import * as assert from "node:assert/strict";
 import { initBackend, createRng, pcSample, Progress } from "../../lib";
-import { show, showTable, grid, lines, lineFigure, quiver, scatter2d, meshgrid, isQuick, Panel, Trace } from "../../lib/viz";
+import {
+  show,
+  showTable,
+  grid,
+  lines,
+  lineFigure,
+  quiver,
+  scatter2d,
+  meshgrid,
+  isQuick,
+  Panel,
+  Trace,
+} from "../../lib/viz";
 import { energyDistance } from "../../lib/metrics";
 import {
-  loadAblationModels, toyModelData, scoreErrorVsT, scoreOnGrid, cachedResult, sig, pm, ScoreErrorRow,
+  loadAblationModels,
+  toyModelData,
+  scoreErrorVsT,
+  scoreOnGrid,
+  cachedResult,
+  sig,
+  pm,
+  ScoreErrorRow,
 } from "../../notebooks/experiments";
 
 nbTest("notebook 03_training_toy", { timeout: 600_000 }, async (nbT) => {
@@ -22,16 +41,47 @@ const quick = isQuick();
 console.log(`quick mode: ${quick}, backend: ${backend.name}`);
 const models = await loadAblationModels(quick);
 const data = toyModelData({ radius: 2, std: 0.2 });
-showTable([...models].map(([k, m]) => ({
-  model: k, SDE: m.spec.sde, seed: m.spec.seed, steps: m.spec.steps, "width × depth": `${m.spec.width} × ${m.spec.depth}`, batch: m.spec.batch,
-  "training s": sig(m.trainSeconds, 3), "final loss (last 5% mean)": sig(m.lossCurve.slice(-5).reduce((a, b) => a + b.loss, 0) / Math.min(5, m.lossCurve.length), 4), source: m.loaded ? "loaded" : "trained now",
-})));
+showTable(
+  [...models].map(([k, m]) => ({
+    model: k,
+    SDE: m.spec.sde,
+    seed: m.spec.seed,
+    steps: m.spec.steps,
+    "width × depth": `${m.spec.width} × ${m.spec.depth}`,
+    batch: m.spec.batch,
+    "training s": sig(m.trainSeconds, 3),
+    "final loss (last 5% mean)": sig(
+      m.lossCurve.slice(-5).reduce((a, b) => a + b.loss, 0) / Math.min(5, m.lossCurve.length),
+      4,
+    ),
+    source: m.loaded ? "loaded" : "trained now",
+  })),
+);
 
 // ---- cell 2 [c04] ----
 nbCell = "cell 2 [c04]";
-const lossColors: Record<string, string> = { VE: "#1f77b4", VP: "#d62728", subVP: "#2ca02c", "VP#2": "#ff7f0e" };
-const lossSeries = [...models].map(([k, m]) => ({ name: k, x: m.lossCurve.map((p) => p.step), y: m.lossCurve.map((p) => p.loss), color: lossColors[k] }));
-await show(lineFigure(lossSeries, { title: "Training loss (block means)", xTitle: "step", yTitle: "DSM loss (σ² weighting, mean)", logY: true, width: 700 }), { name: "loss_curves" });
+const lossColors: Record<string, string> = {
+  VE: "#1f77b4",
+  VP: "#d62728",
+  subVP: "#2ca02c",
+  "VP#2": "#ff7f0e",
+};
+const lossSeries = [...models].map(([k, m]) => ({
+  name: k,
+  x: m.lossCurve.map((p) => p.step),
+  y: m.lossCurve.map((p) => p.loss),
+  color: lossColors[k],
+}));
+await show(
+  lineFigure(lossSeries, {
+    title: "Training loss (block means)",
+    xTitle: "step",
+    yTitle: "DSM loss (σ² weighting, mean)",
+    logY: true,
+    width: 700,
+  }),
+  { name: "loss_curves" },
+);
 
 // ---- cell 3 [c05] (test) ----
 nbCell = "cell 3 [c05]";
@@ -50,34 +100,107 @@ for (const [k, m] of models) {
 nbCell = "cell 4 [c07]";
 const fieldTimes = [0.01, 0.1, 0.3, 0.7];
 const G = meshgrid(-3, 3, -3, 3, quick ? 11 : 17);
-const fieldPanels: Panel[][] = (["VE", "VP", "subVP"] as const).map((k) => fieldTimes.map((t): Panel => {
-  const m = models.get(k)!;
-  const s = scoreOnGrid(m.sde, m.score, data, G.points, t);
-  const Lx = 3;
-  return {
-    title: `${k}, t = ${t}`,
-    traces: [quiver(G.points, s.exact, { normalize: true, maxLength: 0.28, color: "#000", name: "exact" }), quiver(G.points, s.learned, { normalize: true, maxLength: 0.28, color: lossColors[k], name: "learned" })],
-    xaxis: { range: [-Lx, Lx] }, yaxis: { range: [-Lx, Lx] },
-  };
-}));
-await show(grid(fieldPanels, { title: "Score direction: exact (black) vs learned (colour)", panelWidth: 240, panelHeight: 240 }), { name: "score_fields" });
+const fieldPanels: Panel[][] = (["VE", "VP", "subVP"] as const).map((k) =>
+  fieldTimes.map((t): Panel => {
+    const m = models.get(k)!;
+    const s = scoreOnGrid(m.sde, m.score, data, G.points, t);
+    const Lx = 3;
+    return {
+      title: `${k}, t = ${t}`,
+      traces: [
+        quiver(G.points, s.exact, { normalize: true, maxLength: 0.28, color: "#000", name: "exact" }),
+        quiver(G.points, s.learned, {
+          normalize: true,
+          maxLength: 0.28,
+          color: lossColors[k],
+          name: "learned",
+        }),
+      ],
+      xaxis: { range: [-Lx, Lx] },
+      yaxis: { range: [-Lx, Lx] },
+    };
+  }),
+);
+await show(
+  grid(fieldPanels, {
+    title: "Score direction: exact (black) vs learned (colour)",
+    panelWidth: 240,
+    panelHeight: 240,
+  }),
+  { name: "score_fields" },
+);
 
 // ---- cell 5 [c09] ----
 nbCell = "cell 5 [c09]";
 const errTimes = quick ? [1e-3, 0.01, 0.1, 0.5, 1] : [1e-3, 3e-3, 0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 0.7, 1];
 const errN = quick ? 300 : 2000;
-const errRes = await cachedResult("training_score_error", { models: [...models.values()].map((m) => m.spec), times: errTimes, n: errN, seed: 11 }, quick, async () => {
-  const out: Record<string, ScoreErrorRow[]> = {};
-  for (const [k, m] of models) out[k] = scoreErrorVsT(m.sde, m.score, data, errTimes, errN, 11);
-  return out;
-}, (p) => ({ "": Object.entries(p).flatMap(([k, rows]) => rows.map((r) => ({ model: k, t: r.t, std: sig(r.std, 5), mse: sig(r.mse, 5), weightedMse: sig(r.weightedMse, 5), relative: sig(r.relative, 5) }))) }));
+const errRes = await cachedResult(
+  "training_score_error",
+  { models: [...models.values()].map((m) => m.spec), times: errTimes, n: errN, seed: 11 },
+  quick,
+  async () => {
+    const out: Record<string, ScoreErrorRow[]> = {};
+    for (const [k, m] of models) out[k] = scoreErrorVsT(m.sde, m.score, data, errTimes, errN, 11);
+    return out;
+  },
+  (p) => ({
+    "": Object.entries(p).flatMap(([k, rows]) =>
+      rows.map((r) => ({
+        model: k,
+        t: r.t,
+        std: sig(r.std, 5),
+        mse: sig(r.mse, 5),
+        weightedMse: sig(r.weightedMse, 5),
+        relative: sig(r.relative, 5),
+      })),
+    ),
+  }),
+);
 const errP = errRes.result.payload;
-showTable(errTimes.map((t, i) => ({ t, ...Object.fromEntries(Object.entries(errP).map(([k, rows]) => [`${k} relative`, sig(rows[i].relative, 3)])) })));
+showTable(
+  errTimes.map((t, i) => ({
+    t,
+    ...Object.fromEntries(
+      Object.entries(errP).map(([k, rows]) => [`${k} relative`, sig(rows[i].relative, 3)]),
+    ),
+  })),
+);
 const errPanels: Panel[] = [
-  { title: "relative error E‖s_θ − s‖² / E‖s‖²", traces: lines(Object.entries(errP).map(([k, rows]) => ({ name: k, x: rows.map((r) => r.t), y: rows.map((r) => r.relative), color: lossColors[k] }))), xaxis: { type: "log", title: { text: "t" } }, yaxis: { type: "log" } },
-  { title: "s(t)²-weighted MSE per dim", traces: lines(Object.entries(errP).map(([k, rows]) => ({ name: k, x: rows.map((r) => r.t), y: rows.map((r) => r.weightedMse), color: lossColors[k] }))).map((tr): Trace => ({ ...tr, showlegend: false })), xaxis: { type: "log", title: { text: "t" } }, yaxis: { type: "log" } },
+  {
+    title: "relative error E‖s_θ − s‖² / E‖s‖²",
+    traces: lines(
+      Object.entries(errP).map(([k, rows]) => ({
+        name: k,
+        x: rows.map((r) => r.t),
+        y: rows.map((r) => r.relative),
+        color: lossColors[k],
+      })),
+    ),
+    xaxis: { type: "log", title: { text: "t" } },
+    yaxis: { type: "log" },
+  },
+  {
+    title: "s(t)²-weighted MSE per dim",
+    traces: lines(
+      Object.entries(errP).map(([k, rows]) => ({
+        name: k,
+        x: rows.map((r) => r.t),
+        y: rows.map((r) => r.weightedMse),
+        color: lossColors[k],
+      })),
+    ).map((tr): Trace => ({ ...tr, showlegend: false })),
+    xaxis: { type: "log", title: { text: "t" } },
+    yaxis: { type: "log" },
+  },
 ];
-await show(grid([errPanels], { title: "Learned vs exact score on perturbed held-out points", showlegend: true, panelWidth: 380 }), { name: "score_error_vs_t" });
+await show(
+  grid([errPanels], {
+    title: "Learned vs exact score on perturbed held-out points",
+    showlegend: true,
+    panelWidth: 380,
+  }),
+  { name: "score_error_vs_t" },
+);
 
 // ---- cell 6 [c11] (test) ----
 nbCell = "cell 6 [c11]";
@@ -86,39 +209,95 @@ await nbT.test("cell 6 [c11]: for (const [k, rows] of Object.entries(errP)) {", 
 for (const [k, rows] of Object.entries(errP)) {
   const at = (t: number): ScoreErrorRow => rows.find((r) => r.t === t)!;
   assert.ok(at(0.5).relative < 1, `${k}: relative error ${at(0.5).relative} at t = 0.5`);
-  assert.ok(at(1e-3).relative > at(0.5).relative, `${k}: error at t = 1e-3 (${at(1e-3).relative}) not above t = 0.5 (${at(0.5).relative})`);
+  assert.ok(
+    at(1e-3).relative > at(0.5).relative,
+    `${k}: error at t = 1e-3 (${at(1e-3).relative}) not above t = 0.5 (${at(0.5).relative})`,
+  );
 }
 });
 
 // ---- cell 7 [c13] ----
 nbCell = "cell 7 [c13]";
 const nSamp = quick ? 300 : 2000;
-const sampRes = await cachedResult("training_samples", { models: [...models.values()].filter((m) => m.spec.seed === 1).map((m) => m.spec), n: nSamp, seed: 21, nRef: 10000 }, quick, async () => {
-  const ref = data.sample(10000, createRng(777));
-  const rows: { model: string; score: string; ed: number; nfe: number; seconds: number; points: number[] }[] = [];
-  for (const [k, m] of models) {
-    if (m.spec.seed !== 1) continue;
-    for (const which of ["learned", "exact"] as const) {
-      const ve = m.spec.sde === "VE";
-      const t0 = Date.now();
-      const bar = new Progress({ total: m.sde.N, label: `${k}, ${which} score: PC sampling` });
-      const r = await pcSample({
-        sde: m.sde, score: which === "learned" ? m.score : data.scoreFn(m.sde), shape: [nSamp, 2], rng: createRng(21),
-        predictor: ve ? "reverse_diffusion" : "euler_maruyama", corrector: ve ? "langevin" : "none", snr: 0.16,
-        callback: ({ i }) => bar.update(i + 1),
-      });
-      bar.finish();
-      const pts = Array.from(r.samples.dataSync());
-      rows.push({ model: k, score: which, ed: energyDistance(r.samples, ref), nfe: r.nfe, seconds: (Date.now() - t0) / 1000, points: pts.slice(0, 1200).map((v) => Math.round(v * 1000) / 1000) });
-      r.samples.dispose();
+const sampRes = await cachedResult(
+  "training_samples",
+  {
+    models: [...models.values()].filter((m) => m.spec.seed === 1).map((m) => m.spec),
+    n: nSamp,
+    seed: 21,
+    nRef: 10000,
+  },
+  quick,
+  async () => {
+    const ref = data.sample(10000, createRng(777));
+    const rows: {
+      model: string;
+      score: string;
+      ed: number;
+      nfe: number;
+      seconds: number;
+      points: number[];
+    }[] = [];
+    for (const [k, m] of models) {
+      if (m.spec.seed !== 1) continue;
+      for (const which of ["learned", "exact"] as const) {
+        const ve = m.spec.sde === "VE";
+        const t0 = Date.now();
+        const bar = new Progress({ total: m.sde.N, label: `${k}, ${which} score: PC sampling` });
+        const r = await pcSample({
+          sde: m.sde,
+          score: which === "learned" ? m.score : data.scoreFn(m.sde),
+          shape: [nSamp, 2],
+          rng: createRng(21),
+          predictor: ve ? "reverse_diffusion" : "euler_maruyama",
+          corrector: ve ? "langevin" : "none",
+          snr: 0.16,
+          callback: ({ i }) => bar.update(i + 1),
+        });
+        bar.finish();
+        const pts = Array.from(r.samples.dataSync());
+        rows.push({
+          model: k,
+          score: which,
+          ed: energyDistance(r.samples, ref),
+          nfe: r.nfe,
+          seconds: (Date.now() - t0) / 1000,
+          points: pts.slice(0, 1200).map((v) => Math.round(v * 1000) / 1000),
+        });
+        r.samples.dispose();
+      }
     }
-  }
-  ref.dispose();
-  return rows;
-}, (p) => ({ "": p.map(({ points: _p, ...r }) => ({ ...r, ed: sig(r.ed, 4), seconds: sig(r.seconds, 3) })) }));
+    ref.dispose();
+    return rows;
+  },
+  (p) => ({ "": p.map(({ points: _p, ...r }) => ({ ...r, ed: sig(r.ed, 4), seconds: sig(r.seconds, 3) })) }),
+);
 const sampP = sampRes.result.payload;
-showTable(sampP.map((r) => ({ model: r.model, score: r.score, "ED ×1e-3": sig(r.ed * 1e3, 3), NFE: r.nfe, "wall s": sig(r.seconds, 3) })));
-await show(grid([sampP.filter((r) => r.score === "learned").map((r): Panel => ({ title: `${r.model}, learned score`, traces: [scatter2d(r.points, { color: lossColors[r.model], size: 2 })], xaxis: { range: [-3, 3] }, yaxis: { range: [-3, 3] } }))], { title: "Samples of the learned models", panelWidth: 260, panelHeight: 260 }), { name: "learned_samples" });
+showTable(
+  sampP.map((r) => ({
+    model: r.model,
+    score: r.score,
+    "ED ×1e-3": sig(r.ed * 1e3, 3),
+    NFE: r.nfe,
+    "wall s": sig(r.seconds, 3),
+  })),
+);
+await show(
+  grid(
+    [
+      sampP
+        .filter((r) => r.score === "learned")
+        .map((r): Panel => ({
+          title: `${r.model}, learned score`,
+          traces: [scatter2d(r.points, { color: lossColors[r.model], size: 2 })],
+          xaxis: { range: [-3, 3] },
+          yaxis: { range: [-3, 3] },
+        })),
+    ],
+    { title: "Samples of the learned models", panelWidth: 260, panelHeight: 260 },
+  ),
+  { name: "learned_samples" },
+);
 
 // ---- cell 8 [c15] ----
 nbCell = "cell 8 [c15]";

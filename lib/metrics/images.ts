@@ -2,8 +2,15 @@
  * Image-sample metrics from a small classifier trained here (the CPU stand-in for the Inception network of FID,
  * Heusel et al. 2017, and of KID, Bińkowski et al. 2018):
  *
- * - `ImageClassifier`: conv3×3(c₁) → ReLU → 2×2 average pool → conv3×3(c₂) → ReLU → pool → dense(hidden) → ReLU
- *   (the penultimate features) → dense(classes). Average pooling (not max): its gradient is fast on wasm.
+ * - `ImageClassifier`: conv3×3(c₁) → ReLU → 2×2 pool → conv3×3(c₂) → ReLU → pool [→ conv3×3(c₃) → ReLU] →
+ *   dense(hidden) → ReLU (the penultimate features) → dense(classes). Pooling is max (`pool: "max"`, the default of
+ *   new classifiers) or average (`pool: "avg"`, what classifiers saved before the option existed use; `load` reads
+ *   them as such). The committed MNIST classifier (max pooling, ±2-pixel shifts, 15 epochs with a decaying rate,
+ *   tools/train-classifier.ts) reaches 99.36 % on the test set; the earlier recipe (average pooling, no shifts,
+ *   5 epochs) stopped at 98.79 %. Max pooling's gradient is written
+ *   as nearest-neighbour resizes and a mask (`maxPool2` below), because wasm's MaxPoolGrad is slow.
+ * - Training (`trainClassifier`): Adam on softmax cross-entropy with per-epoch learning rates and optional random
+ *   translations of up to `shift` pixels (zero fill), drawn through the seeded generator (`randomShift`).
  * - Fréchet distance between Gaussians fitted to the penultimate features of two image sets,
  *   FD = ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2 (Σ₁^{1/2} Σ₂ Σ₁^{1/2})^{1/2}) (the FID formula; the symmetric form of
  *   tr (Σ₁Σ₂)^{1/2}, computed by two symmetric eigendecompositions in float64).
@@ -21,14 +28,49 @@ import { avgPool2 } from "../models/ops";
 import { createRng, type Rng } from "../random";
 import { symmetricEigen } from "../toy/linalg";
 import { Adam } from "../train/optim";
-import { checkPositiveInt, fail } from "../validate";
+import { checkOneOf, checkPositiveInt, fail } from "../validate";
+
+export const CLASSIFIER_POOLS = ["max", "avg"] as const;
+export type ClassifierPool = (typeof CLASSIFIER_POOLS)[number];
+
+/**
+ * 2×2 max pooling [B, H, W, C] → [B, H/2, W/2, C] (H, W even): tf.maxPool forward; the gradient goes to the
+ * input pixels equal to their block's maximum (dy and the pooled maximum upsampled by nearest-neighbour resizes,
+ * times the equality mask). Exact ties pass the gradient to every tied pixel (tfjs' MaxPoolGrad picks one); after
+ * a ReLU that happens only where a whole block is 0, whose gradient the ReLU zeroes anyway.
+ */
+export function maxPool2(x: tf.Tensor): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  if (x.rank !== 4 || h % 2 !== 0 || w % 2 !== 0) fail("maxPool2", "x.shape", x.shape, "[B, H, W, C] with H and W even");
+  return maxPoolOp(x) as tf.Tensor4D;
+}
+
+const maxPoolOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+  const y = tf.maxPool(x, 2, 2, "valid");
+  save([x, y]);
+  return {
+    value: y,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ys] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const size: [number, number] = [xs.shape[1], xs.shape[2]];
+      const up = (t: tf.Tensor4D) => tf.image.resizeNearestNeighbor(t, size, false, false);
+      return [tf.mul(up(dy as tf.Tensor4D), tf.cast(tf.equal(xs, up(ys)), "float32"))];
+    },
+  };
+});
 
 export interface ClassifierConfig {
   imageSize: number;
   imageChannels: number;
   classes: number;
-  /** Widths of the two convolutions (default [32, 64]). */
-  channels?: [number, number];
+  /**
+   * Widths of the convolutions (default [32, 64]): two (each followed by a 2×2 pool) or three (the third at
+   * imageSize/4, not pooled).
+   */
+  channels?: number[];
+  /** 2×2 pooling after the first two convolutions (default "max"; files without the field were "avg"). */
+  pool?: ClassifierPool;
   /** Width of the penultimate (feature) layer (default 128). */
   hidden?: number;
   seed?: number;
@@ -38,25 +80,31 @@ export interface ClassifierConfig {
 export class ImageClassifier {
   readonly config: Required<ClassifierConfig>;
   private readonly store: ParamStore;
-  private readonly conv1: Conv2d;
-  private readonly conv2: Conv2d;
+  private readonly convs: Conv2d[];
+  private readonly poolFn: (x: tf.Tensor) => tf.Tensor4D;
   private readonly fc: Dense;
   private readonly out: Dense;
 
   constructor(cfg: ClassifierConfig) {
     const W = "ImageClassifier";
-    const c: Required<ClassifierConfig> = { channels: [32, 64], hidden: 128, seed: 0, ...cfg };
+    // Defaults for absent (or undefined) fields.
+    const c: Required<ClassifierConfig> = { ...cfg, channels: cfg.channels ?? [32, 64], pool: cfg.pool ?? "max", hidden: cfg.hidden ?? 128, seed: cfg.seed ?? 0 };
     checkPositiveInt(W, "imageSize", c.imageSize);
     if (c.imageSize % 4 !== 0) fail(W, "imageSize", c.imageSize, "a multiple of 4 (two 2× poolings)");
     checkPositiveInt(W, "imageChannels", c.imageChannels);
     checkPositiveInt(W, "classes", c.classes);
     checkPositiveInt(W, "hidden", c.hidden);
+    if (!Array.isArray(c.channels) || c.channels.length < 2 || c.channels.length > 3 || !c.channels.every((v) => Number.isInteger(v) && v > 0)) {
+      fail(W, "channels", c.channels, "two or three positive integer widths");
+    }
+    checkOneOf(W, "pool", c.pool, CLASSIFIER_POOLS);
     this.config = c;
     this.store = new ParamStore(createRng(c.seed), "classifier");
-    this.conv1 = new Conv2d(this.store, "conv1", c.imageChannels, c.channels[0]);
-    this.conv2 = new Conv2d(this.store, "conv2", c.channels[0], c.channels[1]);
+    // Names conv1, conv2 (, conv3): the two-convolution layout keeps the tensor names of older files.
+    this.convs = c.channels.map((w, i) => new Conv2d(this.store, `conv${i + 1}`, i === 0 ? c.imageChannels : c.channels[i - 1], w));
+    this.poolFn = c.pool === "max" ? maxPool2 : avgPool2;
     const s = c.imageSize / 4;
-    this.fc = new Dense(this.store, "fc", s * s * c.channels[1], c.hidden);
+    this.fc = new Dense(this.store, "fc", s * s * c.channels[c.channels.length - 1], c.hidden);
     this.out = new Dense(this.store, "out", c.hidden, c.classes);
   }
 
@@ -71,8 +119,11 @@ export class ImageClassifier {
   features(x: tf.Tensor): tf.Tensor2D {
     return tf.tidy(() => {
       // Centre the pixels around 0 (MNIST's mean is 0.13): faster training, nothing else.
-      let h = avgPool2(tf.relu(this.conv1.apply(x.sub(0.5))));
-      h = avgPool2(tf.relu(this.conv2.apply(h)));
+      let h: tf.Tensor = x.sub(0.5);
+      this.convs.forEach((conv, i) => {
+        h = tf.relu(conv.apply(h));
+        if (i < 2) h = this.poolFn(h);
+      });
       return tf.relu(this.fc.apply(h.reshape([x.shape[0], -1]))) as tf.Tensor2D;
     });
   }
@@ -111,11 +162,31 @@ export class ImageClassifier {
     writeFileAtomic(file, encodeSafetensors(tensors, { kind: "score-sde-ts image classifier", config: JSON.stringify(this.config), ...metadata }));
   }
 
-  /** Loads a classifier written by `save`; returns it with the file's metadata. */
+  /**
+   * Loads a classifier written by `save`; returns it with the file's metadata. A config without `pool` was saved
+   * before max pooling existed and is read as average pooling (what those weights were trained with).
+   */
   static load(file: string): { classifier: ImageClassifier; metadata: Record<string, string> } {
     const { tensors, metadata } = readSafetensors(file);
     if (!metadata.config) throw new Error(`${file}: no classifier config in the safetensors metadata (not written by ImageClassifier.save)`);
-    const clf = new ImageClassifier(JSON.parse(metadata.config) as ClassifierConfig);
+    let cfg: ClassifierConfig;
+    try {
+      cfg = { pool: "avg", ...(JSON.parse(metadata.config) as ClassifierConfig) };
+    } catch (e) {
+      throw new Error(`${file}: the classifier config in the safetensors metadata is not JSON (${(e as Error).message})`);
+    }
+    let clf: ImageClassifier;
+    try {
+      clf = new ImageClassifier(cfg);
+    } catch (e) {
+      throw new Error(`${file}: unsupported classifier config ${metadata.config}: ${(e as Error).message}`);
+    }
+    const expected = new Set(clf.store.state.map((v) => v.name));
+    const extra = tensors.map((t) => t.name).filter((n) => !expected.has(n));
+    if (extra.length) {
+      clf.dispose();
+      throw new Error(`${file}: tensors ${extra.join(", ")} are not in the classifier its config describes (${metadata.config})`);
+    }
     const byName = new Map(tensors.map((t) => [t.name, t]));
     for (const { name, variable } of clf.store.state) {
       const t = byName.get(name);
@@ -141,11 +212,16 @@ export interface ClassifierTrainOptions {
   batchSize?: number;
   /** Learning rate per epoch (the last value repeats); default [1e-3, 1e-3, 3e-4]. */
   lr?: number[];
+  /** Random translation of each training image by up to this many pixels in x and y (zero fill); default 0. */
+  shift?: number;
   seed?: number;
   onLog?: (info: { epoch: number; step: number; loss: number; accuracy: number }) => void;
 }
 
-/** Trains with Adam on softmax cross-entropy; epochs are seeded permutations of the training set. */
+/**
+ * Trains with Adam on softmax cross-entropy; epochs are seeded permutations of the training set, and with `shift`
+ * each batch is translated by `randomShift` (the same generator, after the epoch's permutation).
+ */
 export function trainClassifier(clf: ImageClassifier, o: ClassifierTrainOptions): void {
   const { imageSize: s, imageChannels: c, classes } = clf.config;
   const per = s * s * c;
@@ -153,6 +229,9 @@ export function trainClassifier(clf: ImageClassifier, o: ClassifierTrainOptions)
   if (o.images.length !== n * per) fail("trainClassifier", "images.length", o.images.length, `labels.length·${per} = ${n * per}`);
   const B = o.batchSize ?? 128;
   const lrs = o.lr ?? [1e-3, 1e-3, 3e-4];
+  if (!Array.isArray(lrs) || lrs.length === 0 || !lrs.every((v) => v > 0 && Number.isFinite(v))) fail("trainClassifier", "lr", lrs, "a non-empty list of positive rates");
+  const shift = o.shift ?? 0;
+  if (!Number.isInteger(shift) || shift < 0 || shift >= s) fail("trainClassifier", "shift", shift, `an integer in [0, ${s - 1}]`);
   const rng = createRng(o.seed ?? 0);
   const adam = new Adam(clf.variables, { lr: lrs[0] });
   const xb = new Float32Array(B * per);
@@ -171,10 +250,15 @@ export function trainClassifier(clf: ImageClassifier, o: ClassifierTrainOptions)
           xb.set(o.images.subarray(i * per, (i + 1) * per), j * per);
           yb[j] = o.labels[i];
         }
-        const x = tf.tensor4d(xb, [B, s, s, c]);
+        const x = tf.tensor4d(shift > 0 ? randomShift(xb, B, s, c, shift, rng) : xb, [B, s, s, c]);
         const y = tf.oneHot(tf.tensor1d(yb, "int32"), classes);
-        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, clf.logits(x)) as tf.Scalar, clf.variables as tf.Variable[]);
-        const pred = tf.tidy(() => clf.logits(x).argMax(1));
+        let pred: tf.Tensor | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const logits = clf.logits(x);
+          pred = tf.keep(logits.argMax(1)); // the training accuracy from the same forward pass
+          return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+        }, clf.variables as tf.Variable[]);
+        if (!pred) throw new Error("trainClassifier: no predictions recorded");
         const p = pred.dataSync();
         for (let j = 0; j < B; j++) if (p[j] === yb[j]) correct++;
         seen += B;
@@ -188,6 +272,31 @@ export function trainClassifier(clf: ImageClassifier, o: ClassifierTrainOptions)
   } finally {
     adam.dispose();
   }
+}
+
+/**
+ * Translates each of n images (float32 NHWC [n·size·size·channels]) by (dx, dy) integer pixels, each drawn
+ * uniformly from {−maxShift, …, maxShift} through rng (2n uniform draws: dx then dy per image); pixels shifted in
+ * from outside are 0 (the background of MNIST and Fashion-MNIST). Returns a new array; the input is unchanged.
+ */
+export function randomShift(images: Float32Array, n: number, size: number, channels: number, maxShift: number, rng: Rng): Float32Array {
+  const per = size * size * channels;
+  if (images.length !== n * per) fail("randomShift", "images.length", images.length, `n·size·size·channels = ${n * per}`);
+  if (!Number.isInteger(maxShift) || maxShift < 0 || maxShift >= size) fail("randomShift", "maxShift", maxShift, `an integer in [0, ${size - 1}]`);
+  const u = rng.uniformArray(2 * n);
+  const out = new Float32Array(images.length);
+  const span = 2 * maxShift + 1;
+  for (let i = 0; i < n; i++) {
+    const dx = Math.min(Math.floor(u[2 * i] * span), span - 1) - maxShift;
+    const dy = Math.min(Math.floor(u[2 * i + 1] * span), span - 1) - maxShift;
+    const base = i * per;
+    for (let r = Math.max(0, dy); r < Math.min(size, size + dy); r++) {
+      const src = base + ((r - dy) * size + Math.max(0, -dx)) * channels;
+      const dst = base + (r * size + Math.max(0, dx)) * channels;
+      out.set(images.subarray(src, src + (size - Math.abs(dx)) * channels), dst);
+    }
+  }
+  return out;
 }
 
 /** Fraction of images whose predicted class equals the label. */

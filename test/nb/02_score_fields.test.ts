@@ -9,7 +9,21 @@ import { initBackend, createRng, VESDE, VPSDE, SubVPSDE, SDE } from "../../lib";
 import { eightGaussians } from "../../lib/toy";
 import { pcSample } from "../../lib/sampling";
 import { odeSample } from "../../lib/ode";
-import { show, showTable, grid, field, quiver, meshgrid, trajectories, lines, scatter2d, quickOr, isQuick, Panel, Trace } from "../../lib/viz";
+import {
+  show,
+  showTable,
+  grid,
+  field,
+  quiver,
+  meshgrid,
+  trajectories,
+  lines,
+  scatter2d,
+  quickOr,
+  isQuick,
+  Panel,
+  Trace,
+} from "../../lib/viz";
 
 nbTest("notebook 02_score_fields", { timeout: 600_000 }, async (nbT) => {
 let nbCell = "start";
@@ -18,7 +32,8 @@ try {
 nbCell = "cell 1 [c02]";
 await initBackend({ quiet: true });
 const data = eightGaussians();
-// N = number of sampler steps (the SDEs carry it, as the official num_scales); the marginals do not depend on it.
+// N = number of sampler steps (the SDEs carry it, as the official num_scales); the marginals do not depend on
+// it.
 const N = quickOr(250, 1000);
 const sdes: SDE[] = [new VESDE({ N }), new VPSDE({ N }), new SubVPSDE({ N })];
 const sdeNames = ["VE", "VP", "sub-VP"];
@@ -39,7 +54,10 @@ function marginal(sde: SDE, t: number): { m: number; s: number } {
 function densityOn(sde: SDE, pts: Float32Array, t: number): Float32Array {
   return tf.tidy(() => {
     const x = tf.tensor2d(pts, [pts.length / 2, 2]);
-    return data.logProbAt(sde, x, tf.fill([pts.length / 2], t)).exp().dataSync() as Float32Array;
+    return data
+      .logProbAt(sde, x, tf.fill([pts.length / 2], t))
+      .exp()
+      .dataSync() as Float32Array;
   });
 }
 function scoreOn(sde: SDE, pts: Float32Array, t: number): Float32Array {
@@ -59,14 +77,21 @@ const fieldRows: Panel[][] = sdes.map((sde, k) =>
       title: `${sdeNames[k]}, t = ${t}`,
       traces: [
         field(dens.xs, dens.ys, densityOn(sde, dens.points, t)),
-        quiver(arrows.points, scoreOn(sde, arrows.points, t), { maxLength: (1.4 * L) / nArrows, normalize: true, color: "#b22" }),
+        quiver(arrows.points, scoreOn(sde, arrows.points, t), {
+          maxLength: (1.4 * L) / nArrows,
+          normalize: true,
+          color: "#b22",
+        }),
       ],
       xaxis: { range: [-L, L], showgrid: false },
       yaxis: { range: [-L, L], showgrid: false },
     };
   }),
 );
-await show(grid(fieldRows, { title: "Exact score ∇ log p_t (arrows) over p_t", panelWidth: 240, panelHeight: 230 }), { name: "score_fields" });
+await show(
+  grid(fieldRows, { title: "Exact score ∇ log p_t (arrows) over p_t", panelWidth: 240, panelHeight: 230 }),
+  { name: "score_fields" },
+);
 
 // ---- cell 3 [c06] (test) ----
 nbCell = "cell 3 [c06]";
@@ -80,16 +105,24 @@ await nbT.test("cell 3 [c06]: {", async () => {
       const score = scoreOn(sde, Float32Array.from(pts), t);
       // ∂/∂x_j log p_t by central differences, in float32 through logProbAt.
       const shifted: Float32Array[] = [];
-      for (const [j, sign] of [[0, 1], [0, -1], [1, 1], [1, -1]]) {
+      for (const [j, sign] of [
+        [0, 1],
+        [0, -1],
+        [1, 1],
+        [1, -1],
+      ]) {
         const p = Float32Array.from(pts);
         for (let i = 0; i < 64; i++) p[2 * i + j] += sign * h;
         shifted.push(p);
       }
-      const lp = shifted.map((p) => tf.tidy(() => data.logProbAt(sde, tf.tensor2d(p, [64, 2]), tf.fill([64], t)).dataSync()));
+      const lp = shifted.map((p) =>
+        tf.tidy(() => data.logProbAt(sde, tf.tensor2d(p, [64, 2]), tf.fill([64], t)).dataSync()),
+      );
       let worst = 0;
       for (let i = 0; i < 64; i++) {
         const fd = [(lp[0][i] - lp[1][i]) / (2 * h), (lp[2][i] - lp[3][i]) / (2 * h)];
-        for (const j of [0, 1]) worst = Math.max(worst, Math.abs(fd[j] - score[2 * i + j]) / (1 + Math.abs(score[2 * i + j])));
+        for (const j of [0, 1])
+          worst = Math.max(worst, Math.abs(fd[j] - score[2 * i + j]) / (1 + Math.abs(score[2 * i + j])));
       }
       assert.ok(worst < 2e-2, `${sdeNames[k]} t=${t}: score vs finite difference ${worst}`);
     }
@@ -98,7 +131,9 @@ await nbT.test("cell 3 [c06]: {", async () => {
   const { m, s } = marginal(sdes[1], 1);
   const v = m * m * data.moments().covariance[0][0] + s * s;
   const sc = scoreOn(sdes[1], Float32Array.from([0.5, -1, 2, 0.3]), 1);
-  [0.5, -1, 2, 0.3].forEach((x, i) => assert.ok(Math.abs(sc[i] + x / v) < 1e-4, `VP t=1 score[${i}] = ${sc[i]}, want ${-x / v}`));
+  [0.5, -1, 2, 0.3].forEach((x, i) =>
+    assert.ok(Math.abs(sc[i] + x / v) < 1e-4, `VP t=1 score[${i}] = ${sc[i]}, want ${-x / v}`),
+  );
 }
 });
 
@@ -106,7 +141,18 @@ await nbT.test("cell 3 [c06]: {", async () => {
 nbCell = "cell 4 [c08]";
 const nSamples = quickOr(300, 3000);
 const nPaths = 24;
-type Run = { sde: string; sdeSamples: Float32Array; odeSamples: Float32Array; sdePath: Float32Array[]; sdeT: number[]; odePath: Float64Array[]; odeT: number[]; odeNfe: number; sdeNfe: number; seconds: number };
+type Run = {
+  sde: string;
+  sdeSamples: Float32Array;
+  odeSamples: Float32Array;
+  sdePath: Float32Array[];
+  sdeT: number[];
+  odePath: Float64Array[];
+  odeT: number[];
+  odeNfe: number;
+  sdeNfe: number;
+  seconds: number;
+};
 const runs: Run[] = [];
 for (const [k, sde] of sdes.entries()) {
   const t0 = Date.now();
@@ -114,34 +160,64 @@ for (const [k, sde] of sdes.entries()) {
   const eps = sde.defaultEps;
   const stride = Math.max(1, Math.floor(N / 100));
   const pc = await pcSample({
-    sde, score, shape: [nSamples, 2], rng: createRng(1000 + k),
-    predictor: k === 0 ? "reverse_diffusion" : "euler_maruyama", corrector: "none",
-    keepTrajectory: true, trajectoryStride: stride, eps,
+    sde,
+    score,
+    shape: [nSamples, 2],
+    rng: createRng(1000 + k),
+    predictor: k === 0 ? "reverse_diffusion" : "euler_maruyama",
+    corrector: "none",
+    keepTrajectory: true,
+    trajectoryStride: stride,
+    eps,
   });
   const traj = pc.trajectory!;
   const K = traj.shape[0];
   const all = traj.dataSync() as Float32Array;
   // After j steps on linspace(T, eps, N) the state is at about T − j (T − eps)/(N − 1).
   const sdeT = pc.trajectorySteps!.map((j) => Math.max(eps, sde.T - (j * (sde.T - eps)) / (N - 1)));
-  const sdePath = Array.from({ length: K }, (_, r) => all.slice(r * nSamples * 2, r * nSamples * 2 + 2 * nPaths));
+  const sdePath = Array.from({ length: K }, (_, r) =>
+    all.slice(r * nSamples * 2, r * nSamples * 2 + 2 * nPaths),
+  );
   // The ODE starts from the SDE's own prior draws (row 0 of the trajectory).
   const z = traj.slice([0, 0, 0], [1, nSamples, 2]).reshape([nSamples, 2]);
   const odePath: Float64Array[] = [Float64Array.from(all.slice(0, 2 * nPaths))];
   const odeT: number[] = [sde.T];
   const ode = await odeSample({
-    sde, score, z, eps, rtol: 1e-5, atol: 1e-5,
-    onStep: (s) => { odePath.push(s.state.slice(0, 2 * nPaths)); odeT.push(s.t); },
+    sde,
+    score,
+    z,
+    eps,
+    rtol: 1e-5,
+    atol: 1e-5,
+    onStep: (s) => {
+      odePath.push(s.state.slice(0, 2 * nPaths));
+      odeT.push(s.t);
+    },
   });
   runs.push({
     sde: sdeNames[k],
     sdeSamples: pc.samples.dataSync() as Float32Array,
     odeSamples: ode.samples.dataSync() as Float32Array,
-    sdePath, sdeT, odePath, odeT, odeNfe: ode.nfe, sdeNfe: pc.scoreEvals,
+    sdePath,
+    sdeT,
+    odePath,
+    odeT,
+    odeNfe: ode.nfe,
+    sdeNfe: pc.scoreEvals,
     seconds: (Date.now() - t0) / 1000,
   });
   tf.dispose([pc.samples, traj, z, ode.samples]);
 }
-showTable(runs.map((r) => ({ SDE: r.sde, "SDE score evals": r.sdeNfe, "ODE nfe (RK45)": r.odeNfe, "ODE steps kept": r.odePath.length, seconds: r.seconds })), 3);
+showTable(
+  runs.map((r) => ({
+    SDE: r.sde,
+    "SDE score evals": r.sdeNfe,
+    "ODE nfe (RK45)": r.odeNfe,
+    "ODE steps kept": r.odePath.length,
+    seconds: r.seconds,
+  })),
+  3,
+);
 
 // ---- cell 5 [c09] ----
 nbCell = "cell 5 [c09]";
@@ -149,29 +225,61 @@ const W = 3.6;
 const dens0 = meshgrid(-W, W, -W, W, nDensity);
 const base = (sde: SDE): Trace => field(dens0.xs, dens0.ys, densityOn(sde, dens0.points, sde.defaultEps));
 const trajRows: Panel[][] = runs.map((r, k) => {
-  // Keep the part of each path after t = 0.5 in the 2-D panels (before, VE particles are far outside the window).
+  // Keep the part of each path after t = 0.5 in the 2-D panels (before, VE particles are far outside the
+  // window).
   const lateSde = r.sdePath.filter((_, i) => r.sdeT[i] <= 0.5);
   const lateOde = r.odePath.filter((_, i) => r.odeT[i] <= 0.5);
   const x1 = (paths: ArrayLike<number>[], p: number): number[] => paths.map((row) => row[2 * p]);
   const timeTraces: Trace[] = [];
   for (let p = 0; p < 8; p++) {
-    timeTraces.push(...lines([
-      { name: "reverse SDE", x: r.sdeT, y: x1(r.sdePath, p), color: "#d62728", width: 1 },
-      { name: "probability-flow ODE", x: r.odeT, y: x1(r.odePath, p), color: "#1f77b4", width: 1.5 },
-    ]).map((tr): Trace => ({ ...tr, showlegend: k === 0 && p === 0, legendgroup: tr.name as string })));
+    timeTraces.push(
+      ...lines([
+        { name: "reverse SDE", x: r.sdeT, y: x1(r.sdePath, p), color: "#d62728", width: 1 },
+        { name: "probability-flow ODE", x: r.odeT, y: x1(r.odePath, p), color: "#1f77b4", width: 1.5 },
+      ]).map((tr): Trace => ({ ...tr, showlegend: k === 0 && p === 0, legendgroup: tr.name as string })),
+    );
   }
   return [
-    { title: `${r.sde}: reverse SDE`, traces: [base(sdes[k]), ...trajectories(lateSde, { maxPaths: nPaths, color: "#d62728", width: 1 })], xaxis: { range: [-W, W] }, yaxis: { range: [-W, W] } },
-    { title: `${r.sde}: probability-flow ODE`, traces: [base(sdes[k]), ...trajectories(lateOde, { maxPaths: nPaths, color: "#1f77b4", width: 1.5 })], xaxis: { range: [-W, W] }, yaxis: { range: [-W, W] } },
-    { title: `${r.sde}: x₁ over t`, traces: timeTraces, xaxis: { title: { text: "t" }, autorange: "reversed" }, yaxis: k === 0 ? { type: "linear", range: [-60, 60] } : { range: [-3.5, 3.5] } },
+    {
+      title: `${r.sde}: reverse SDE`,
+      traces: [base(sdes[k]), ...trajectories(lateSde, { maxPaths: nPaths, color: "#d62728", width: 1 })],
+      xaxis: { range: [-W, W] },
+      yaxis: { range: [-W, W] },
+    },
+    {
+      title: `${r.sde}: probability-flow ODE`,
+      traces: [base(sdes[k]), ...trajectories(lateOde, { maxPaths: nPaths, color: "#1f77b4", width: 1.5 })],
+      xaxis: { range: [-W, W] },
+      yaxis: { range: [-W, W] },
+    },
+    {
+      title: `${r.sde}: x₁ over t`,
+      traces: timeTraces,
+      xaxis: { title: { text: "t" }, autorange: "reversed" },
+      yaxis: k === 0 ? { type: "linear", range: [-60, 60] } : { range: [-3.5, 3.5] },
+    },
   ];
 });
-await show(grid(trajRows, { title: "Reverse-time SDE vs probability-flow ODE, exact score, same x_T", showlegend: true, panelWidth: 290, panelHeight: 260 }), { name: "trajectories" });
+await show(
+  grid(trajRows, {
+    title: "Reverse-time SDE vs probability-flow ODE, exact score, same x_T",
+    showlegend: true,
+    panelWidth: 290,
+    panelHeight: 260,
+  }),
+  { name: "trajectories" },
+);
 
 // ---- cell 6 [c11] ----
 nbCell = "cell 6 [c11]";
 function logp0(xs: Float32Array): number {
-  return tf.tidy(() => data.logProb(tf.tensor2d(xs, [xs.length / 2, 2])).mean().dataSync()[0]);
+  return tf.tidy(
+    () =>
+      data
+        .logProb(tf.tensor2d(xs, [xs.length / 2, 2]))
+        .mean()
+        .dataSync()[0],
+  );
 }
 function modeShares(xs: Float32Array): number[] {
   const counts = new Array<number>(8).fill(0);
@@ -186,27 +294,56 @@ function modeShares(xs: Float32Array): number[] {
   }
   return counts.map((c) => c / (xs.length / 2));
 }
-const chi2 = (shares: number[], n: number): number => shares.reduce((acc, p) => acc + (n * (p - 1 / 8)) ** 2 / (n / 8), 0);
+const chi2 = (shares: number[], n: number): number =>
+  shares.reduce((acc, p) => acc + (n * (p - 1 / 8)) ** 2 / (n / 8), 0);
 const truth = tf.tidy(() => data.sample(nSamples, createRng(99)).dataSync() as Float32Array);
 const quality = [
-  { sampler: "data (reference)", "E log p0": logp0(truth), "χ² modes": chi2(modeShares(truth), nSamples), "min share": Math.min(...modeShares(truth)) },
+  {
+    sampler: "data (reference)",
+    "E log p0": logp0(truth),
+    "χ² modes": chi2(modeShares(truth), nSamples),
+    "min share": Math.min(...modeShares(truth)),
+  },
   ...runs.flatMap((r) => [
-    { sampler: `${r.sde} reverse SDE`, "E log p0": logp0(r.sdeSamples), "χ² modes": chi2(modeShares(r.sdeSamples), nSamples), "min share": Math.min(...modeShares(r.sdeSamples)) },
-    { sampler: `${r.sde} probability-flow ODE`, "E log p0": logp0(r.odeSamples), "χ² modes": chi2(modeShares(r.odeSamples), nSamples), "min share": Math.min(...modeShares(r.odeSamples)) },
+    {
+      sampler: `${r.sde} reverse SDE`,
+      "E log p0": logp0(r.sdeSamples),
+      "χ² modes": chi2(modeShares(r.sdeSamples), nSamples),
+      "min share": Math.min(...modeShares(r.sdeSamples)),
+    },
+    {
+      sampler: `${r.sde} probability-flow ODE`,
+      "E log p0": logp0(r.odeSamples),
+      "χ² modes": chi2(modeShares(r.odeSamples), nSamples),
+      "min share": Math.min(...modeShares(r.odeSamples)),
+    },
   ]),
 ];
 showTable(quality, 4);
 const finalPanels: Panel[] = runs.flatMap((r) => [
-  { title: `${r.sde} SDE`, traces: [scatter2d(r.sdeSamples.slice(0, 1200), { color: "#d62728", size: 2 })], xaxis: { range: [-W, W] }, yaxis: { range: [-W, W] } },
-  { title: `${r.sde} ODE`, traces: [scatter2d(r.odeSamples.slice(0, 1200), { color: "#1f77b4", size: 2 })], xaxis: { range: [-W, W] }, yaxis: { range: [-W, W] } },
+  {
+    title: `${r.sde} SDE`,
+    traces: [scatter2d(r.sdeSamples.slice(0, 1200), { color: "#d62728", size: 2 })],
+    xaxis: { range: [-W, W] },
+    yaxis: { range: [-W, W] },
+  },
+  {
+    title: `${r.sde} ODE`,
+    traces: [scatter2d(r.odeSamples.slice(0, 1200), { color: "#1f77b4", size: 2 })],
+    xaxis: { range: [-W, W] },
+    yaxis: { range: [-W, W] },
+  },
 ]);
-await show(grid([finalPanels], { title: "Samples with the exact score", panelWidth: 200, panelHeight: 200 }), { name: "samples" });
+await show(
+  grid([finalPanels], { title: "Samples with the exact score", panelWidth: 200, panelHeight: 200 }),
+  { name: "samples" },
+);
 
 // ---- cell 7 [c12] (test) ----
 nbCell = "cell 7 [c12]";
 await nbT.test("cell 7 [c12]: const ref = quality[0][\"E log p0\"];", async () => {
-// Each sampler's E log p0 is within 0.35 nats of the data's own (sampling error of the mean is ~0.06 at n = 300), and every
-// mode keeps at least 6 % of the samples (ideal 12.5 %).
+// Each sampler's E log p0 is within 0.35 nats of the data's own (sampling error of the mean is ~0.06 at n =
+// 300), and every mode keeps at least 6 % of the samples (ideal 12.5 %).
 const ref = quality[0]["E log p0"];
 for (const q of quality.slice(1)) {
   assert.ok(Math.abs(q["E log p0"] - ref) < 0.35, `${q.sampler}: E log p0 = ${q["E log p0"]} vs data ${ref}`);

@@ -63,32 +63,45 @@ export interface GridOptions {
 /** Font size of panel titles (px) and the height of one of their lines. */
 const PANEL_TITLE_SIZE = 13;
 const PANEL_TITLE_LINE = 17;
-/** Width of an average character of plotly's default font relative to its size (Open Sans / DejaVu Sans ≈ 0.55). */
-const CHAR_WIDTH = 0.58;
+/**
+ * Width of an average character of plotly's default font relative to its size: measured ≈ 0.43 for mixed
+ * lower-case titles in the rendered PNGs (Open Sans / DejaVu Sans); 0.5 leaves room for capitals and digits.
+ */
+const CHAR_WIDTH = 0.5;
 /** Room under a panel for its x tick labels (12 px font) and, when it has one, its axis title. */
 const X_TICKS_HEIGHT = 24;
 const X_AXIS_TITLE_HEIGHT = 20;
 
 /**
- * Breaks a panel title at spaces into lines of at most `maxPx` pixels (estimated at CHAR_WIDTH · size per
- * character), joined with `<br>` as plotly annotations expect; explicit `<br>`s are kept. A single word longer
- * than a line stays whole.
+ * Breaks a panel title at spaces into as few lines as fit `maxPx` pixels (estimated at CHAR_WIDTH · size per
+ * character), of balanced lengths ("VE learned: PC1000 / reverse diffusion", not a long line and an orphan), joined
+ * with `<br>` as plotly annotations expect; explicit `<br>`s are kept. A single word longer than a line stays whole.
  */
 export function wrapTitle(text: string, maxPx: number, size = PANEL_TITLE_SIZE): string {
   const maxChars = Math.max(4, Math.floor(maxPx / (CHAR_WIDTH * size)));
+  const greedy = (words: string[], width: number): string[] => {
+    const out: string[] = [];
+    let cur = "";
+    for (const word of words) {
+      if (cur !== "" && cur.length + 1 + word.length > width) {
+        out.push(cur);
+        cur = word;
+      } else cur = cur === "" ? word : `${cur} ${word}`;
+    }
+    out.push(cur);
+    return out;
+  };
   return text
     .split(/<br\s*\/?>/i)
     .map((part) => {
-      const out: string[] = [];
-      let cur = "";
-      for (const word of part.split(" ")) {
-        if (cur !== "" && cur.length + 1 + word.length > maxChars) {
-          out.push(cur);
-          cur = word;
-        } else cur = cur === "" ? word : `${cur} ${word}`;
+      const words = part.split(" ");
+      const lines = greedy(words, maxChars).length;
+      // The narrowest width (from an even split up to the limit) that needs no more lines than the limit does.
+      for (let width = Math.ceil(part.length / lines); width < maxChars; width++) {
+        const balanced = greedy(words, width);
+        if (balanced.length <= lines) return balanced.join("<br>");
       }
-      out.push(cur);
-      return out.join("<br>");
+      return greedy(words, maxChars).join("<br>");
     })
     .join("<br>");
 }

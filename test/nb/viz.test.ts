@@ -74,7 +74,9 @@ describe("display", () => {
   });
 
   it("grid wraps panel titles wider than their panel and keeps them off the tick labels of the row above", () => {
-    assert.equal(wrapTitle("VE P1000 prob. flow", 100), "VE P1000<br>prob. flow");
+    assert.equal(wrapTitle("VE P1000 prob. flow", 80), "VE P1000<br>prob. flow");
+    assert.equal(wrapTitle("VE learned: PC1000 reverse diffusion", 178), "VE learned: PC1000<br>reverse diffusion", "balanced lines");
+    assert.equal(wrapTitle("drift coefficient f(1, t)", 178), "drift coefficient f(1, t)");
     assert.equal(wrapTitle("short", 110), "short");
     assert.equal(wrapTitle("a<br>b c", 1000), "a<br>b c", "explicit line breaks are kept");
     // Notebook 04's mode-shape grid: 2 rows × 7 columns of square panels with titles such as "VE P1000 prob. flow".
@@ -89,7 +91,7 @@ describe("display", () => {
       const px = (a: { domain: number[] }): number => (a.domain[1] - a.domain[0]) * plotW;
       const panelPx = px(L.xaxis as { domain: number[] });
       for (const a of annotations) {
-        for (const line of a.text.split("<br>")) assert.ok(line.length * 0.58 * 13 <= panelPx, `"${line}" fits a ${panelPx.toFixed(0)} px panel`);
+        for (const line of a.text.split("<br>")) assert.ok(line.length * 0.5 * 13 <= panelPx, `"${line}" fits a ${panelPx.toFixed(0)} px panel`);
       }
       // Room between the bottom of row 0 and the top of row 1: the x tick labels (when shown) plus every title line.
       const bottom0 = (L.yaxis as { domain: number[] }).domain[0];

@@ -47,17 +47,39 @@ const sigma = (t: number): number => sMin * (sMax / sMin) ** t;
 type Point = { drift: number; diffusion: number; mean: number; std: number };
 const closedForm: ((t: number) => Point)[] = [
   (t) => ({ drift: 0, diffusion: sigma(t) * Math.sqrt(2 * Math.log(sMax / sMin)), mean: 1, std: sigma(t) }),
-  (t) => ({ drift: -0.5 * beta(t), diffusion: Math.sqrt(beta(t)), mean: Math.exp(-B(t) / 2), std: Math.sqrt(-Math.expm1(-B(t))) }),
-  (t) => ({ drift: -0.5 * beta(t), diffusion: Math.sqrt(beta(t) * -Math.expm1(-2 * B(t))), mean: Math.exp(-B(t) / 2), std: -Math.expm1(-B(t)) }),
+  (t) => ({
+    drift: -0.5 * beta(t),
+    diffusion: Math.sqrt(beta(t)),
+    mean: Math.exp(-B(t) / 2),
+    std: Math.sqrt(-Math.expm1(-B(t))),
+  }),
+  (t) => ({
+    drift: -0.5 * beta(t),
+    diffusion: Math.sqrt(beta(t) * -Math.expm1(-2 * B(t))),
+    mean: Math.exp(-B(t) / 2),
+    std: -Math.expm1(-B(t)),
+  }),
 ];
 
 const lib = sdes.map((s) => libraryCurves(s, ts));
 // Largest relative error |lib − exact| / (|exact| + 1e-6) over the grid, per SDE and quantity.
 const keys = ["drift", "diffusion", "mean", "std"] as const;
 const coefErrors = sdes.map((_, k) =>
-  Object.fromEntries(keys.map((q) => [q, Math.max(...ts.map((t, i) => Math.abs(lib[k][q][i] - closedForm[k](t)[q]) / (Math.abs(closedForm[k](t)[q]) + 1e-6)))])),
+  Object.fromEntries(
+    keys.map((q) => [
+      q,
+      Math.max(
+        ...ts.map(
+          (t, i) => Math.abs(lib[k][q][i] - closedForm[k](t)[q]) / (Math.abs(closedForm[k](t)[q]) + 1e-6),
+        ),
+      ),
+    ]),
+  ),
 );
-showTable(sdeNames.map((name, k) => ({ SDE: name, ...coefErrors[k] })), 2);
+showTable(
+  sdeNames.map((name, k) => ({ SDE: name, ...coefErrors[k] })),
+  2,
+);
 
 // ---- cell 3 [c05] ----
 nbCell = "cell 3 [c05]";
@@ -65,12 +87,17 @@ const titles = ["drift coefficient f(1, t)", "diffusion g(t)", "mean coefficient
 const coefPanels: Panel[] = keys.map((q, j) => ({
   title: titles[j],
   traces: sdes.flatMap((_, k) =>
-    lines([{ name: sdeNames[k], x: ts, y: lib[k][q], color: colors[k], dash: k === 2 ? "dash" : "solid" }]).map((tr): Trace => ({ ...tr, showlegend: j === 0, legendgroup: sdeNames[k] })),
+    lines([
+      { name: sdeNames[k], x: ts, y: lib[k][q], color: colors[k], dash: k === 2 ? "dash" : "solid" },
+    ]).map((tr): Trace => ({ ...tr, showlegend: j === 0, legendgroup: sdeNames[k] })),
   ),
   xaxis: { title: { text: "t" } },
   yaxis: q === "diffusion" || q === "std" ? { type: "log" } : {},
 }));
-await show(grid([coefPanels], { title: "Coefficients of the forward SDEs", showlegend: true, panelWidth: 260 }), { name: "coefficients" });
+await show(
+  grid([coefPanels], { title: "Coefficients of the forward SDEs", showlegend: true, panelWidth: 260 }),
+  { name: "coefficients" },
+);
 
 // ---- cell 4 [c07] (test) ----
 nbCell = "cell 4 [c07]";
@@ -95,7 +122,8 @@ const showTimes = [0, 0.05, 0.2, 0.5, 1];
 const v0 = data.moments().covariance[0][0];
 
 const perturbRows: Panel[][] = [];
-const perturbStats: { SDE: string; t: number; "var (samples)": number; "var (kernel)": number; z: number }[] = [];
+const perturbStats: { SDE: string; t: number; "var (samples)": number; "var (kernel)": number; z: number }[] =
+  [];
 for (const [k, sde] of sdes.entries()) {
   const row: Panel[] = [];
   for (const t of showTimes) {
@@ -116,7 +144,13 @@ for (const [k, sde] of sdes.entries()) {
     m4 /= v.length;
     const c = closedForm[k](t);
     const theory = c.mean ** 2 * v0 + c.std ** 2;
-    perturbStats.push({ SDE: sdeNames[k], t, "var (samples)": m2, "var (kernel)": theory, z: (m2 - theory) / Math.sqrt((m4 - m2 * m2) / v.length) });
+    perturbStats.push({
+      SDE: sdeNames[k],
+      t,
+      "var (samples)": m2,
+      "var (kernel)": theory,
+      z: (m2 - theory) / Math.sqrt((m4 - m2 * m2) / v.length),
+    });
     const L = 1.15 * (2.2 * c.mean + 3 * c.std);
     row.push({
       title: `${sdeNames[k]}, t = ${t}`,
@@ -127,7 +161,14 @@ for (const [k, sde] of sdes.entries()) {
   }
   perturbRows.push(row);
 }
-await show(grid(perturbRows, { title: "x_t = m(t) x_0 + s(t) z for eight Gaussians", panelWidth: 210, panelHeight: 200 }), { name: "perturbed_samples" });
+await show(
+  grid(perturbRows, {
+    title: "x_t = m(t) x_0 + s(t) z for eight Gaussians",
+    panelWidth: 210,
+    panelHeight: 200,
+  }),
+  { name: "perturbed_samples" },
+);
 showTable(perturbStats, 4);
 
 // ---- cell 6 [c10] (test) ----
@@ -153,11 +194,11 @@ function chainKernels(): Kernel[] {
   for (let i = 0; i < N; i++) {
     // SMLD step i
     v1 += sig[i] ** 2 - (i > 0 ? sig[i - 1] ** 2 : 0);
-    out[0].t.push(i / (N - 1)), out[0].a.push(a1), out[0].v.push(v1);
+    (out[0].t.push(i / (N - 1)), out[0].a.push(a1), out[0].v.push(v1));
     // DDPM step i
     a2 *= Math.sqrt(1 - betas[i]);
     v2 = (1 - betas[i]) * v2 + betas[i];
-    out[1].t.push((i + 1) / N), out[1].a.push(a2), out[1].v.push(v2);
+    (out[1].t.push((i + 1) / N), out[1].a.push(a2), out[1].v.push(v2));
   }
   // sub-VP Euler–Maruyama: x ← (1 − β(t)/(2N)) x + g(t) z / √N at t = i/N
   let [a3, v3] = [1, 0];
@@ -167,13 +208,14 @@ function chainKernels(): Kernel[] {
     const g2 = beta(t) * -Math.expm1(-2 * B(t));
     a3 *= c;
     v3 = c * c * v3 + g2 / N;
-    out[2].t.push((i + 1) / N), out[2].a.push(a3), out[2].v.push(v3);
+    (out[2].t.push((i + 1) / N), out[2].a.push(a3), out[2].v.push(v3));
   }
   return out;
 }
 const kernels = chainKernels();
 
-// Largest gap between chain and continuous kernel over all steps (std compared in absolute terms and relative to s(t)).
+// Largest gap between chain and continuous kernel over all steps (std compared in absolute terms and relative
+// to s(t)).
 const gaps = kernels.map((kern, k) => {
   let da = 0;
   let ds = 0;
@@ -184,7 +226,13 @@ const gaps = kernels.map((kern, k) => {
     ds = Math.max(ds, Math.abs(Math.sqrt(kern.v[i]) - c.std));
     if (t > 0.01) dsRel = Math.max(dsRel, Math.abs(Math.sqrt(kern.v[i]) - c.std) / c.std);
   });
-  return { SDE: sdeNames[k], chain: ["SMLD", "DDPM", "Euler–Maruyama"][k], "max |Δ mean coef|": da, "max |Δ std|": ds, "max rel Δ std (t>0.01)": dsRel };
+  return {
+    SDE: sdeNames[k],
+    chain: ["SMLD", "DDPM", "Euler–Maruyama"][k],
+    "max |Δ mean coef|": da,
+    "max |Δ std|": ds,
+    "max rel Δ std (t>0.01)": dsRel,
+  };
 });
 showTable(gaps, 3);
 
@@ -199,7 +247,8 @@ function simulate(sde: SDE, k: number): Sim {
   const chainRng = createRng(100 + k);
   let x = tf.ones([nParticles, 1]);
   for (let i = 0; i < N; i++) {
-    // SMLD/DDPM look up step i as floor(t (N − 1)): hand them the middle of step i's cell; EM evaluates f, g at i/N.
+    // SMLD/DDPM look up step i as floor(t (N − 1)): hand them the middle of step i's cell; EM evaluates f, g
+    // at i/N.
     const t = k === 2 ? i / N : Math.min(1, (i + 0.5) / (N - 1));
     const next = tf.tidy(() => {
       const { f, G } = sde.discretize(x, tf.fill([nParticles], t));
@@ -214,7 +263,7 @@ function simulate(sde: SDE, k: number): Sim {
       m /= v.length;
       let s2 = 0;
       for (const e of v) s2 += (e - m) ** 2;
-      sim.step.push(i), sim.mean.push(m), sim.variance.push(s2 / (v.length - 1));
+      (sim.step.push(i), sim.mean.push(m), sim.variance.push(s2 / (v.length - 1)));
     }
   }
   x.dispose();
@@ -222,7 +271,8 @@ function simulate(sde: SDE, k: number): Sim {
 }
 const sims = sdes.map((s, k) => simulate(s, k));
 
-// z-scores of the simulated mean and variance against the recursion (x_i is Gaussian: SE² = v/B and 2v²/(B−1)).
+// z-scores of the simulated mean and variance against the recursion (x_i is Gaussian: SE² = v/B and
+// 2v²/(B−1)).
 const simZ = sims.map((sim, k) =>
   sim.step.reduce((worst, i, j) => {
     const { a, v } = { a: kernels[k].a[i], v: kernels[k].v[i] };
@@ -231,12 +281,20 @@ const simZ = sims.map((sim, k) =>
     return Math.max(worst, Math.abs(zm), Math.abs(zv));
   }, 0),
 );
-showTable(sdeNames.map((name, k) => ({ SDE: name, particles: nParticles, checkpoints: sims[k].step.length, "max |z| (mean, var)": simZ[k] })), 3);
+showTable(
+  sdeNames.map((name, k) => ({
+    SDE: name,
+    particles: nParticles,
+    checkpoints: sims[k].step.length,
+    "max |z| (mean, var)": simZ[k],
+  })),
+  3,
+);
 
 // ---- cell 9 [c14] ----
 nbCell = "cell 9 [c14]";
-// The Fig. 5 analogue: mean coefficient and std of the discrete kernels (dashed: recursion, dots: simulation) over the
-// continuous ones (solid), as functions of t.
+// The Fig. 5 analogue: mean coefficient and std of the discrete kernels (dashed: recursion, dots: simulation)
+// over the continuous ones (solid), as functions of t.
 const fig5: Panel[][] = [[], []];
 for (const [k] of sdes.entries()) {
   const kern = kernels[k];
@@ -251,7 +309,13 @@ for (const [k] of sdes.entries()) {
       traces: [
         ...lines([
           { name: "continuous SDE", x: ts, y: cont.map((c) => c[q]), color: "#333", width: 3 },
-          { name: "discrete chain (recursion)", x: every(kern.t), y: every(discrete), color: colors[k], dash: "dash" },
+          {
+            name: "discrete chain (recursion)",
+            x: every(kern.t),
+            y: every(discrete),
+            color: colors[k],
+            dash: "dash",
+          },
         ]),
         {
           type: "scatter",
@@ -263,7 +327,9 @@ for (const [k] of sdes.entries()) {
           // ±2 standard errors of the particle mean / std around each simulated point (Gaussian x_i).
           error_y: {
             type: "data",
-            array: sims[k].step.map((i) => 2 * Math.sqrt(kern.v[i] / (q === "mean" ? nParticles : 2 * (nParticles - 1)))),
+            array: sims[k].step.map(
+              (i) => 2 * Math.sqrt(kern.v[i] / (q === "mean" ? nParticles : 2 * (nParticles - 1))),
+            ),
             thickness: 1,
             width: 0,
           },
@@ -274,7 +340,10 @@ for (const [k] of sdes.entries()) {
     });
   }
 }
-await show(grid(fig5, { title: "Discrete chains (N = 1000) vs continuous perturbation kernels", panelWidth: 300 }), { name: "discrete_vs_continuous" });
+await show(
+  grid(fig5, { title: "Discrete chains (N = 1000) vs continuous perturbation kernels", panelWidth: 300 }),
+  { name: "discrete_vs_continuous" },
+);
 
 // ---- cell 10 [c16] (test) ----
 nbCell = "cell 10 [c16]";

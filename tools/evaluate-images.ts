@@ -3,7 +3,16 @@
  *
  *   npx ts-node --transpile-only tools/evaluate-images.ts --model mnist-vp [--sampler pc] [--n 1000] [--steps 1000]
  *        [--snr 0.16] [--samples file.npy] [--bpd-images 100] [--bpd-exact 0] [--bpd-rtol 1e-5] [--seed 0]
- *        [--out runs/eval/<model>]
+ *        [--out runs/eval/<model>] [--chunk 100] [--work DIR] [--force]
+ *
+ * --out gets report.json and report.md; an existing report is kept unless --force (committed results under
+ * data/results/images/ are not overwritten by accident). --work holds the chunks (default runs/eval/<out's name>/).
+ *
+ * Resumable: samples are drawn in chunks of --chunk images, chunk k from its own seeded generator
+ * (createRng(seed · 1 000 003 + k)), and each chunk is written atomically to <out>/chunks/ as an NPY with a JSON
+ * record of what drew it (model step, sampler, steps, snr, seed, chunk size); bits/dim likewise per batch of test
+ * images. A stopped evaluation rerun with the same arguments reuses every finished chunk (a chunk drawn with other
+ * settings is an error, not silently mixed in), so a PC N = 1000 run over 1000 samples can span several sittings.
  *
  * From the classifier of the model's dataset (data/pretrained/classifier-<dataset>/), on its penultimate features,
  * against the whole test set: Fréchet distance (FD) and KID of
@@ -23,7 +32,7 @@ import { initBackend } from "../lib/backend";
 import { datasetTensor, permutation, scaledRange } from "../lib/data/dataset";
 import { loadImageDataset, type ImageDatasetName } from "../lib/data/images";
 import { loadScoreModel, type LoadedScoreModel } from "../lib/data/score-model";
-import { readJsonFile, readNpy, writeFileAtomic, writeJsonAtomic } from "../lib/io";
+import { readJsonFile, readNpy, writeFileAtomic, writeJsonAtomic, writeNpy } from "../lib/io";
 import { logLikelihood } from "../lib/likelihood";
 import { ImageClassifier, classifierSummary, featureStats, frechetDistance, gaussianBaselineSamples, kernelInceptionDistance } from "../lib/metrics/images";
 import { createRng } from "../lib/random";
@@ -43,11 +52,14 @@ interface Args {
   bpdExact: number;
   bpdRtol: number;
   seed: number;
+  chunk: number;
   out?: string;
+  work?: string;
+  force: boolean;
 }
 
 function parse(argv: string[]): Args {
-  const a: Args = { model: "", sampler: "pc", n: 1000, steps: 1000, snr: 0.16, bpdImages: 100, bpdExact: 0, bpdRtol: 1e-5, seed: 0 };
+  const a: Args = { model: "", sampler: "pc", n: 1000, steps: 1000, snr: 0.16, bpdImages: 100, bpdExact: 0, bpdRtol: 1e-5, seed: 0, chunk: 100, force: false };
   for (let i = 0; i < argv.length; i++) {
     const [k, v] = [argv[i], argv[i + 1]];
     const num = () => {
@@ -67,11 +79,18 @@ function parse(argv: string[]): Args {
       case "--bpd-rtol": a.bpdRtol = num(); break;
       case "--seed": a.seed = num(); break;
       case "--out": a.out = v; break;
+      case "--chunk": a.chunk = num(); break;
+      case "--work": a.work = v; break;
+      case "--force": a.force = true; i--; break;
       default: throw new Error(`unknown argument ${k} (see the header of tools/evaluate-images.ts)`);
     }
     i++;
   }
   if (!a.model) throw new Error("--model is required (a committed model's name or a checkpoint file)");
+  for (const [k, v, min] of [["--n", a.n, 1], ["--chunk", a.chunk, 1], ["--steps", a.steps, 1], ["--bpd-images", a.bpdImages, 0], ["--bpd-exact", a.bpdExact, 0], ["--seed", a.seed, 0]] as const) {
+    if (!Number.isInteger(v) || v < min) throw new Error(`${k} ${v}: must be an integer ≥ ${min}`);
+  }
+  if (!["pc", "em", "ode"].includes(a.sampler)) throw new Error(`--sampler ${a.sampler}: not one of pc, em, ode`);
   return a;
 }
 
@@ -84,24 +103,76 @@ interface SetScore {
   meanTopProbability: number;
 }
 
-async function bitsPerDim(m: LoadedScoreModel, test: ReturnType<typeof loadImageDataset>, count: number, divergence: "rademacher" | "exact", rtol: number, seed: number) {
+/** Reads a chunk's record, or undefined if the chunk is not there yet; a chunk made with other settings is an error. */
+function finishedChunk<T>(file: string, expected: Record<string, unknown>): T | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  const rec = readJsonFile<{ settings: Record<string, unknown> } & T>(file, "evaluation chunk");
+  const a = JSON.stringify(rec.settings);
+  const b = JSON.stringify(expected);
+  if (a !== b) throw new Error(`${file}: drawn with other settings (${a}, now ${b}); pass another --out or delete the folder`);
+  return rec;
+}
+
+async function bitsPerDim(m: LoadedScoreModel, test: ReturnType<typeof loadImageDataset>, count: number, divergence: "rademacher" | "exact", rtol: number, seed: number, dir: string) {
   const t0 = Date.now();
-  const levels = tf.tidy(() => datasetTensor(test, count).mul(255).round());
-  const rng = createRng(seed);
   const out: number[] = [];
   let nfe = 0;
+  let seconds = 0;
   const batch = divergence === "exact" ? 1 : 50;
+  const settings = { step: m.step, divergence, rtol, seed, batch };
   for (let i = 0; i < count; i += batch) {
-    const x = levels.slice([i], [Math.min(batch, count - i)]);
-    const r = await logLikelihood({ sde: m.sde, score: m.score, x, rng, divergence, dequantize: { bits: 8, range: scaledRange(m.centered) }, rtol, atol: rtol });
-    out.push(...(r.bpd.dataSync() as Float32Array));
-    nfe = Math.max(nfe, r.nfe);
-    tf.dispose([x, r.bpd, r.logp, r.z, r.priorLogp, r.deltaLogp, r.xDequantized].filter(Boolean) as tf.Tensor[]);
+    const b = Math.min(batch, count - i);
+    const file = path.join(dir, `bpd-${divergence}-${String(i).padStart(5, "0")}.json`);
+    let rec = finishedChunk<{ values: number[]; nfe: number; seconds: number }>(file, { ...settings, first: i, images: b });
+    if (!rec) {
+      const c0 = Date.now();
+      // Batch i's generator: its own seed, so a resumed run draws the same probes and dequantisation noise.
+      const rng = createRng(seed * 1_000_003 + i);
+      const x = tf.tidy(() => datasetTensor(test, i + b).slice([i], [b]).mul(255).round());
+      const r = await logLikelihood({ sde: m.sde, score: m.score, x, rng, divergence, dequantize: { bits: 8, range: scaledRange(m.centered) }, rtol, atol: rtol });
+      rec = { values: Array.from(r.bpd.dataSync() as Float32Array), nfe: r.nfe, seconds: (Date.now() - c0) / 1000 };
+      tf.dispose([x, r.bpd, r.logp, r.z, r.priorLogp, r.deltaLogp, r.xDequantized].filter(Boolean) as tf.Tensor[]);
+      writeJsonAtomic(file, { settings: { ...settings, first: i, images: b }, ...rec });
+    }
+    out.push(...rec.values);
+    nfe = Math.max(nfe, rec.nfe);
+    seconds += rec.seconds;
+    const mean = out.reduce((p, q) => p + q, 0) / out.length;
+    console.error(`   bits/dim (${divergence}) ${out.length}/${count}: running mean ${mean.toFixed(3)}`);
   }
-  levels.dispose();
   const mean = out.reduce((a, b) => a + b, 0) / out.length;
   const std = Math.sqrt(out.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(out.length - 1, 1));
-  return { images: count, divergence, mean, stderr: std / Math.sqrt(out.length), nfe, rtol, seconds: (Date.now() - t0) / 1000, values: out };
+  return { images: count, divergence, mean, stderr: std / Math.sqrt(out.length), nfe, rtol, seconds, wallSecondsThisSitting: (Date.now() - t0) / 1000, values: out };
+}
+
+/** The model's samples in resumable chunks (see the header): images in [0, 1], NHWC, and the sampling record. */
+async function chunkedSamples(m: LoadedScoreModel, a: Args, dir: string): Promise<{ images: Float32Array; nfe: number; seconds: number }> {
+  const [h, w, c] = m.imageShape;
+  const per = h * w * c;
+  const images = new Float32Array(a.n * per);
+  const settings = { step: m.step, sampler: a.sampler, steps: a.sampler === "ode" ? undefined : a.steps, snr: a.sampler === "pc" ? a.snr : undefined, seed: a.seed, chunk: a.chunk };
+  let nfe = 0;
+  let seconds = 0;
+  for (let k = 0, done = 0; done < a.n; k++, done += a.chunk) {
+    const b = Math.min(a.chunk, a.n - done);
+    const base = path.join(dir, `chunk-${String(k).padStart(4, "0")}`);
+    let rec = finishedChunk<{ nfe: number; seconds: number }>(`${base}.json`, { ...settings, index: k, images: b });
+    if (rec && fs.existsSync(`${base}.npy`)) {
+      const r = readNpy(`${base}.npy`);
+      if (r.shape[0] !== b || r.data.length !== b * per) throw new Error(`${base}.npy: shape [${r.shape}], expected [${b}, ${h}, ${w}, ${c}]; delete it to redraw`);
+      images.set(r.data as Float32Array, done * per);
+    } else {
+      const r = await sampleImages(m, { sampler: a.sampler, n: b, seed: a.seed * 1_000_003 + k, steps: a.steps, snr: a.snr, batch: b });
+      writeNpy(`${base}.npy`, r.images, r.shape);
+      rec = { nfe: r.nfe, seconds: r.seconds };
+      writeJsonAtomic(`${base}.json`, { settings: { ...settings, index: k, images: b }, ...rec });
+      images.set(r.images, done * per);
+    }
+    nfe = Math.max(nfe, rec.nfe);
+    seconds += rec.seconds;
+    console.error(`   sampled ${done + b}/${a.n} (chunk ${k}: ${rec.seconds.toFixed(0)} s)`);
+  }
+  return { images, nfe, seconds };
 }
 
 async function main(): Promise<void> {
@@ -110,6 +181,8 @@ async function main(): Promise<void> {
   const m = /\.ckpt$/.test(a.model) ? loadScoreModel(a.model) : loadPretrained(a.model);
   const name = path.basename(a.model).replace(/\.ckpt$/, "");
   const out = path.resolve(a.out ?? path.join(REPO, "runs", "eval", name));
+  if (fs.existsSync(path.join(out, "report.json")) && !a.force) throw new Error(`${path.join(out, "report.json")} exists; pass --force to replace it, or another --out`);
+  const work = path.resolve(a.work ?? path.join(REPO, "runs", "eval", path.basename(out)), "chunks");
   const dataset = (m.dataset ?? "mnist") as ImageDatasetName;
   const clfFile = path.join(REPO, "data", "pretrained", `classifier-${dataset}`, "model.safetensors");
   const { classifier: clf, metadata: clfMeta } = ImageClassifier.load(clfFile);
@@ -136,9 +209,9 @@ async function main(): Promise<void> {
     const sideJson = a.samples.replace(/\.npy$/, ".json");
     sampling = { from: a.samples, ...(fs.existsSync(sideJson) ? readJsonFile<Record<string, unknown>>(sideJson, "samples record") : {}) };
   } else {
-    const r = await sampleImages(m, { sampler: a.sampler, n: a.n, seed: a.seed, steps: a.steps, snr: a.snr, onBatch: (d, t) => console.error(`   sampled ${d}/${t}`) });
+    const r = await chunkedSamples(m, a, work);
     samples = r.images;
-    sampling = { sampler: a.sampler, n: a.n, steps: a.sampler === "ode" ? undefined : a.steps, snr: a.sampler === "pc" ? a.snr : undefined, seed: a.seed, nfePerSample: r.nfe, seconds: r.seconds };
+    sampling = { sampler: a.sampler, n: a.n, steps: a.sampler === "ode" ? undefined : a.steps, snr: a.sampler === "pc" ? a.snr : undefined, seed: a.seed, chunk: a.chunk, chunkSeeds: "seed * 1000003 + chunk index", nfePerSample: r.nfe, seconds: r.seconds };
   }
   const n = a.n;
 
@@ -170,11 +243,11 @@ async function main(): Promise<void> {
 
   let bpd: unknown[] = [];
   if (a.bpdImages > 0) {
-    const h = await bitsPerDim(m, test, a.bpdImages, "rademacher", a.bpdRtol, 7);
+    const h = await bitsPerDim(m, test, a.bpdImages, "rademacher", a.bpdRtol, 7, work);
     console.error(`bits/dim (Hutchinson) of ${a.bpdImages} test images: ${h.mean.toFixed(3)} ± ${h.stderr.toFixed(3)} (NFE ${h.nfe}, ${h.seconds.toFixed(0)} s)`);
     bpd.push(h);
     if (a.bpdExact > 0) {
-      const ex = await bitsPerDim(m, test, a.bpdExact, "exact", a.bpdRtol, 7);
+      const ex = await bitsPerDim(m, test, a.bpdExact, "exact", a.bpdRtol, 7, work);
       const hSame = h.values.slice(0, a.bpdExact);
       console.error(`bits/dim (exact divergence) of the first ${a.bpdExact}: ${ex.mean.toFixed(3)} (Hutchinson on the same: ${(hSame.reduce((x, y) => x + y, 0) / hSame.length).toFixed(3)})`);
       bpd.push({ ...ex, hutchinsonSameImages: hSame });

@@ -69,7 +69,12 @@ export interface LogLikelihoodOptions extends FlowSolveOptions {
   dequantize?: DequantizeOptions;
   /** Added to bpd. Default 0 for continuous data, `bitsPerDimOffset(dequantize)` with dequantisation. */
   offset?: number;
-  /** Most rows (copies of the batch × examples) per backward pass for exact / multi-probe divergences (default 16 384). */
+  /**
+   * Most rows (copies of the batch × examples) per backward pass for exact / multi-probe divergences. Default
+   * min(16 384, 2¹⁷ / D) for D data dimensions: 16 384 for the toys; 167 for a 28×28 image, whose U-Net keeps a few MB
+   * of activations per row for the backward pass — 784 rows at once (the exact trace of one MNIST image) overran
+   * wasm's heap and aborted the runtime.
+   */
   maxRowsPerPass?: number;
   /**
    * One progress line updated in place (lib/train/progress.ts) with the share of [eps, T] integrated, the NFE and
@@ -151,7 +156,7 @@ export async function logLikelihood(opts: LogLikelihoodOptions): Promise<LogLike
   const { rtol, atol, maxSteps } = checkFlowOptions(where, opts);
   const nProbes = checkPositiveInt(where, "probes", opts.probes ?? 1);
   if (kind === "exact" && opts.probes !== undefined) fail(where, "probes", opts.probes, "left out with divergence 'exact' (the trace needs no probes)");
-  const maxRows = checkPositiveInt(where, "maxRowsPerPass", opts.maxRowsPerPass ?? 16_384);
+  const maxRows = checkPositiveInt(where, "maxRowsPerPass", opts.maxRowsPerPass ?? Math.min(16_384, Math.max(1, Math.floor(2 ** 17 / dimsOf(xIn.shape)))));
   if ((kind !== "exact" || opts.dequantize) && !rng) {
     fail(where, "rng", rng, `an Rng (createRng(seed)) for the ${kind !== "exact" ? `${kind} probes` : "dequantisation noise"}`);
   }

@@ -278,6 +278,23 @@ describe("logLikelihood: bad inputs and resources", () => {
     mix.dispose();
   });
 
+  it("an image-sized exact trace runs in passes of at most 2¹⁷ / D rows by default (784 rows at once overran wasm's heap)", async () => {
+    // VP keeps N(0, I) data at N(0, I) for all t, so s(x, t) = −x is its exact score and log p(x) is closed-form.
+    const sde = new VPSDE();
+    let widest = 0;
+    const score = (x: tf.Tensor) => {
+      widest = Math.max(widest, x.shape[0]);
+      return tf.neg(x);
+    };
+    const x = createRng(5).normal([1, 28, 28, 1]);
+    const r = await logLikelihood({ sde, score, x, divergence: "exact" });
+    assert.equal(widest, Math.floor(2 ** 17 / 784)); // 167 rows: five passes for the 784 one-hot rows
+    const sq = (x.square().sum().dataSync() as Float32Array)[0];
+    assertClose(r.logp, [-0.5 * sq - 392 * Math.log(2 * Math.PI)], { rtol: 1e-5, atol: 0, what: "log N(x; 0, I)" });
+    disposeResult(r);
+    x.dispose();
+  });
+
   it("chunked exact divergence (one replica per pass) equals the single-pass result", async () => {
     const sde = new VESDE();
     const mix = anisotropicMixture();

@@ -166,11 +166,22 @@ function publish(cfg: ImageTrainConfig, out: string, withResume: boolean): void 
     const p = readJsonFile<{ step: number; elapsedSeconds: number; stepsPerSecond: number; backend: string; updated: string }>(progressFile, "training progress record");
     sittings.push({ start: new Date(Date.parse(p.updated) - p.elapsedSeconds * 1000).toISOString(), startStep: p.step - Math.round(p.stepsPerSecond * p.elapsedSeconds), step: p.step, wallSeconds: p.elapsedSeconds, backend: p.backend, cpu: `${os.cpus()[0]?.model ?? "CPU"} (${os.cpus().length} cores)`, threads: 1 });
   }
-  // The last sitting's log may be ahead of its last checkpoint: count its time up to the checkpoint's step only.
-  const last = sittings[sittings.length - 1];
-  if (last && last.step > c.step && last.step > last.startStep) {
-    last.wallSeconds *= Math.max(c.step - last.startStep, 0) / (last.step - last.startStep);
-    last.step = c.step;
+  // A run resumed from a committed resume.ckpt starts its own record mid-way: the sittings before it are in the
+  // committed training.json.
+  const committedFile = path.join(dir, "training.json");
+  if (sittings.length && sittings[0].startStep > 0 && fs.existsSync(committedFile)) {
+    const before = readJsonFile<{ sittings?: Sitting[] }>(committedFile, "committed training record").sittings ?? [];
+    sittings.unshift(...before.filter((s) => s.step <= sittings[0].startStep));
+  }
+  // A sitting's log may be ahead of the checkpoint the next sitting resumed from (or, for the last, of the published
+  // one): those steps were trained again, so its time counts up to that step only.
+  for (let i = 0; i < sittings.length; i++) {
+    const s = sittings[i];
+    const upTo = i + 1 < sittings.length ? sittings[i + 1].startStep : c.step;
+    if (s.step > upTo && s.step > s.startStep) {
+      s.wallSeconds *= Math.max(upTo - s.startStep, 0) / (s.step - s.startStep);
+      s.step = upTo;
+    }
   }
   const losses = c.losses ?? [];
   const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / Math.max(a.length, 1);

@@ -12,11 +12,14 @@
  * chunks before it. The classifier is loaded from its path when the comparison runs (it is being retrained; nothing
  * derived from it is cached), and the test features are recomputed every run.
  *
- * Layout: `<dir>/<model>-step<step>/<label>/chunk-*.{npy,json}` and, after a full run, `<dir>/mnist_<model>.json`
- * + `.csv` (saveResult); `dir` defaults to data/results/solvers (solverResultsDir, SCORE_SDE_RESULTS_DIR honoured).
+ * Layout: chunks in `<chunkDir>/<model>-step<step>/<label>/chunk-*.{npy,json}` (default runs/solvers/ at the
+ * repository root, ignored by git: 3 MB per 1000 samples and setting) and, after a full run, the result
+ * `<dir>/mnist_<model>.json` + `.csv` (saveResult; `dir` defaults to data/results/solvers, solverResultsDir,
+ * SCORE_SDE_RESULTS_DIR honoured).
  *
  *   nice -n 10 npx ts-node --transpile-only notebooks/experiments/solversMnist.ts --model mnist-vp --n 1000 \
  *     [--chunk 100] [--seed 0] [--settings ddim:20,dpm_solver_pp_2m:10,…] [--classifier file] [--dir folder]
+ *     [--chunk-dir folder]
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -30,7 +33,7 @@ import { createRng } from "../lib/random";
 import { getSolver, sample } from "../lib/solvers";
 import type { GridKind } from "../lib/solvers";
 import { loadPretrained, PRETRAINED_DIR } from "./pretrained";
-import { saveResult, type ResultStore } from "./results";
+import { repoRoot, saveResult, type ResultStore } from "./results";
 import { solverResultsDir } from "./solvers";
 
 /** One sampler setting: a registered solver, its grid intervals K, and optionally its grid kind and options. */
@@ -52,8 +55,10 @@ export interface MnistSolverComparisonOptions {
   seed?: number;
   /** The classifier's safetensors (default data/pretrained/classifier-<dataset>/model.safetensors), read at run time. */
   classifierFile?: string;
-  /** Where chunks and results go (default data/results/solvers). */
+  /** Where the result JSON/CSV goes (default data/results/solvers). */
   dir?: string;
+  /** Where the sample chunks go (default runs/solvers at the repository root; regenerable bulk, not committed). */
+  chunkDir?: string;
   /** Test images for the reference statistics (default: the whole test split). */
   testCount?: number;
   /** Write the result JSON/CSV (full runs; default true). */
@@ -170,7 +175,7 @@ export async function runMnistSolverComparison(o: MnistSolverComparisonOptions):
   const dataset = (m.dataset ?? "mnist") as ImageDatasetName;
   const classifierFile = o.classifierFile ?? path.join(PRETRAINED_DIR, `classifier-${dataset}`, "model.safetensors");
   const root = o.dir ?? solverResultsDir();
-  const dir = path.join(root, `${name}-step${m.step}`);
+  const dir = path.join(o.chunkDir ?? path.join(repoRoot(), "runs", "solvers"), `${name}-step${m.step}`);
   try {
     const { classifier } = ImageClassifier.load(classifierFile);
     try {
@@ -243,6 +248,7 @@ export async function runMnistSolverComparisonCli(argv = process.argv.slice(2)):
     settings: arg("settings") ? parseSettings(arg("settings")!) : DEFAULT_MNIST_SETTINGS,
     classifierFile: arg("classifier"),
     dir: arg("dir"),
+    chunkDir: arg("chunk-dir"),
     log: (l) => console.error(l),
   });
   console.log(JSON.stringify(r, null, 1));

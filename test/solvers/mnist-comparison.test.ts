@@ -22,11 +22,11 @@ describe("MNIST solver comparison (quick mode: n tiny)", () => {
     const m = loadPretrained("mnist-vp");
     try {
       const settings = [{ solver: "dpm_solver_pp_2m", steps: 2 }];
-      const opts = { model: m, settings, n: 3, chunk: 2, seed: 1, dir, testCount: 40 };
+      const opts = { model: m, settings, n: 3, chunk: 2, seed: 1, dir, chunkDir: path.join(dir, "chunks"), testCount: 40 };
       const t0 = Date.now();
       const a = await runMnistSolverComparison(opts);
       const first = (Date.now() - t0) / 1000;
-      const folder = path.join(dir, `mnist-vp-step${m.step}`, settingLabel(settings[0]));
+      const folder = path.join(dir, "chunks", `mnist-vp-step${m.step}`, settingLabel(settings[0]));
       assert.deepEqual(fs.readdirSync(folder).sort(), ["chunk-0000.json", "chunk-0000.npy", "chunk-0001.json", "chunk-0001.npy"]);
       assert.equal(a.rows.length, 1);
       const row = a.rows[0];

@@ -11,6 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadScoreModel, type LoadedScoreModel } from "../lib/data/score-model";
+import { readJsonFile } from "../lib/io";
 import { repoRoot } from "./results";
 
 export const PRETRAINED_DIR = path.join(repoRoot(), "data", "pretrained");
@@ -42,4 +43,31 @@ export function loadPretrained(name: string): LoadedScoreModel {
 export function pretrainedRecord(name: string): Record<string, unknown> | undefined {
   const f = path.join(path.dirname(pretrainedPath(name)), "training.json");
   return fs.existsSync(f) ? (JSON.parse(fs.readFileSync(f, "utf8")) as Record<string, unknown>) : undefined;
+}
+
+/** What tools/evaluate-images.ts wrote for a committed model (data/results/images/<name>/report.json). */
+export interface ImageReport {
+  model: string;
+  step: number;
+  sde: string;
+  dataset: string;
+  n: number;
+  sampling: { sampler?: string; steps?: number; snr?: number; nfePerSample?: number; seconds?: number };
+  classifier: { file: string; testAccuracy: number };
+  scores: Record<"model" | "floor" | "gaussianBaseline", { fd: number; kid: { mean: number; std: number }; confident: number; minClassFraction: number; classFractions: number[] }>;
+  realTestConfidence: number;
+  criteria: Record<string, number | boolean | undefined>;
+  bitsPerDim: { images: number; divergence: string; mean: number; stderr: number; nfe: number; rtol: number; seconds: number; values: number[]; hutchinsonSameImages?: number[] }[];
+  backend: string;
+  cpu: string;
+  date: string;
+}
+
+/** The committed evaluation report of a model, or undefined if it has none or it scores other weights (older step). */
+export function imageReport(name: string): ImageReport | undefined {
+  const f = path.join(repoRoot(), "data", "results", "images", name, "report.json");
+  if (!fs.existsSync(f)) return undefined;
+  const r = readJsonFile<ImageReport>(f, `evaluation report (regenerate it with tools/evaluate-images.ts --model ${name})`);
+  const steps = pretrainedRecord(name)?.steps;
+  return steps === undefined || r.step === steps ? r : undefined;
 }

@@ -22,6 +22,7 @@
  *     [--chunk-dir folder]
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { datasetTensor } from "../lib/data/dataset";
@@ -32,8 +33,8 @@ import { ImageClassifier, featureStats, frechetDistance } from "../lib/metrics/i
 import { createRng } from "../lib/random";
 import { getSolver, sample } from "../lib/solvers";
 import type { GridKind } from "../lib/solvers";
-import { loadPretrained, PRETRAINED_DIR } from "./pretrained";
-import { repoRoot, saveResult, type ResultStore } from "./results";
+import { loadPretrained, pretrainedRecord, PRETRAINED_DIR } from "./pretrained";
+import { recomputeForced, repoRoot, saveResult, type ResultStore } from "./results";
 import { solverResultsDir } from "./solvers";
 
 /** One sampler setting: a registered solver, its grid intervals K, and optionally its grid kind and options. */
@@ -231,6 +232,33 @@ export const DEFAULT_MNIST_SETTINGS: readonly MnistSolverSetting[] = [
   ...[5, 10, 25].map((k) => ({ solver: "heun", steps: k })),
   ...[20, 50].map((k) => ({ solver: "ddim", steps: k, options: { eta: 1 } })),
 ];
+
+/**
+ * Notebook 08's MNIST section. Full mode: the default sweep, 1000 samples per setting, on the committed mnist-vp —
+ * the committed result (data/results/solvers/mnist_mnist-vp.json) when it scores the committed weights with these
+ * settings (SCORE_SDE_RECOMPUTE=1 redraws), else computed (chunks reused from runs/solvers). Quick mode: two
+ * settings at 5 steps on 20 samples against 500 test images, chunks in a temporary folder, nothing written.
+ */
+export async function mnistSolverExperiment(quick: boolean, log?: (line: string) => void): Promise<{ result: MnistSolverComparison; reused: boolean }> {
+  const model = "mnist-vp";
+  if (quick) {
+    const chunkDir = fs.mkdtempSync(path.join(os.tmpdir(), "nb08-mnist-"));
+    try {
+      const settings = [{ solver: "dpm_solver_pp_2m", steps: 5 }, { solver: "ddim", steps: 5 }];
+      return { result: await runMnistSolverComparison({ model, settings, n: 20, chunk: 20, testCount: 500, save: false, chunkDir, log }), reused: false };
+    } finally {
+      fs.rmSync(chunkDir, { recursive: true, force: true });
+    }
+  }
+  const n = 1000;
+  const file = path.join(solverResultsDir(), `mnist_${model}.json`);
+  const step = Number(pretrainedRecord(model)?.steps);
+  if (!recomputeForced() && fs.existsSync(file)) {
+    const r = readJsonFile<{ settings: { n: number; settings: unknown }; payload: MnistSolverComparison }>(file, "MNIST solver comparison");
+    if (r.payload.step === step && r.settings.n === n && JSON.stringify(r.settings.settings) === JSON.stringify(DEFAULT_MNIST_SETTINGS)) return { result: r.payload, reused: true };
+  }
+  return { result: await runMnistSolverComparison({ model, settings: DEFAULT_MNIST_SETTINGS, n, log }), reused: false };
+}
 
 /** Command line (see the module comment). */
 export async function runMnistSolverComparisonCli(argv = process.argv.slice(2)): Promise<void> {

@@ -221,7 +221,7 @@ export interface MnistControlSettings {
 }
 
 export function mnistControlSettings(quick: boolean): MnistControlSettings {
-  return quick ? { N: 100, perClass: 2, guidances: [1], inpaintCount: 20 } : { N: 200, perClass: 10, guidances: [0, 1, 3], inpaintCount: 200 };
+  return quick ? { N: 100, perClass: 2, guidances: [1], inpaintCount: 20 } : { N: 200, perClass: 10, guidances: [0, 1, 3], inpaintCount: 500 };
 }
 
 /** One image per row of `rows` (each [k·h·w] pixels in [0, 1]) laid out as a mosaic [rows·h][k·w] (for a heatmap). */

@@ -7,7 +7,17 @@ import * as tf from "@tensorflow/tfjs";
 import * as assert from "node:assert/strict";
 import { initBackend } from "../../lib";
 import { showTable, showMarkdown, displayBundle, isQuick } from "../../lib/viz";
-import { loadMnist, loadFashionMnist, labelHistogram, datasetTensor, imageBatchSource, imageModelFromConfig, checkImageConfig, scaledRange, bitsPerDimOffset } from "../../lib/data";
+import {
+  loadMnist,
+  loadFashionMnist,
+  labelHistogram,
+  datasetTensor,
+  imageBatchSource,
+  imageModelFromConfig,
+  checkImageConfig,
+  scaledRange,
+  bitsPerDimOffset,
+} from "../../lib/data";
 import { encodePng, imageGrid } from "../../lib/io";
 import { train } from "../../lib/train";
 import { pcSample } from "../../lib/sampling";
@@ -25,21 +35,45 @@ const backend = await initBackend({ quiet: true });
 const quick = isQuick();
 console.log(`quick mode: ${quick}, backend: ${backend.name}`);
 // Shows images [n, h, w, c] in [0, 1] as one PNG grid.
-function showGrid(data: ArrayLike<number>, shape: [number, number, number, number], cols: number, caption: string): void {
+function showGrid(
+  data: ArrayLike<number>,
+  shape: [number, number, number, number],
+  cols: number,
+  caption: string,
+): void {
   const g = imageGrid(data, shape, { cols, scale: 2 });
-  displayBundle({ data: { "image/png": encodePng(g.pixels, g.width, g.height, g.channels).toString("base64"), "text/plain": caption }, metadata: {} });
+  displayBundle({
+    data: {
+      "image/png": encodePng(g.pixels, g.width, g.height, g.channels).toString("base64"),
+      "text/plain": caption,
+    },
+    metadata: {},
+  });
 }
 
 // ---- cell 2 [c06-03] ----
 nbCell = "cell 2 [c06-03]";
 const mnistTest = loadMnist({ split: "test" });
 const fashionTest = loadFashionMnist({ split: "test" });
-const first = (d: typeof mnistTest, n: number) => { const t = datasetTensor(d, n); const v = t.dataSync().slice(); t.dispose(); return v; };
+const first = (d: typeof mnistTest, n: number) => {
+  const t = datasetTensor(d, n);
+  const v = t.dataSync().slice();
+  t.dispose();
+  return v;
+};
 showGrid(first(mnistTest, 32), [32, 28, 28, 1], 16, "the first 32 MNIST test digits");
 showGrid(first(fashionTest, 32), [32, 28, 28, 1], 16, "the first 32 Fashion-MNIST test images");
 showTable([
-  { dataset: "MNIST test", images: mnistTest.n, ...Object.fromEntries(labelHistogram(mnistTest).map((c, i) => [mnistTest.classNames[i], c])) },
-  { dataset: "Fashion-MNIST test", images: fashionTest.n, ...Object.fromEntries(labelHistogram(fashionTest).map((c, i) => [String(i), c])) },
+  {
+    dataset: "MNIST test",
+    images: mnistTest.n,
+    ...Object.fromEntries(labelHistogram(mnistTest).map((c, i) => [mnistTest.classNames[i], c])),
+  },
+  {
+    dataset: "Fashion-MNIST test",
+    images: fashionTest.n,
+    ...Object.fromEntries(labelHistogram(fashionTest).map((c, i) => [String(i), c])),
+  },
 ]);
 
 // ---- cell 3 [c06-04] (test) ----
@@ -53,26 +87,68 @@ assert.equal(Math.max(...mnistTest.images.subarray(0, 784 * 100)), 255);
 
 // ---- cell 4 [c06-06] ----
 nbCell = "cell 4 [c06-06]";
-const quickCfg = checkImageConfig({
-  name: "nb-tiny", dataset: "mnist", data: { centered: true }, sde: { kind: "VP", betaMin: 0.1, betaMax: 20, N: 1000 },
-  model: { channels: 8, channelMult: [1, 2], numResBlocks: 1, attentionResolutions: [], embedding: "positional", gradientCheckpointing: false },
-  loss: { continuous: true, reduceMean: true },
-  training: { steps: quick ? 30 : 200, batchSize: 16, seed: 3, lr: 3e-3, warmup: 0, gradClip: 1, emaDecay: 0.9, checkpointEvery: 1000, logEvery: 1000 },
-}, "notebook config");
+const quickCfg = checkImageConfig(
+  {
+    name: "nb-tiny",
+    dataset: "mnist",
+    data: { centered: true },
+    sde: { kind: "VP", betaMin: 0.1, betaMax: 20, N: 1000 },
+    model: {
+      channels: 8,
+      channelMult: [1, 2],
+      numResBlocks: 1,
+      attentionResolutions: [],
+      embedding: "positional",
+      gradientCheckpointing: false,
+    },
+    loss: { continuous: true, reduceMean: true },
+    training: {
+      steps: quick ? 30 : 200,
+      batchSize: 16,
+      seed: 3,
+      lr: 3e-3,
+      warmup: 0,
+      gradClip: 1,
+      emaDecay: 0.9,
+      checkpointEvery: 1000,
+      logEvery: 1000,
+    },
+  },
+  "notebook config",
+);
 const tiny = imageModelFromConfig(quickCfg, mnistTest);
 const tinyRun = await train({
-  model: tiny.model, sde: tiny.sde, steps: quickCfg.training.steps, seed: 3, loss: quickCfg.loss,
+  model: tiny.model,
+  sde: tiny.sde,
+  steps: quickCfg.training.steps,
+  seed: 3,
+  loss: quickCfg.loss,
   batchSource: imageBatchSource(mnistTest, { batchSize: 16, seed: 3, centered: true }),
-  optimizer: { lr: 3e-3, warmup: 0, gradClip: 1 }, emaDecay: 0.9,
+  optimizer: { lr: 3e-3, warmup: 0, gradClip: 1 },
+  emaDecay: 0.9,
 });
 tinyRun.trainer.dispose();
 tiny.model.dispose();
 const tinyLoss = (a: number, b: number) => tinyRun.losses.slice(a, b).reduce((x, y) => x + y, 0) / (b - a);
-console.log(`tiny U-Net (${quickCfg.training.steps} steps, ${tinyRun.wallSeconds.toFixed(0)} s): mean loss of the first 5 steps ${tinyLoss(0, 5).toFixed(3)}, last 5 ${tinyLoss(tinyRun.losses.length - 5, tinyRun.losses.length).toFixed(3)}`);
-const record = pretrainedRecord("mnist-vp") as { steps: number; plannedSteps: number; wallSeconds: number; parameters: number; lossEvery100: number[]; sittings: { backend: string; cpu: string }[] };
-showMarkdown(`**Committed mnist-vp**: ${record.parameters} parameters, ${record.steps} of ${record.plannedSteps} planned steps, ` +
-  `${(record.wallSeconds / 3600).toFixed(2)} h of training on ${record.sittings[0]?.cpu} (${record.sittings[0]?.backend}). Mean loss per 100 steps: ` +
-  record.lossEvery100.map((l) => l.toFixed(4)).join(", "));
+console.log(
+  `tiny U-Net (${quickCfg.training.steps} steps, ${tinyRun.wallSeconds.toFixed(0)} s): ` +
+    `mean loss of the first 5 steps ${tinyLoss(0, 5).toFixed(3)}, ` +
+    `last 5 ${tinyLoss(tinyRun.losses.length - 5, tinyRun.losses.length).toFixed(3)}`,
+);
+const record = pretrainedRecord("mnist-vp") as {
+  steps: number;
+  plannedSteps: number;
+  wallSeconds: number;
+  parameters: number;
+  lossEvery100: number[];
+  sittings: { backend: string; cpu: string }[];
+};
+showMarkdown(
+  `**Committed mnist-vp**: ${record.parameters} parameters, ${record.steps} of ${record.plannedSteps} ` +
+    `planned steps, ${(record.wallSeconds / 3600).toFixed(2)} h of training on ${record.sittings[0]?.cpu} ` +
+    `(${record.sittings[0]?.backend}). Mean loss per 100 steps: ` +
+    record.lossEvery100.map((l) => l.toFixed(4)).join(", "),
+);
 
 // ---- cell 5 [c06-07] (test) ----
 nbCell = "cell 5 [c06-07]";
@@ -95,18 +171,49 @@ for (const name of ["pc", "em", "ode"] as const) {
   let x: tf.Tensor;
   let nfe: number;
   if (name === "ode") {
-    const r = await odeSample({ sde, score, shape: [nShow, 28, 28, 1], rng: createRng(0), rtol: quick ? 1e-2 : 1e-5, atol: quick ? 1e-2 : 1e-5, denoise: true });
-    x = r.samples; nfe = r.nfe;
+    const r = await odeSample({
+      sde,
+      score,
+      shape: [nShow, 28, 28, 1],
+      rng: createRng(0),
+      rtol: quick ? 1e-2 : 1e-5,
+      atol: quick ? 1e-2 : 1e-5,
+      denoise: true,
+    });
+    x = r.samples;
+    nfe = r.nfe;
   } else {
-    const r = await pcSample({ sde, score, shape: [nShow, 28, 28, 1], rng: createRng(0), predictor: name === "pc" ? "reverse_diffusion" : "euler_maruyama", corrector: name === "pc" ? "langevin" : "none", snr: 0.16 });
-    x = r.samples; nfe = r.scoreEvals;
+    const r = await pcSample({
+      sde,
+      score,
+      shape: [nShow, 28, 28, 1],
+      rng: createRng(0),
+      predictor: name === "pc" ? "reverse_diffusion" : "euler_maruyama",
+      corrector: name === "pc" ? "langevin" : "none",
+      snr: 0.16,
+    });
+    x = r.samples;
+    nfe = r.scoreEvals;
   }
   const img = model.toImages(x);
-  samplers.push({ name, nfe, seconds: (Date.now() - t0) / 1000, images: img.dataSync().slice() as Float32Array });
+  samplers.push({
+    name,
+    nfe,
+    seconds: (Date.now() - t0) / 1000,
+    images: img.dataSync().slice() as Float32Array,
+  });
   tf.dispose([x, img]);
 }
-for (const s of samplers) showGrid(s.images, [nShow, 28, 28, 1], Math.ceil(Math.sqrt(nShow)), `${s.name}: NFE ${s.nfe}`);
-showTable(samplers.map((s) => ({ sampler: s.name, N: s.name === "ode" ? "adaptive" : nSteps, NFE: s.nfe, seconds: s.seconds.toFixed(1) })));
+for (const s of samplers)
+  showGrid(s.images, [nShow, 28, 28, 1], Math.ceil(Math.sqrt(nShow)), `${s.name}: NFE ${s.nfe}`);
+showTable(
+  samplers.map((s) => ({
+    sampler: s.name,
+    N: s.name === "ode" ? "adaptive" : nSteps,
+    NFE: s.nfe,
+    seconds: s.seconds.toFixed(1),
+  })),
+);
 
 // ---- cell 7 [c06-10] (test) ----
 nbCell = "cell 7 [c06-10]";
@@ -120,15 +227,34 @@ for (const s of samplers) assert.ok(s.images.every((v) => v >= 0 && v <= 1), s.n
 
 // ---- cell 8 [c06-12] ----
 nbCell = "cell 8 [c06-12]";
-const traj = await pcSample({ sde, score, shape: [4, 28, 28, 1], rng: createRng(1), predictor: "reverse_diffusion", corrector: "langevin", snr: 0.16, keepTrajectory: true, trajectoryStride: Math.max(1, Math.floor(nSteps / 7)) });
+const traj = await pcSample({
+  sde,
+  score,
+  shape: [4, 28, 28, 1],
+  rng: createRng(1),
+  predictor: "reverse_diffusion",
+  corrector: "langevin",
+  snr: 0.16,
+  keepTrajectory: true,
+  trajectoryStride: Math.max(1, Math.floor(nSteps / 7)),
+});
 const K = traj.trajectory!.shape[0];
 // rows: the 4 samples; columns: the kept steps, then the final denoised sample.
 const strip = tf.tidy(() => {
-  const t = model.toImages(traj.trajectory!).reshape([K, 4, 28, 28, 1]).transpose([1, 0, 2, 3, 4]).reshape([4 * K, 28, 28, 1]);
+  const t = model
+    .toImages(traj.trajectory!)
+    .reshape([K, 4, 28, 28, 1])
+    .transpose([1, 0, 2, 3, 4])
+    .reshape([4 * K, 28, 28, 1]);
   const fin = model.toImages(traj.samples).reshape([4, 1, 28, 28, 1]);
   return tf.concat([t.reshape([4, K, 28, 28, 1]), fin], 1).reshape([4 * (K + 1), 28, 28, 1]);
 });
-showGrid(strip.dataSync(), [4 * (K + 1), 28, 28, 1], K + 1, `steps ${traj.trajectorySteps!.join(", ")}, then denoised`);
+showGrid(
+  strip.dataSync(),
+  [4 * (K + 1), 28, 28, 1],
+  K + 1,
+  `steps ${traj.trajectorySteps!.join(", ")}, then denoised`,
+);
 tf.dispose([strip, traj.trajectory!, traj.samples]);
 
 // ---- cell 9 [c06-13] (test) ----
@@ -143,12 +269,24 @@ nbCell = "cell 10 [c06-15]";
 const nBpd = quick ? 2 : 20;
 const levels = tf.tidy(() => datasetTensor(mnistTest, nBpd).mul(255).round());
 const bpdTol = quick ? 1e-2 : 1e-5;
-const hut = await logLikelihood({ sde: model.sde, score: model.score, x: levels, rng: createRng(7), divergence: "rademacher", dequantize: { bits: 8, range: scaledRange(model.centered) }, rtol: bpdTol, atol: bpdTol });
+const hut = await logLikelihood({
+  sde: model.sde,
+  score: model.score,
+  x: levels,
+  rng: createRng(7),
+  divergence: "rademacher",
+  dequantize: { bits: 8, range: scaledRange(model.centered) },
+  rtol: bpdTol,
+  atol: bpdTol,
+});
 const hutBpd = Array.from(hut.bpd.dataSync());
 tf.dispose([hut.bpd, hut.logp, hut.z, hut.priorLogp, hut.deltaLogp, hut.xDequantized!]);
 const meanBpd = hutBpd.reduce((a, b) => a + b, 0) / hutBpd.length;
-showMarkdown(`Bits/dim of the first ${nBpd} MNIST test images (Hutchinson, rtol = atol = ${bpdTol}, NFE ${hut.nfe}): **${meanBpd.toFixed(3)}** ` +
-  `(offset ${hut.offset}: data scaled to [${scaledRange(model.centered)}]).`);
+showMarkdown(
+  `Bits/dim of the first ${nBpd} MNIST test images (Hutchinson, rtol = atol = ${bpdTol}, NFE ${hut.nfe}): ` +
+    `**${meanBpd.toFixed(3)}** ` +
+    `(offset ${hut.offset}: data scaled to [${scaledRange(model.centered)}]).`,
+);
 
 // ---- cell 11 [c06-16]: left out (tagged slow) ----
 
@@ -171,13 +309,20 @@ const z = tf.tidy(() => {
   const omega = Math.acos(Math.min(1, Math.max(-1, a.dot(b).div(a.norm().mul(b.norm())).dataSync()[0])));
   const rows = Array.from({ length: steps }, (_, i) => {
     const s = i / (steps - 1);
-    return a.mul(Math.sin((1 - s) * omega) / Math.sin(omega)).add(b.mul(Math.sin(s * omega) / Math.sin(omega)));
+    return a
+      .mul(Math.sin((1 - s) * omega) / Math.sin(omega))
+      .add(b.mul(Math.sin(s * omega) / Math.sin(omega)));
   });
   return tf.stack(rows).reshape([steps, 28, 28, 1]);
 });
 const dec = await odeSample({ sde: model.sde, score: model.score, z, rtol: tolI, atol: tolI });
 const interp = tf.tidy(() => model.toImages(dec.samples));
-showGrid(interp.dataSync(), [steps, 28, 28, 1], steps, "spherical interpolation between the latents of two test digits");
+showGrid(
+  interp.dataSync(),
+  [steps, 28, 28, 1],
+  steps,
+  "spherical interpolation between the latents of two test digits",
+);
 const temps = [0.6, 0.8, 1.0];
 const z0 = createRng(5).normal([quick ? 2 : 6, 28, 28, 1]);
 const tempRows: number[] = [];
@@ -188,7 +333,12 @@ for (const tau of temps) {
   tempRows.push(...im.dataSync());
   tf.dispose([zt, d.samples, im]);
 }
-showGrid(tempRows, [temps.length * z0.shape[0], 28, 28, 1], z0.shape[0], `temperature τ = ${temps.join(", ")} (rows)`);
+showGrid(
+  tempRows,
+  [temps.length * z0.shape[0], 28, 28, 1],
+  z0.shape[0],
+  `temperature τ = ${temps.join(", ")} (rows)`,
+);
 tf.dispose([pair, enc.z, z, dec.samples, z0]);
 
 // ---- cell 14 [c06-20] (test) ----
@@ -206,24 +356,42 @@ if (!report) {
   showMarkdown("No committed evaluation of these weights yet: run the command above.");
 } else {
   const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
-  const sets = [["model samples (PC, N = 1000)", "model"], ["floor: training images", "floor"], ["baseline: Gaussian fit", "gaussianBaseline"]] as const;
-  showTable(sets.map(([label, k]) => ({
-    [`${report.n} images`]: label, FD: report.scores[k].fd.toFixed(2),
-    KID: `${report.scores[k].kid.mean.toPrecision(3)} ± ${report.scores[k].kid.std.toPrecision(2)}`,
-    "p ≥ 0.9": pct(report.scores[k].confident), "smallest digit": pct(report.scores[k].minClassFraction),
-  })));
+  const sets = [
+    ["model samples (PC, N = 1000)", "model"],
+    ["floor: training images", "floor"],
+    ["baseline: Gaussian fit", "gaussianBaseline"],
+  ] as const;
+  showTable(
+    sets.map(([label, k]) => ({
+      [`${report.n} images`]: label,
+      FD: report.scores[k].fd.toFixed(2),
+      KID: `${report.scores[k].kid.mean.toPrecision(3)} ± ${report.scores[k].kid.std.toPrecision(2)}`,
+      "p ≥ 0.9": pct(report.scores[k].confident),
+      "smallest digit": pct(report.scores[k].minClassFraction),
+    })),
+  );
   const [hutAll, exact] = report.bitsPerDim;
   const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-  showMarkdown([
-    `FD ratio model / baseline **${(report.scores.model.fd / report.scores.gaussianBaseline.fd).toFixed(3)}** (≤ 0.25); ` +
-      `confident **${pct(report.scores.model.confident)}** (≥ 80 %; real test digits ${pct(report.realTestConfidence)}); ` +
-      `smallest digit **${pct(report.scores.model.minClassFraction)}** (≥ 5 %).`,
-    hutAll ? `Bits/dim of ${hutAll.images} test images (Hutchinson, RK45 rtol = atol = ${hutAll.rtol}): ` +
-      `**${hutAll.mean.toFixed(3)} ± ${hutAll.stderr.toFixed(3)}** (≤ 2.0).` : "",
-    exact?.hutchinsonSameImages ? `Exact divergence on the first ${exact.images}: ${exact.mean.toFixed(3)} ` +
-      `(Hutchinson on the same images: ${mean(exact.hutchinsonSameImages).toFixed(3)}).` : "",
-    `Weights after ${report.step} steps; ${report.backend}, ${report.cpu}, ${report.date.slice(0, 10)}.`,
-  ].filter(Boolean).join("  \n"));
+  showMarkdown(
+    [
+      `FD ratio model / baseline ` +
+        `**${(report.scores.model.fd / report.scores.gaussianBaseline.fd).toFixed(3)}** (≤ 0.25); ` +
+        `confident **${pct(report.scores.model.confident)}** ` +
+        `(≥ 80 %; real test digits ${pct(report.realTestConfidence)}); ` +
+        `smallest digit **${pct(report.scores.model.minClassFraction)}** (≥ 5 %).`,
+      hutAll
+        ? `Bits/dim of ${hutAll.images} test images (Hutchinson, RK45 rtol = atol = ${hutAll.rtol}): ` +
+          `**${hutAll.mean.toFixed(3)} ± ${hutAll.stderr.toFixed(3)}** (≤ 2.0).`
+        : "",
+      exact?.hutchinsonSameImages
+        ? `Exact divergence on the first ${exact.images}: ${exact.mean.toFixed(3)} ` +
+          `(Hutchinson on the same images: ${mean(exact.hutchinsonSameImages).toFixed(3)}).`
+        : "",
+      `Weights after ${report.step} steps; ${report.backend}, ${report.cpu}, ${report.date.slice(0, 10)}.`,
+    ]
+      .filter(Boolean)
+      .join("  \n"),
+  );
 }
 
 // ---- cell 16 [c06-report-test] (test) ----

@@ -10,8 +10,15 @@ import { show, showTable, showMarkdown, grid, scatter2d, field, isQuick, Panel, 
 import { VPSDE, VESDE } from "../../lib/sde";
 import { MixtureClasses, MixtureConditional, anisotropicMixture } from "../../lib/toy";
 import {
-  controllableSettings, overlappingMixture, OVERLAPPING_CLASSES, runClassConditional, runImputation, runColourisation,
-  runLearnedClassifier, pairedDifference, DistanceRow,
+  controllableSettings,
+  overlappingMixture,
+  OVERLAPPING_CLASSES,
+  runClassConditional,
+  runImputation,
+  runColourisation,
+  runLearnedClassifier,
+  pairedDifference,
+  DistanceRow,
 } from "../../notebooks/experiments/controllable";
 import { mnistControlSettings, runMnistControl, mosaic } from "../../notebooks/experiments/controllable-mnist";
 
@@ -23,11 +30,20 @@ nbCell = "cell 1 [c01]";
 const backend = await initBackend({ quiet: true });
 const quick = isQuick();
 const settings = controllableSettings(quick);
-console.log(`quick mode: ${quick}, backend: ${backend.name}; n = ${settings.n} points per run, N = ${settings.N} steps, seeds ${settings.seeds.join(", ")}`);
+console.log(
+  `quick mode: ${quick}, backend: ${backend.name}; n = ${settings.n} points per run, ` +
+    `N = ${settings.N} steps, seeds ${settings.seeds.join(", ")}`,
+);
 const e3 = (v: number): string => (v * 1e3).toFixed(2);
 const fmtRow = (r: DistanceRow): Record<string, string | number | boolean> => {
   const { ed, edStd, floorMean, floorStd, z, withinFloor, ...what } = r;
-  return { ...what, "ED ×1e-3": settings.seeds.length > 1 ? `${e3(ed)} ± ${e3(edStd)}` : e3(ed), "floor ×1e-3": `${e3(floorMean)} ± ${e3(floorStd)}`, z: z.toFixed(1), "within floor (3σ)": withinFloor };
+  return {
+    ...what,
+    "ED ×1e-3": settings.seeds.length > 1 ? `${e3(ed)} ± ${e3(edStd)}` : e3(ed),
+    "floor ×1e-3": `${e3(floorMean)} ± ${e3(floorStd)}`,
+    z: z.toFixed(1),
+    "within floor (3σ)": withinFloor,
+  };
 };
 
 // ---- cell 2 [c03] ----
@@ -40,22 +56,40 @@ const posteriorPanels: Panel[] = [];
 const flatness: number[] = [];
 for (const t of [0.01, 0.3, 0.6, 0.9]) {
   const pts = gx.flatMap((y) => gx.map((x) => [x, y]));
-  const post = tf.tidy(() => classes.posterior(vp, tf.tensor2d(pts), tf.fill([pts.length], t)).slice([0, 0], [-1, 1]).reshape([-1]));
+  const post = tf.tidy(() =>
+    classes
+      .posterior(vp, tf.tensor2d(pts), tf.fill([pts.length], t))
+      .slice([0, 0], [-1, 1])
+      .reshape([-1]),
+  );
   const p0 = Array.from(post.dataSync());
   post.dispose();
   flatness.push(Math.max(...p0) - Math.min(...p0));
-  posteriorPanels.push({ title: `VP, t = ${t}: p_t(y = 0 | x)`, traces: [field(gx, gx, p0, { zmin: 0, zmax: 1, showscale: t === 0.9 })] });
+  posteriorPanels.push({
+    title: `VP, t = ${t}: p_t(y = 0 | x)`,
+    traces: [field(gx, gx, p0, { zmin: 0, zmax: 1, showscale: t === 0.9 })],
+  });
 }
-await show(grid([posteriorPanels], { title: "Exact class posterior of the overlapping toy" }), { name: "posterior" });
-console.log(`range of p_t(y = 0 | x) over the grid: ${flatness.map((f) => f.toFixed(3)).join(", ")} (t = 0.01, 0.3, 0.6, 0.9)`);
+await show(grid([posteriorPanels], { title: "Exact class posterior of the overlapping toy" }), {
+  name: "posterior",
+});
+console.log(
+  `range of p_t(y = 0 | x) over the grid: ${flatness.map((f) => f.toFixed(3)).join(", ")} ` +
+    `(t = 0.01, 0.3, 0.6, 0.9)`,
+);
 
 // ---- cell 3 [c04] (test) ----
 nbCell = "cell 3 [c04]";
 await nbT.test("cell 3 [c04]: assert.ok(flatness[0] > 0.9 && flatness[3] < 0.05, `posterio", async () => {
-// The exact posterior is a distribution over classes, flattens with t, and its gradient plus the score is the class's own score.
+// The exact posterior is a distribution over classes, flattens with t, and its gradient plus the score is the
+// class's own score.
 assert.ok(flatness[0] > 0.9 && flatness[3] < 0.05, `posterior range ${flatness}`);
 tf.tidy(() => {
-  const x = tf.tensor2d([[0.2, -0.1], [-1, 0.5], [1.5, 1.0]]);
+  const x = tf.tensor2d([
+    [0.2, -0.1],
+    [-1, 0.5],
+    [1.5, 1.0],
+  ]);
   const t = tf.tensor1d([0.05, 0.3, 0.7]);
   const rows = classes.posterior(vp, x, t).sum(1).dataSync();
   for (const r of rows) assert.ok(Math.abs(r - 1) < 1e-6);
@@ -76,14 +110,19 @@ const ccPanels: Panel[] = (["VE", "VP"] as const).map((sde): Panel => ({
     scatter2d(cc.samples[`${sde} γ=1`], { color: "#1f77b4", size: 2, name: "γ = 1" }),
     scatter2d(cc.samples[`${sde} γ=2`], { color: "#d62728", size: 2, name: "γ = 2" }),
   ],
-  xaxis: { range: [-2.5, 2] }, yaxis: { range: [-2, 2] },
+  xaxis: { range: [-2.5, 2] },
+  yaxis: { range: [-2, 2] },
 }));
-await show(grid([ccPanels], { title: "Class 0 of the overlapping toy: guided samples vs exact p₀(x | y = 0)" }), { name: "class_conditional" });
+await show(
+  grid([ccPanels], { title: "Class 0 of the overlapping toy: guided samples vs exact p₀(x | y = 0)" }),
+  { name: "class_conditional" },
+);
 
 // ---- cell 5 [c07] (test) ----
 nbCell = "cell 5 [c07]";
 await nbT.test("cell 5 [c07]: for (const r of cc.rows) {", async () => {
-// γ = 1 is as close to exact samples as exact samples are to each other; γ = 0.8 and γ = 2 are detectably not.
+// γ = 1 is as close to exact samples as exact samples are to each other; γ = 0.8 and γ = 2 are detectably
+// not.
 for (const r of cc.rows) {
   if (r.guidance === 1) assert.ok(r.withinFloor, `${r.sde} γ = 1: z = ${r.z}`);
   else assert.ok(!r.withinFloor, `${r.sde} γ = ${r.guidance} should be outside the floor: z = ${r.z}`);
@@ -95,21 +134,74 @@ nbCell = "cell 6 [c09]";
 const imp = await runImputation(settings);
 showTable(imp.rows.map(fmtRow));
 const refExact = imp.exact["reference x₀=0"];
-const wrongMode = (key: string): number => { const a = imp.x1[key]; return a.filter((v) => v > -0.3).length / a.length; };
-const modeRows = (["VE", "VP"] as const).flatMap((sde) => (["official", "noised"] as const).map((start) => ({ sde, start, "mass in the x₁ ≈ 0.7 mode": wrongMode(`reference x₀=0 ${sde} ${start}`).toFixed(3), exact: refExact.weights[0].toFixed(4) })));
+const wrongMode = (key: string): number => {
+  const a = imp.x1[key];
+  return a.filter((v) => v > -0.3).length / a.length;
+};
+const modeRows = (["VE", "VP"] as const).flatMap((sde) =>
+  (["official", "noised"] as const).map((start) => ({
+    sde,
+    start,
+    "mass in the x₁ ≈ 0.7 mode": wrongMode(`reference x₀=0 ${sde} ${start}`).toFixed(3),
+    exact: refExact.weights[0].toFixed(4),
+  })),
+);
 showTable(modeRows);
 const dens = (e: { weights: number[]; means: number[]; variances: number[] }, x: number): number =>
-  e.weights.reduce((s, w, k) => s + (w * Math.exp(-((x - e.means[k]) ** 2) / (2 * e.variances[k]))) / Math.sqrt(2 * Math.PI * e.variances[k]), 0);
+  e.weights.reduce(
+    (s, w, k) =>
+      s +
+      (w * Math.exp(-((x - e.means[k]) ** 2) / (2 * e.variances[k]))) /
+        Math.sqrt(2 * Math.PI * e.variances[k]),
+    0,
+  );
 const xs = Array.from({ length: 201 }, (_, i) => -2.5 + (4 * i) / 200);
 const histPanel = (key: string, title: string, legend: boolean): Panel => ({
   title,
   traces: [
-    { type: "histogram", x: Array.from(imp.x1[`${key} VP official`]), histnorm: "probability density", nbinsx: 60, opacity: 0.5, name: "official start", marker: { color: "#1f77b4" }, showlegend: legend },
-    { type: "histogram", x: Array.from(imp.x1[`${key} VP noised`]), histnorm: "probability density", nbinsx: 60, opacity: 0.5, name: "noised start (#39)", marker: { color: "#ff7f0e" }, showlegend: legend },
-    { type: "scatter", mode: "lines", x: xs, y: xs.map((x) => dens(imp.exact[key], x)), line: { color: "#000" }, name: "exact", showlegend: legend },
+    {
+      type: "histogram",
+      x: Array.from(imp.x1[`${key} VP official`]),
+      histnorm: "probability density",
+      nbinsx: 60,
+      opacity: 0.5,
+      name: "official start",
+      marker: { color: "#1f77b4" },
+      showlegend: legend,
+    },
+    {
+      type: "histogram",
+      x: Array.from(imp.x1[`${key} VP noised`]),
+      histnorm: "probability density",
+      nbinsx: 60,
+      opacity: 0.5,
+      name: "noised start (#39)",
+      marker: { color: "#ff7f0e" },
+      showlegend: legend,
+    },
+    {
+      type: "scatter",
+      mode: "lines",
+      x: xs,
+      y: xs.map((x) => dens(imp.exact[key], x)),
+      line: { color: "#000" },
+      name: "exact",
+      showlegend: legend,
+    },
   ],
 });
-await show(grid([[histPanel("overlapping x₀=0.8", "overlapping toy, x₀ = 0.8 (VP)", true), histPanel("reference x₀=0", "reference mixture, x₀ = 0 (VP)", false)]], { title: "Imputed x₁ vs the exact conditional density (first seed)", showlegend: true }), { name: "imputation" });
+await show(
+  grid(
+    [
+      [
+        histPanel("overlapping x₀=0.8", "overlapping toy, x₀ = 0.8 (VP)", true),
+        histPanel("reference x₀=0", "reference mixture, x₀ = 0 (VP)", false),
+      ],
+    ],
+    { title: "Imputed x₁ vs the exact conditional density (first seed)", showlegend: true },
+  ),
+  { name: "imputation" },
+);
 
 // ---- cell 7 [c11] ----
 nbCell = "cell 7 [c11]";
@@ -118,8 +210,13 @@ for (let i = 0; i < imp.rows.length; i += 2) {
   const [o, z] = [imp.rows[i], imp.rows[i + 1]];
   const d = pairedDifference(imp.perSeed[i], imp.perSeed[i + 1]);
   startRows.push({
-    toy: o.toy as string, x0: o.x0 as number, sde: o.sde, "ED official ×1e-3": e3(o.ed), "ED noised ×1e-3": e3(z.ed),
-    "official − noised ×1e-3": settings.seeds.length > 1 ? `${e3(d.mean)} ± ${e3(d.std)}` : e3(d.mean), t: Number.isFinite(d.t) ? d.t.toFixed(1) : "(one seed)",
+    toy: o.toy as string,
+    x0: o.x0 as number,
+    sde: o.sde,
+    "ED official ×1e-3": e3(o.ed),
+    "ED noised ×1e-3": e3(z.ed),
+    "official − noised ×1e-3": settings.seeds.length > 1 ? `${e3(d.mean)} ± ${e3(d.std)}` : e3(d.mean),
+    t: Number.isFinite(d.t) ? d.t.toFixed(1) : "(one seed)",
   });
 }
 showTable(startRows);
@@ -127,12 +224,15 @@ showTable(startRows);
 // ---- cell 8 [c12] (test) ----
 nbCell = "cell 8 [c12]";
 await nbT.test("cell 8 [c12]: const excess = (r: DistanceRow): number => r.ed - r.floorMea", async () => {
-// Independent coordinates: exact, within the floor. Overlapping toy: its excess over the floor (the method's bias) is under
+// Independent coordinates: exact, within the floor. Overlapping toy: its excess over the floor (the method's
+// bias) is under
 // 1 % of the separated reference mixture's, which is far off with either start.
 const excess = (r: DistanceRow): number => r.ed - r.floorMean;
 const refRows = imp.rows.filter((r) => r.toy === "reference");
 for (const r of imp.rows) {
-  const what = `${r.toy} x₀ = ${r.x0} ${r.sde} ${r.start}: ED ${r.ed}, floor ${r.floorMean} ± ${r.floorStd}, z = ${r.z}`;
+  const what =
+    `${r.toy} x₀ = ${r.x0} ${r.sde} ${r.start}: ` +
+    `ED ${r.ed}, floor ${r.floorMean} ± ${r.floorStd}, z = ${r.z}`;
   if (r.toy === "independent") assert.ok(r.withinFloor, what);
   else if (r.toy === "overlapping") assert.ok(excess(r) < 0.01 * Math.min(...refRows.map(excess)), what);
   else assert.ok(!r.withinFloor && r.z > 50, what);
@@ -144,37 +244,59 @@ for (const m of modeRows) assert.ok(Number(m["mass in the x₁ ≈ 0.7 mode"]) >
 nbCell = "cell 9 [c14]";
 const col = await runColourisation(settings);
 showTable(col.rows.map(fmtRow));
-const colPanels: Panel[][] = [1, 3].map((spread) => (["VE", "VP"] as const).map((sde): Panel => ({
-  title: `spread ${spread}, ${sde}: sampled (blue) vs exact (grey)`,
-  traces: [scatter2d(col.plane[`spread ${spread} exact`], { color: "#999", size: 2 }), scatter2d(col.plane[`spread ${spread} ${sde}`], { color: "#1f77b4", size: 2 })],
-  xaxis: { title: { text: "u₁" } }, yaxis: { title: { text: "u₂" } },
-})));
-await show(grid(colPanels, { title: "Colour given gray = 0.05, in the decoupled colour plane", vgap: 0.16 }), { name: "colourisation" });
+const colPanels: Panel[][] = [1, 3].map((spread) =>
+  (["VE", "VP"] as const).map((sde): Panel => ({
+    title: `spread ${spread}, ${sde}: sampled (blue) vs exact (grey)`,
+    traces: [
+      scatter2d(col.plane[`spread ${spread} exact`], { color: "#999", size: 2 }),
+      scatter2d(col.plane[`spread ${spread} ${sde}`], { color: "#1f77b4", size: 2 }),
+    ],
+    xaxis: { title: { text: "u₁" } },
+    yaxis: { title: { text: "u₂" } },
+  })),
+);
+await show(
+  grid(colPanels, { title: "Colour given gray = 0.05, in the decoupled colour plane", vgap: 0.16 }),
+  { name: "colourisation" },
+);
 
 // ---- cell 10 [c15] (test) ----
 nbCell = "cell 10 [c15]";
 await nbT.test("cell 10 [c15]: for (const sde of [\"VE\", \"VP\"]) {", async () => {
-// Broad clusters: an excess over the floor under a third of the tight clusters' (whose conditional modes are separated).
+// Broad clusters: an excess over the floor under a third of the tight clusters' (whose conditional modes are
+// separated).
 for (const sde of ["VE", "VP"]) {
   const [tight, broad] = [1, 3].map((sp) => col.rows.find((r) => r.spread === sp && r.sde === sde)!);
   assert.ok(!tight.withinFloor, `spread 1 ${sde}: z = ${tight.z}`);
-  assert.ok(broad.ed - broad.floorMean < (tight.ed - tight.floorMean) / 3, `${sde}: excess spread 3 ${broad.ed - broad.floorMean} vs spread 1 ${tight.ed - tight.floorMean}`);
+  assert.ok(
+    broad.ed - broad.floorMean < (tight.ed - tight.floorMean) / 3,
+    `${sde}: excess spread 3 ${broad.ed - broad.floorMean} vs spread 1 ${tight.ed - tight.floorMean}`,
+  );
 }
 });
 
 // ---- cell 11 [c17] ----
 nbCell = "cell 11 [c17]";
 const learned = await runLearnedClassifier(settings);
-showTable([{
-  SDE: learned.sde, "training steps": learned.steps, "final loss (nats)": learned.losses[learned.losses.length - 1].loss.toFixed(3),
-  "relative gradient error, untrained": learned.gradErrorBefore.toFixed(3), "trained": learned.gradErrorAfter.toFixed(4),
-  ...fmtRow(learned.row), "wall s": learned.seconds.toFixed(0),
-}]);
+showTable([
+  {
+    SDE: learned.sde,
+    "training steps": learned.steps,
+    "final loss (nats)": learned.losses[learned.losses.length - 1].loss.toFixed(3),
+    "relative gradient error, untrained": learned.gradErrorBefore.toFixed(3),
+    trained: learned.gradErrorAfter.toFixed(4),
+    ...fmtRow(learned.row),
+    "wall s": learned.seconds.toFixed(0),
+  },
+]);
 
 // ---- cell 12 [c18] (test) ----
 nbCell = "cell 12 [c18]";
-await nbT.test("cell 12 [c18]: assert.ok(learned.gradErrorBefore > 0.9 && learned.gradError", async () => {
-assert.ok(learned.gradErrorBefore > 0.9 && learned.gradErrorAfter < 0.3, `gradient error ${learned.gradErrorBefore} → ${learned.gradErrorAfter}`);
+await nbT.test("cell 12 [c18]: assert.ok(", async () => {
+assert.ok(
+  learned.gradErrorBefore > 0.9 && learned.gradErrorAfter < 0.3,
+  `gradient error ${learned.gradErrorBefore} → ${learned.gradErrorAfter}`,
+);
 });
 
 // ---- cell 13 [c20]: left out (tagged slow) ----
@@ -183,14 +305,28 @@ assert.ok(learned.gradErrorBefore > 0.9 && learned.gradErrorAfter < 0.3, `gradie
 nbCell = "cell 14 [c22]";
 const row = (rows: DistanceRow[], f: (r: DistanceRow) => boolean): DistanceRow => rows.find(f)!;
 const zs = (rows: DistanceRow[]): string => rows.map((r) => r.z.toFixed(1)).join(", ");
-showMarkdown([
-  `* guidance: γ = 1 z = ${zs(cc.rows.filter((r) => r.guidance === 1))} (VE, VP); γ = 0.8 z = ${zs(cc.rows.filter((r) => r.guidance === 0.8))}; γ = 2 z = ${zs(cc.rows.filter((r) => r.guidance === 2))}`,
-  `* imputation, independent coordinates: z = ${zs(imp.rows.filter((r) => r.toy === "independent"))} (VE official, VE noised, VP official, VP noised)`,
-  `* imputation, overlapping toy: z = ${zs(imp.rows.filter((r) => r.toy === "overlapping"))} (x₀ = 0 then 0.8, same order)`,
-  `* imputation, reference mixture: ED ${imp.rows.filter((r) => r.toy === "reference").map((r) => r.ed.toFixed(2)).join(", ")} against a floor of ${e3(row(imp.rows, (r) => r.toy === "reference").floorMean)}e-3; mass in the 1.3 % mode ${modeRows.map((m) => m["mass in the x₁ ≈ 0.7 mode"]).join(", ")}`,
-  `* colourisation, spread 1: z = ${zs(col.rows.filter((r) => r.spread === 1))}; spread 3: z = ${zs(col.rows.filter((r) => r.spread === 3))} (VE, VP)`,
-  `* learned classifier (${learned.steps} steps): gradient error ${learned.gradErrorAfter.toFixed(3)}, samples z = ${learned.row.z.toFixed(1)}`,
-].join("\n"));
+showMarkdown(
+  [
+    `* guidance: γ = 1 z = ${zs(cc.rows.filter((r) => r.guidance === 1))} (VE, VP); ` +
+      `γ = 0.8 z = ${zs(cc.rows.filter((r) => r.guidance === 0.8))}; ` +
+      `γ = 2 z = ${zs(cc.rows.filter((r) => r.guidance === 2))}`,
+    `* imputation, independent coordinates: z = ${zs(imp.rows.filter((r) => r.toy === "independent"))} ` +
+      `(VE official, VE noised, VP official, VP noised)`,
+    `* imputation, overlapping toy: z = ${zs(imp.rows.filter((r) => r.toy === "overlapping"))} ` +
+      `(x₀ = 0 then 0.8, same order)`,
+    `* imputation, reference mixture: ED ${imp.rows
+      .filter((r) => r.toy === "reference")
+      .map((r) => r.ed.toFixed(2))
+      .join(
+        ", ",
+      )} against a floor of ${e3(row(imp.rows, (r) => r.toy === "reference").floorMean)}e-3; ` +
+      `mass in the 1.3 % mode ${modeRows.map((m) => m["mass in the x₁ ≈ 0.7 mode"]).join(", ")}`,
+    `* colourisation, spread 1: z = ${zs(col.rows.filter((r) => r.spread === 1))}; ` +
+      `spread 3: z = ${zs(col.rows.filter((r) => r.spread === 3))} (VE, VP)`,
+    `* learned classifier (${learned.steps} steps): gradient error ${learned.gradErrorAfter.toFixed(3)}, ` +
+      `samples z = ${learned.row.z.toFixed(1)}`,
+  ].join("\n"),
+);
 } catch (e) {
   const err = e instanceof Error ? e : new Error(String(e));
   const wrapped = new Error(`notebook 07_controllable: ${nbCell} threw: ${err.message}`);

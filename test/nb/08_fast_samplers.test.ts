@@ -9,8 +9,17 @@ import { initBackend, writeFileAtomic, getSolver, solverNames } from "../../lib"
 import { show, showTable, showMarkdown, grid, scatter2d, isQuick, Panel, Trace } from "../../lib/viz";
 import { pm, sig } from "../../notebooks/experiments";
 import {
-  SWEPT_SOLVERS, SOLVER_SDES, FLOAT_FLOOR, gaussianErrorCurves, fastSamplerSettings, runFastSamplerExperiment, reachesPc,
-  solverResultsDir, GaussianErrorRow, SolverSummaryRow, SolverSdeName,
+  SWEPT_SOLVERS,
+  SOLVER_SDES,
+  FLOAT_FLOOR,
+  gaussianErrorCurves,
+  fastSamplerSettings,
+  runFastSamplerExperiment,
+  reachesPc,
+  solverResultsDir,
+  GaussianErrorRow,
+  SolverSummaryRow,
+  SolverSdeName,
 } from "../../notebooks/experiments/solvers";
 import { mnistSolverExperiment } from "../../notebooks/experiments/solversMnist";
 import { imageReport } from "../../notebooks/experiments/pretrained";
@@ -22,7 +31,9 @@ try {
 nbCell = "cell 1 [c08b]";
 const backend = await initBackend({ quiet: true });
 const quick = isQuick();
-console.log(`quick mode: ${quick}, backend: ${backend.name}; registered solvers: ${solverNames().join(", ")}`);
+console.log(
+  `quick mode: ${quick}, backend: ${backend.name}; registered solvers: ${solverNames().join(", ")}`,
+);
 // Tables go to data/results/solvers/ in full mode, to the ignored quick folder otherwise.
 const tableDir = quick ? "../figures/quick/08_fast_samplers" : solverResultsDir();
 
@@ -33,50 +44,113 @@ const t0g = Date.now();
 const gauss = await gaussianErrorCurves(SWEPT_SOLVERS, gNfes);
 console.log(`${gauss.rows.length} solver runs in ${((Date.now() - t0g) / 1000).toFixed(1)} s`);
 // The fitted orders as a DataFrame: one row per solver, one column per SDE.
-const slopeFrame = new dfd.DataFrame(SWEPT_SOLVERS.map((s) => ({
-  solver: s.label, "NFE/step": getSolver(s.solver).evalsPerStep,
-  ...Object.fromEntries(SOLVER_SDES.map((sde) => [`${sde} order`, sig(gauss.slopes.find((r) => r.sde === sde && r.label === s.label)!.slope, 3)])),
-})));
+const slopeFrame = new dfd.DataFrame(
+  SWEPT_SOLVERS.map((s) => ({
+    solver: s.label,
+    "NFE/step": getSolver(s.solver).evalsPerStep,
+    ...Object.fromEntries(
+      SOLVER_SDES.map((sde) => [
+        `${sde} order`,
+        sig(gauss.slopes.find((r) => r.sde === sde && r.label === s.label)!.slope, 3),
+      ]),
+    ),
+  })),
+);
 showTable(slopeFrame);
-const errFrame = new dfd.DataFrame(gauss.rows.map((r) => ({ SDE: r.sde, solver: r.label, steps: r.steps, NFE: r.nfe, W2: r.w2 })));
+const errFrame = new dfd.DataFrame(
+  gauss.rows.map((r) => ({ SDE: r.sde, solver: r.label, steps: r.steps, NFE: r.nfe, W2: r.w2 })),
+);
 writeFileAtomic(`${tableDir}/gaussian_w2_vs_nfe.csv`, dfd.toCSV(errFrame) as string);
 
 // ---- cell 3 [c08e] ----
 nbCell = "cell 3 [c08e]";
-const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf"];
+const COLORS = [
+  "#1f77b4",
+  "#ff7f0e",
+  "#2ca02c",
+  "#d62728",
+  "#9467bd",
+  "#8c564b",
+  "#e377c2",
+  "#7f7f7f",
+  "#17becf",
+];
 const errPanels: Panel[] = SOLVER_SDES.map((sde, k) => ({
   title: `${sde}: W2 error of the law vs NFE`,
   traces: SWEPT_SOLVERS.map((s, j): Trace => {
     const pts = gauss.rows.filter((r) => r.sde === sde && r.label === s.label);
-    return { type: "scatter", mode: "lines+markers", name: s.label, legendgroup: s.label, showlegend: k === 0, x: pts.map((p) => p.nfe), y: pts.map((p) => p.w2), line: { color: COLORS[j % COLORS.length] } };
+    return {
+      type: "scatter",
+      mode: "lines+markers",
+      name: s.label,
+      legendgroup: s.label,
+      showlegend: k === 0,
+      x: pts.map((p) => p.nfe),
+      y: pts.map((p) => p.w2),
+      line: { color: COLORS[j % COLORS.length] },
+    };
   }),
   xaxis: { title: { text: "NFE per sample" }, type: "log" },
   yaxis: { title: { text: "W2 to the exact p_eps" }, type: "log", exponentformat: "power" },
 }));
-await show(grid([errPanels], { title: "Solver error on a Gaussian target (exact law, no sampling noise)", panelHeight: 340, showlegend: true }), { name: "gaussian_error_vs_nfe" });
+await show(
+  grid([errPanels], {
+    title: "Solver error on a Gaussian target (exact law, no sampling noise)",
+    panelHeight: 340,
+    showlegend: true,
+  }),
+  { name: "gaussian_error_vs_nfe" },
+);
 
 // ---- cell 4 [c08f] (test) ----
 nbCell = "cell 4 [c08f]";
 await nbT.test("cell 4 [c08f]: const slopeOf = (sde: SolverSdeName, label: string): number ", async () => {
-// Measured orders where the theory says: 1 for DDIM, 2 for DPM-Solver-2, DPM-Solver++(2M), Heun and stochastic Heun,
-// 3 for DPM-Solver-3 (full mode; quick mode only checks that more NFE means less error and the ranking at equal NFE).
-// From NFE 20 on every error falls with NFE (below that some solvers are not yet asymptotic: DPM-Solver-3 at 6 vs 9).
-const slopeOf = (sde: SolverSdeName, label: string): number => gauss.slopes.find((r) => r.sde === sde && r.label === label)!.slope;
+// Measured orders where the theory says: 1 for DDIM, 2 for DPM-Solver-2, DPM-Solver++(2M), Heun and
+// stochastic Heun,
+// 3 for DPM-Solver-3 (full mode; quick mode only checks that more NFE means less error and the ranking at
+// equal NFE).
+// From NFE 20 on every error falls with NFE (below that some solvers are not yet asymptotic: DPM-Solver-3 at
+// 6 vs 9).
+const slopeOf = (sde: SolverSdeName, label: string): number =>
+  gauss.slopes.find((r) => r.sde === sde && r.label === label)!.slope;
 for (const r of gauss.slopes) {
-  const pts = gauss.rows.filter((x) => x.sde === r.sde && x.label === r.label && x.w2 > FLOAT_FLOOR && x.nfe >= 20);
-  for (let i = 1; i < pts.length; i++) assert.ok(pts[i].w2 < pts[i - 1].w2, `${r.sde} ${r.label}: error not decreasing at NFE ${pts[i].nfe}`);
+  const pts = gauss.rows.filter(
+    (x) => x.sde === r.sde && x.label === r.label && x.w2 > FLOAT_FLOOR && x.nfe >= 20,
+  );
+  for (let i = 1; i < pts.length; i++)
+    assert.ok(pts[i].w2 < pts[i - 1].w2, `${r.sde} ${r.label}: error not decreasing at NFE ${pts[i].nfe}`);
 }
-const at = (sde: SolverSdeName, label: string, nfe: number): number => gauss.rows.find((r) => r.sde === sde && r.label === label && r.nfe === nfe)!.w2;
+const at = (sde: SolverSdeName, label: string, nfe: number): number =>
+  gauss.rows.find((r) => r.sde === sde && r.label === label && r.nfe === nfe)!.w2;
 for (const sde of SOLVER_SDES) {
   const top = quick ? 40 : 200;
-  assert.ok(at(sde, "DPM-Solver++(2M)", top) < at(sde, "DDIM", top), `${sde}: DPM-Solver++(2M) should beat DDIM at NFE ${top}`);
+  assert.ok(
+    at(sde, "DPM-Solver++(2M)", top) < at(sde, "DDIM", top),
+    `${sde}: DPM-Solver++(2M) should beat DDIM at NFE ${top}`,
+  );
   if (!quick) {
-    for (const [label, k] of [["DDIM", 1], ["DPM-Solver-2", 2], ["DPM-Solver++(2M)", 2], ["Heun (EDM)", 2], ["EDM stochastic", 2], ["DDIM η=1", 1]] as const) {
-      assert.ok(Math.abs(slopeOf(sde, label) - k) <= 0.3, `${sde} ${label}: order ${slopeOf(sde, label)} vs ${k}`);
+    for (const [label, k] of [
+      ["DDIM", 1],
+      ["DPM-Solver-2", 2],
+      ["DPM-Solver++(2M)", 2],
+      ["Heun (EDM)", 2],
+      ["EDM stochastic", 2],
+      ["DDIM η=1", 1],
+    ] as const) {
+      assert.ok(
+        Math.abs(slopeOf(sde, label) - k) <= 0.3,
+        `${sde} ${label}: order ${slopeOf(sde, label)} vs ${k}`,
+      );
     }
     // Stochastic Heun on VE is still settling at 50–200 NFE (its explicit steps diverge below ~20 NFE there).
-    assert.ok(Math.abs(slopeOf(sde, "stochastic Heun") - 2) <= (sde === "VE" ? 0.4 : 0.3), `${sde} stochastic Heun: order ${slopeOf(sde, "stochastic Heun")}`);
-    assert.ok(slopeOf(sde, "DPM-Solver-3") > 2.6, `${sde} DPM-Solver-3: order ${slopeOf(sde, "DPM-Solver-3")}`);
+    assert.ok(
+      Math.abs(slopeOf(sde, "stochastic Heun") - 2) <= (sde === "VE" ? 0.4 : 0.3),
+      `${sde} stochastic Heun: order ${slopeOf(sde, "stochastic Heun")}`,
+    );
+    assert.ok(
+      slopeOf(sde, "DPM-Solver-3") > 2.6,
+      `${sde} DPM-Solver-3: order ${slopeOf(sde, "DPM-Solver-3")}`,
+    );
   }
 }
 });
@@ -86,21 +160,56 @@ nbCell = "cell 5 [c08h]";
 const fsS = fastSamplerSettings(quick);
 let lastPrint = 0;
 const fsr = await runFastSamplerExperiment(fsS, quick, (what, done, total) => {
-  if (Date.now() - lastPrint > 20_000 || done === total) { lastPrint = Date.now(); console.log(`${done}/${total} runs (${what})`); }
+  if (Date.now() - lastPrint > 20_000 || done === total) {
+    lastPrint = Date.now();
+    console.log(`${done}/${total} runs (${what})`);
+  }
 });
 const fp = fsr.result.payload;
-console.log(fsr.reused
-  ? `reused data/results/solvers/fast_samplers.json (computed ${fsr.result.createdAt} on ${fsr.result.backend} in ${fsr.result.wallSeconds.toFixed(0)} s)`
-  : `computed in ${fsr.result.wallSeconds.toFixed(0)} s on ${fsr.result.backend}`);
-console.log(`n = ${fsS.n} points per run, seeds ${fsS.seeds.join(", ")}, reference ${fsS.nRef} true points, PC baseline N = ${fsS.pc.N}`);
-showTable([{ "points n": fsS.n, "ED floor (×1e-3)": pm(fp.floor.edMean * 1e3, fp.floor.edStd * 1e3), "spread floor": pm(fp.floor.varRatioMean, fp.floor.varRatioStd) }]);
-showTable(fp.pc.map((p) => ({ SDE: p.sde, sampler: "PC1000", NFE: p.nfe, "ED ×1e-3": pm(p.edMean * 1e3, p.edStd * 1e3), spread: pm(p.varRatioMean, p.varRatioStd), "s / run": sig(p.secondsMean, 3) })));
+console.log(
+  fsr.reused
+    ? `reused data/results/solvers/fast_samplers.json (computed ${fsr.result.createdAt} ` +
+      `on ${fsr.result.backend} in ${fsr.result.wallSeconds.toFixed(0)} s)`
+    : `computed in ${fsr.result.wallSeconds.toFixed(0)} s on ${fsr.result.backend}`,
+);
+console.log(
+  `n = ${fsS.n} points per run, seeds ${fsS.seeds.join(", ")}, reference ${fsS.nRef} true points, ` +
+    `PC baseline N = ${fsS.pc.N}`,
+);
+showTable([
+  {
+    "points n": fsS.n,
+    "ED floor (×1e-3)": pm(fp.floor.edMean * 1e3, fp.floor.edStd * 1e3),
+    "spread floor": pm(fp.floor.varRatioMean, fp.floor.varRatioStd),
+  },
+]);
+showTable(
+  fp.pc.map((p) => ({
+    SDE: p.sde,
+    sampler: "PC1000",
+    NFE: p.nfe,
+    "ED ×1e-3": pm(p.edMean * 1e3, p.edStd * 1e3),
+    spread: pm(p.varRatioMean, p.varRatioStd),
+    "s / run": sig(p.secondsMean, 3),
+  })),
+);
 
 // ---- cell 6 [c08i] ----
 nbCell = "cell 6 [c08i]";
 // Per-seed runs → mean ± std per (SDE, solver, NFE) with danfojs, written as CSV.
-const perSeed = new dfd.DataFrame([...fp.runs].map((r) => ({ SDE: r.sde, solver: r.label, NFE: r.nfe, ed: r.energyDistance * 1e3, spread: r.varRatio, seconds: r.seconds })));
-const bySolver = perSeed.groupby(["SDE", "solver", "NFE"]).agg({ ed: ["mean", "std"], spread: ["mean", "std"], seconds: "mean" });
+const perSeed = new dfd.DataFrame(
+  [...fp.runs].map((r) => ({
+    SDE: r.sde,
+    solver: r.label,
+    NFE: r.nfe,
+    ed: r.energyDistance * 1e3,
+    spread: r.varRatio,
+    seconds: r.seconds,
+  })),
+);
+const bySolver = perSeed
+  .groupby(["SDE", "solver", "NFE"])
+  .agg({ ed: ["mean", "std"], spread: ["mean", "std"], seconds: "mean" });
 writeFileAtomic(`${tableDir}/fast_samplers_by_solver.csv`, dfd.toCSV(bySolver) as string);
 showTable(bySolver, 4);
 
@@ -116,47 +225,119 @@ for (const s of fp.summary) {
   assert.ok(Math.abs(r.ed_mean - s.edMean * 1e3) <= 1e-9 && Math.abs(r.spread_mean - s.varRatioMean) <= 1e-9);
 }
 // NFE accounting: the loop counts exactly steps × NFE per step; PC1000 makes 2N score calls.
-for (const s of fp.summary) assert.equal(s.nfe, s.steps * getSolver(SWEPT_SOLVERS.find((x) => x.label === s.label)!.solver).evalsPerStep + (fsS.denoise ? 1 : 0), `${s.sde} ${s.label}`);
+for (const s of fp.summary)
+  assert.equal(
+    s.nfe,
+    s.steps * getSolver(SWEPT_SOLVERS.find((x) => x.label === s.label)!.solver).evalsPerStep +
+      (fsS.denoise ? 1 : 0),
+    `${s.sde} ${s.label}`,
+  );
 for (const p of fp.pc) assert.equal(p.nfe, 2 * fsS.pc.N);
 });
 
 // ---- cell 8 [c08k] ----
 nbCell = "cell 8 [c08k]";
-const edPanels: Panel[] = SOLVER_SDES.filter((sde) => fsS.sdes.includes(sde)).flatMap((sde, k) => (["ed", "spread"] as const).map((what): Panel => {
-  const pc = fp.pc.find((p) => p.sde === sde)!;
-  const val = (s: SolverSummaryRow) => (what === "ed" ? s.edMean * 1e3 : s.varRatioMean);
-  const xs = [Math.min(...fsS.nfes), Math.max(...fp.summary.map((s) => s.nfe))];
-  const hline = (y: number, color: string, dash: string, name: string, legend: boolean): Trace => ({ type: "scatter", mode: "lines", x: xs, y: [y, y], name, legendgroup: name, showlegend: legend, line: { color, dash } });
-  const floorLines = what === "ed"
-    ? [hline(fp.floor.edMean * 1e3 + 2 * fp.floor.edStd * 1e3, "#bbb", "dot", "noise floor + 2 std", k === 0 && what === "ed")]
-    : [hline(1, "#bbb", "dot", "exact spread", false)];
-  return {
-    title: `${sde}: ${what === "ed" ? "energy distance ×1e-3" : "mode spread (1 = exact)"}`,
-    traces: [
-      ...floorLines,
-      hline(val(pc), "#000", "dash", "PC1000 (NFE 2000)", k === 0 && what === "ed"),
-      ...fsS.solvers.map((s, j): Trace => {
-        const pts = fp.summary.filter((r) => r.sde === sde && r.label === s.label).sort((a, b) => a.nfe - b.nfe);
-        return { type: "scatter", mode: "lines+markers", name: s.label, legendgroup: s.label, showlegend: k === 0 && what === "ed", x: pts.map((p) => p.nfe), y: pts.map(val), line: { color: COLORS[j % COLORS.length] } };
-      }),
-    ],
-    xaxis: what === "spread" ? { title: { text: "NFE per sample" }, type: "log" } : { type: "log" },
-    yaxis: { type: "log" },
-  };
-}));
-await show(grid([edPanels.filter((_, i) => i % 2 === 0), edPanels.filter((_, i) => i % 2 === 1)], { title: "8 Gaussians, exact score: sample quality vs NFE", panelHeight: 300, vgap: 0.14, showlegend: true }), { name: "toy_quality_vs_nfe" });
+const edPanels: Panel[] = SOLVER_SDES.filter((sde) => fsS.sdes.includes(sde)).flatMap((sde, k) =>
+  (["ed", "spread"] as const).map((what): Panel => {
+    const pc = fp.pc.find((p) => p.sde === sde)!;
+    const val = (s: SolverSummaryRow) => (what === "ed" ? s.edMean * 1e3 : s.varRatioMean);
+    const xs = [Math.min(...fsS.nfes), Math.max(...fp.summary.map((s) => s.nfe))];
+    const hline = (y: number, color: string, dash: string, name: string, legend: boolean): Trace => ({
+      type: "scatter",
+      mode: "lines",
+      x: xs,
+      y: [y, y],
+      name,
+      legendgroup: name,
+      showlegend: legend,
+      line: { color, dash },
+    });
+    const floorLines =
+      what === "ed"
+        ? [
+            hline(
+              fp.floor.edMean * 1e3 + 2 * fp.floor.edStd * 1e3,
+              "#bbb",
+              "dot",
+              "noise floor + 2 std",
+              k === 0 && what === "ed",
+            ),
+          ]
+        : [hline(1, "#bbb", "dot", "exact spread", false)];
+    return {
+      title: `${sde}: ${what === "ed" ? "energy distance ×1e-3" : "mode spread (1 = exact)"}`,
+      traces: [
+        ...floorLines,
+        hline(val(pc), "#000", "dash", "PC1000 (NFE 2000)", k === 0 && what === "ed"),
+        ...fsS.solvers.map((s, j): Trace => {
+          const pts = fp.summary
+            .filter((r) => r.sde === sde && r.label === s.label)
+            .sort((a, b) => a.nfe - b.nfe);
+          return {
+            type: "scatter",
+            mode: "lines+markers",
+            name: s.label,
+            legendgroup: s.label,
+            showlegend: k === 0 && what === "ed",
+            x: pts.map((p) => p.nfe),
+            y: pts.map(val),
+            line: { color: COLORS[j % COLORS.length] },
+          };
+        }),
+      ],
+      xaxis: what === "spread" ? { title: { text: "NFE per sample" }, type: "log" } : { type: "log" },
+      yaxis: { type: "log" },
+    };
+  }),
+);
+await show(
+  grid([edPanels.filter((_, i) => i % 2 === 0), edPanels.filter((_, i) => i % 2 === 1)], {
+    title: "8 Gaussians, exact score: sample quality vs NFE",
+    panelHeight: 300,
+    vgap: 0.14,
+    showlegend: true,
+  }),
+  { name: "toy_quality_vs_nfe" },
+);
 
 // ---- cell 9 [c08m] ----
 nbCell = "cell 9 [c08m]";
-const reachFrame = new dfd.DataFrame(fsS.solvers.map((s) => ({
-  solver: s.label,
-  ...Object.fromEntries(fsS.sdes.map((sde) => [`${sde} NFE`, fp.reach.find((r) => r.sde === sde && r.label === s.label)!.nfe ?? `> ${Math.max(...fsS.nfes)}`])),
-})));
+const reachFrame = new dfd.DataFrame(
+  fsS.solvers.map((s) => ({
+    solver: s.label,
+    ...Object.fromEntries(
+      fsS.sdes.map((sde) => [
+        `${sde} NFE`,
+        fp.reach.find((r) => r.sde === sde && r.label === s.label)!.nfe ?? `> ${Math.max(...fsS.nfes)}`,
+      ]),
+    ),
+  })),
+);
 showTable(reachFrame);
 writeFileAtomic(`${tableDir}/fast_samplers_reach.csv`, dfd.toCSV(reachFrame) as string);
 // Per SDE: the solvers within the noise floor of PC1000 at ≤ 20 NFE (the denoising step included).
-const fastBy = (sde: SolverSdeName) => fsS.solvers.filter((s) => { const r = fp.reach.find((x) => x.sde === sde && x.label === s.label)!; return r.nfe !== null && r.nfe <= 20; });
-showMarkdown(fsS.sdes.map((sde) => `**${sde}**: ${fastBy(sde).length ? fastBy(sde).map((s) => `${s.label} (NFE ${fp.reach.find((x) => x.sde === sde && x.label === s.label)!.nfe})`).join(", ") : "none"} at ≤ 20 NFE (PC1000: ${2 * fsS.pc.N})`).join("  \n"));
+const fastBy = (sde: SolverSdeName) =>
+  fsS.solvers.filter((s) => {
+    const r = fp.reach.find((x) => x.sde === sde && x.label === s.label)!;
+    return r.nfe !== null && r.nfe <= 20;
+  });
+showMarkdown(
+  fsS.sdes
+    .map(
+      (sde) =>
+        `**${sde}**: ${
+          fastBy(sde).length
+            ? fastBy(sde)
+                .map(
+                  (s) =>
+                    `${s.label} (NFE ${fp.reach.find((x) => x.sde === sde && x.label === s.label)!.nfe})`,
+                )
+                .join(", ")
+            : "none"
+        } at ≤ 20 NFE (PC1000: ${2 * fsS.pc.N})`,
+    )
+    .join("  \n"),
+);
 const fastEverywhere = fsS.solvers.filter((s) => fsS.sdes.every((sde) => fastBy(sde).includes(s)));
 
 // ---- cell 10 [c08n] ----
@@ -168,24 +349,34 @@ const L = 2.6;
 const samplePanels: Panel[] = [
   { title: "true samples", traces: [scatter2d(pts("truth"), { color: "#555", size: 3 })] },
   { title: "VP PC1000 (NFE 2000)", traces: [scatter2d(pts("VP PC1000"), { color: "#000", size: 3 })] },
-  ...[10, 20].map((nfe): Panel => ({ title: `VP ${fastest.label}, NFE ${nfe}`, traces: [scatter2d(pts(`VP ${fastest.label} ${nfe}`), { color: "#1f77b4", size: 3 })] })),
+  ...[10, 20].map((nfe): Panel => ({
+    title: `VP ${fastest.label}, NFE ${nfe}`,
+    traces: [scatter2d(pts(`VP ${fastest.label} ${nfe}`), { color: "#1f77b4", size: 3 })],
+  })),
 ].map((p) => ({ ...p, xaxis: { range: [-L, L] }, yaxis: { range: [-L, L], scaleanchor: "x" } }));
 await show(grid([samplePanels], { title: "8 Gaussians (std 0.05), first seed" }), { name: "toy_samples" });
 
 // ---- cell 11 [c08o] (test) ----
 nbCell = "cell 11 [c08o]";
 await nbT.test("cell 11 [c08o]: for (const sde of [\"VE\", \"VP\"] as SolverSdeName[]) {", async () => {
-// The issue's acceptance: a solver at ≤ 20 NFE within the noise floor of PC1000 (2000 points × 5 seeds in full mode).
-// DPM-Solver++(2M) at 20 NFE (19 steps + the denoising step) gets there for VE and VP; for sub-VP it misses by the
+// The issue's acceptance: a solver at ≤ 20 NFE within the noise floor of PC1000 (2000 points × 5 seeds in
+// full mode).
+// DPM-Solver++(2M) at 20 NFE (19 steps + the denoising step) gets there for VE and VP; for sub-VP it misses
+// by the
 // energy distance (see the findings) and gets there at 50 NFE.
 for (const sde of ["VE", "VP"] as SolverSdeName[]) {
-  assert.ok(fastBy(sde).some((s) => s.solver === "dpm_solver_pp_2m"), `${sde}: DPM-Solver++(2M) should reach PC1000 at ≤ 20 NFE: ${JSON.stringify(fp.reach.filter((r) => r.sde === sde))}`);
+  assert.ok(
+    fastBy(sde).some((s) => s.solver === "dpm_solver_pp_2m"),
+    `${sde}: DPM-Solver++(2M) should reach PC1000 at ≤ 20 NFE: ` +
+      `${JSON.stringify(fp.reach.filter((r) => r.sde === sde))}`,
+  );
 }
 if (!quick) {
   const sub = fp.reach.find((r) => r.sde === "subVP" && r.label === "DPM-Solver++(2M)")!;
   assert.ok(sub.nfe !== null && sub.nfe <= 50, `subVP DPM-Solver++(2M) reaches PC1000 at ${sub.nfe}`);
   // First-order DDIM needs ~100 NFE where the second-order multistep method needs 20.
-  for (const sde of ["VE", "VP"] as SolverSdeName[]) assert.ok((fp.reach.find((r) => r.sde === sde && r.label === "DDIM")!.nfe ?? Infinity) >= 50);
+  for (const sde of ["VE", "VP"] as SolverSdeName[])
+    assert.ok((fp.reach.find((r) => r.sde === sde && r.label === "DDIM")!.nfe ?? Infinity) >= 50);
 }
 });
 
@@ -193,44 +384,82 @@ if (!quick) {
 nbCell = "cell 12 [c08-mnist-run]";
 let lastMnistLog = 0;
 const mnistCmp = await mnistSolverExperiment(quick, (line) => {
-  if (Date.now() - lastMnistLog > 20_000) { lastMnistLog = Date.now(); console.log(line); }
+  if (Date.now() - lastMnistLog > 20_000) {
+    lastMnistLog = Date.now();
+    console.log(line);
+  }
 });
 const mc = mnistCmp.result;
 const pcReport = imageReport("mnist-vp");
 const pcFd = pcReport && pcReport.n === mc.rows[0].n ? pcReport.scores.model.fd : undefined;
 console.log(
-  `${mnistCmp.reused ? "committed result" : "computed"}: ${mc.model} at step ${mc.step}, ${mc.rows[0].n} samples per ` +
-    `setting; floor (training images) FD ${mc.trainFloorFd.toFixed(2)}; PC1000 FD ${pcFd?.toFixed(2) ?? "(no report at this n)"}`,
+  `${mnistCmp.reused ? "committed result" : "computed"}: ${mc.model} at step ${mc.step}, ` +
+    `${mc.rows[0].n} samples per setting; floor (training images) FD ${mc.trainFloorFd.toFixed(2)}; ` +
+    `PC1000 FD ${pcFd?.toFixed(2) ?? "(no report at this n)"}`,
 );
 const family = (label: string) => label.replace(/-K\d+/, "");
-showTable(new dfd.DataFrame(mc.rows.map((r) => ({
-  solver: family(r.label), NFE: r.nfe, FD: sig(r.fd, 4), "FD / PC1000": pcFd ? sig(r.fd / pcFd, 3) : "",
-  "s per sample": sig(r.secondsPerSample, 3),
-}))));
+showTable(
+  new dfd.DataFrame(
+    mc.rows.map((r) => ({
+      solver: family(r.label),
+      NFE: r.nfe,
+      FD: sig(r.fd, 4),
+      "FD / PC1000": pcFd ? sig(r.fd / pcFd, 3) : "",
+      "s per sample": sig(r.secondsPerSample, 3),
+    })),
+  ),
+);
 const families = [...new Set(mc.rows.map((r) => family(r.label)))];
 const nfeSpan = [Math.min(...mc.rows.map((r) => r.nfe)), 2000];
-const hline = (y: number, name: string, dash: string): Trace =>
-  ({ type: "scatter", mode: "lines", name, x: nfeSpan, y: [y, y], line: { color: "#444", dash } });
-await show(grid([[{
-  title: "MNIST (mnist-vp): FD of 1000 samples vs NFE",
-  traces: [
-    ...families.map((fam, j): Trace => {
-      const rows = mc.rows.filter((r) => family(r.label) === fam);
-      return { type: "scatter", mode: "lines+markers", name: fam, x: rows.map((r) => r.nfe), y: rows.map((r) => r.fd), line: { color: COLORS[j % COLORS.length] } };
-    }),
-    ...(pcFd ? [hline(pcFd, "PC1000 (2000 NFE)", "dash")] : []),
-    hline(mc.trainFloorFd, "floor: training images", "dot"),
-  ],
-  xaxis: { title: { text: "NFE per sample" }, type: "log" },
-  yaxis: { title: { text: "FD to the test set" }, type: "log" },
-}]], { panelHeight: 380, showlegend: true }), { name: "mnist_fd_vs_nfe" });
+const hline = (y: number, name: string, dash: string): Trace => ({
+  type: "scatter",
+  mode: "lines",
+  name,
+  x: nfeSpan,
+  y: [y, y],
+  line: { color: "#444", dash },
+});
+await show(
+  grid(
+    [
+      [
+        {
+          title: "MNIST (mnist-vp): FD of 1000 samples vs NFE",
+          traces: [
+            ...families.map((fam, j): Trace => {
+              const rows = mc.rows.filter((r) => family(r.label) === fam);
+              return {
+                type: "scatter",
+                mode: "lines+markers",
+                name: fam,
+                x: rows.map((r) => r.nfe),
+                y: rows.map((r) => r.fd),
+                line: { color: COLORS[j % COLORS.length] },
+              };
+            }),
+            ...(pcFd ? [hline(pcFd, "PC1000 (2000 NFE)", "dash")] : []),
+            hline(mc.trainFloorFd, "floor: training images", "dot"),
+          ],
+          xaxis: { title: { text: "NFE per sample" }, type: "log" },
+          yaxis: { title: { text: "FD to the test set" }, type: "log" },
+        },
+      ],
+    ],
+    { panelHeight: 380, showlegend: true },
+  ),
+  { name: "mnist_fd_vs_nfe" },
+);
 
 // ---- cell 13 [c08-mnist-test] (test) ----
 nbCell = "cell 13 [c08-mnist-test]";
 await nbT.test("cell 13 [c08-mnist-test]: assert.equal(mc.rows.length, quick ? 2 : 14);", async () => {
 assert.equal(mc.rows.length, quick ? 2 : 14);
 for (const r of mc.rows) assert.ok(Number.isFinite(r.fd) && r.fd > 0, r.label);
-assert.equal(mc.rows.find((r) => r.solver === "dpm_solver_pp_2m")!.nfe, quick ? 6 : 11, "K steps + the denoising step");
+assert.equal(
+  mc.rows.find((r) => r.solver === "dpm_solver_pp_2m")!.nfe,
+  quick ? 6 : 11,
+  "K steps + the denoising step",
+);
 });
 } catch (e) {
   const err = e instanceof Error ? e : new Error(String(e));

@@ -10,14 +10,16 @@
  * gradient can be measured (test/controllable-classifier.test.ts).
  *
  * The contract is a `ClassifierNetwork` (logits from x and the noise std), so an image classifier (e.g. a small CNN
- * on MNIST) trains and guides through the same two functions; `createToyClassifier` is the MLP for toys.
+ * on MNIST) trains and guides through the same two functions. The networks are one file each in ./classifiers/
+ * (`createToyClassifier`, the MLP for toys; `createImageClassifier`, the CNN), built on `ClassifierBase` and
+ * `checkClassifierConfig` here and registered by kind in ./classifiers/registry.ts (`classifierFromConfig`).
  */
 import * as tf from "@tensorflow/tfjs";
 import { createRng } from "../random";
 import type { Rng } from "../random";
 import { SDE, perExample } from "../sde";
-import { Conv2d, Dense, FourierEmbedding, ParamStore, activation, avgPool2, getWeights, setWeights } from "../models";
-import type { Activation, NamedWeight, ScoreNetwork } from "../models";
+import { ParamStore, getWeights, setWeights } from "../models";
+import type { NamedWeight, ScoreNetwork } from "../models";
 import { Adam } from "../train";
 import { checkNonNegative, checkPositive, checkPositiveInt, fail } from "../validate";
 import type { ClassifierGradFn } from "./guidance";
@@ -28,7 +30,7 @@ import type { ClassifierGradFn } from "./guidance";
  * its weights save and load with `getClassifierWeights` / `setClassifierWeights`.
  */
 export interface ClassifierNetwork {
-  /** "toyClassifier" or "imageClassifier" (the key of `classifierFromConfig`). */
+  /** The key of `classifierFromConfig`'s registry, e.g. "toyClassifier" or "imageClassifier". */
   readonly kind: string;
   readonly numClasses: number;
   apply(x: tf.Tensor, noiseStd: tf.Tensor): tf.Tensor2D;
@@ -39,15 +41,9 @@ export interface ClassifierNetwork {
   dispose(): void;
 }
 
-export interface ToyClassifierConfig {
-  /** Data dimension (x is [B, dim]). Default 2. */
-  dim?: number;
+/** The settings every classifier shares (resolved by `checkClassifierConfig`). */
+export interface ClassifierCommonConfig {
   numClasses: number;
-  /** Hidden units per layer (default 64). */
-  width?: number;
-  /** Hidden layers (default 2). */
-  depth?: number;
-  activation?: Activation;
   /** Width of the Fourier embedding of log s(t) (even, default 16). */
   embeddingDim?: number;
   /** Scale of its fixed random frequencies (default 1; see ToyMLPConfig.fourierScale for why small on toys). */
@@ -56,130 +52,38 @@ export interface ToyClassifierConfig {
   seed?: number;
 }
 
-const WHERE_NET = "createToyClassifier";
-
-class ToyClassifier implements ClassifierNetwork {
-  readonly kind = "toyClassifier";
-  readonly numClasses: number;
-  private readonly store: ParamStore;
-  private readonly embed: FourierEmbedding;
-  private readonly hidden: Dense[] = [];
-  private readonly out: Dense;
-  private readonly act: (x: tf.Tensor) => tf.Tensor;
-
-  constructor(private readonly cfg: Required<ToyClassifierConfig>) {
-    this.numClasses = cfg.numClasses;
-    this.store = new ParamStore(createRng(cfg.seed), "classifier");
-    this.act = activation(cfg.activation);
-    this.embed = new FourierEmbedding(this.store, "classifier/embed", cfg.embeddingDim, cfg.fourierScale);
-    let inDim = cfg.dim + cfg.embeddingDim;
-    for (let i = 0; i < cfg.depth; i++) {
-      this.hidden.push(new Dense(this.store, `classifier/dense${i}`, inDim, cfg.width));
-      inDim = cfg.width;
-    }
-    this.out = new Dense(this.store, "classifier/out", cfg.width, cfg.numClasses, 0.1);
-  }
-
-  get trainableVariables(): readonly tf.Variable[] {
-    return this.store.variables;
-  }
-
-  get stateVariables(): readonly { name: string; variable: tf.Variable }[] {
-    return this.store.state;
-  }
-
-  apply(x: tf.Tensor, noiseStd: tf.Tensor): tf.Tensor2D {
-    if (x.rank !== 2 || x.shape[1] !== this.cfg.dim) fail("ToyClassifier.apply", "x.shape", x.shape, `[B, ${this.cfg.dim}]`);
-    if (noiseStd.rank !== 1 || noiseStd.shape[0] !== x.shape[0]) {
-      fail("ToyClassifier.apply", "noiseStd.shape", noiseStd.shape, `[${x.shape[0]}] (one std per example)`);
-    }
-    return tf.tidy(() => {
-      // x / √(1 + s²) keeps the input O(1) at every noise level (VE's s reaches σ_max), so one MLP serves all t.
-      const xin = x.div(perExample(noiseStd.square().add(1).sqrt(), x));
-      let h = tf.concat([xin, this.embed.apply(noiseStd)], 1);
-      for (const d of this.hidden) h = this.act(d.apply(h));
-      return this.out.apply(h) as tf.Tensor2D;
-    });
-  }
-
-  getConfig(): Record<string, unknown> {
-    return { kind: "toyClassifier", ...this.cfg };
-  }
-
-  dispose(): void {
-    this.store.dispose();
-  }
+/**
+ * Checks a classifier config's shared settings (an object; numClasses an integer ≥ 2; embeddingDim even; fourierScale
+ * positive; seed a safe integer) and fills their defaults; `expects` describes the object in the error.
+ */
+export function checkClassifierConfig(where: string, cfg: ClassifierCommonConfig, expects: string): Required<ClassifierCommonConfig> {
+  if (cfg === null || typeof cfg !== "object") fail(where, "config", cfg, expects);
+  const numClasses = checkPositiveInt(where, "numClasses", cfg.numClasses);
+  if (numClasses < 2) fail(where, "numClasses", numClasses, "an integer ≥ 2");
+  const embeddingDim = checkPositiveInt(where, "embeddingDim", cfg.embeddingDim ?? 16);
+  if (embeddingDim % 2 !== 0) fail(where, "embeddingDim", embeddingDim, "an even positive integer");
+  const fourierScale = checkPositive(where, "fourierScale", cfg.fourierScale ?? 1);
+  const seed = cfg.seed ?? 0;
+  if (!Number.isSafeInteger(seed)) fail(where, "seed", seed, "a safe integer");
+  return { numClasses, embeddingDim, fourierScale, seed };
 }
-
-/** A small MLP classifier of (x, s(t)) for toys (see the module comment). */
-export function createToyClassifier(cfg: ToyClassifierConfig): ClassifierNetwork {
-  if (cfg === null || typeof cfg !== "object") fail(WHERE_NET, "config", cfg, "an object {numClasses, ...}");
-  const numClasses = checkPositiveInt(WHERE_NET, "numClasses", cfg.numClasses);
-  if (numClasses < 2) fail(WHERE_NET, "numClasses", numClasses, "an integer ≥ 2");
-  const r: Required<ToyClassifierConfig> = {
-    dim: checkPositiveInt(WHERE_NET, "dim", cfg.dim ?? 2),
-    numClasses,
-    width: checkPositiveInt(WHERE_NET, "width", cfg.width ?? 64),
-    depth: checkPositiveInt(WHERE_NET, "depth", cfg.depth ?? 2),
-    activation: cfg.activation ?? "silu",
-    embeddingDim: checkPositiveInt(WHERE_NET, "embeddingDim", cfg.embeddingDim ?? 16),
-    fourierScale: checkPositive(WHERE_NET, "fourierScale", cfg.fourierScale ?? 1),
-    seed: cfg.seed ?? 0,
-  };
-  if (r.embeddingDim % 2 !== 0) fail(WHERE_NET, "embeddingDim", r.embeddingDim, "an even positive integer");
-  if (!Number.isSafeInteger(r.seed)) fail(WHERE_NET, "seed", r.seed, "a safe integer");
-  return new ToyClassifier(r);
-}
-
-export interface ImageClassifierConfig {
-  /** Image height = width (e.g. 28 for MNIST). */
-  size: number;
-  /** Image channels (NHWC; default 1). */
-  channels?: number;
-  numClasses: number;
-  /** Feature maps of the first convolution; later ones double (default 16). */
-  features?: number;
-  /** Convolution stages, each conv 3×3 + SiLU then 2×2 average pooling while the size is even (default 3). */
-  stages?: number;
-  /** Width of the Fourier embedding of log s(t) (even, default 16). */
-  embeddingDim?: number;
-  fourierScale?: number;
-  seed?: number;
-}
-
-const WHERE_CNN = "createImageClassifier";
 
 /**
- * A small noise-conditional CNN for images [B, H, W, C] (NHWC, e.g. MNIST): the noise embedding enters as a
- * per-channel bias after the first convolution (as the U-Net's time conditioning), then conv stages with pooling
- * and a dense head on the flattened last feature map (not a global average, which would discard where a feature is). The input is divided by √(1 + s²), as in the toy classifier.
+ * What every classifier shares: its parameters in one ParamStore seeded from the config (so `getConfig()` rebuilds
+ * the same initial weights), the state getters, `getConfig()` = {kind, ...resolved config}, and the input handling
+ * of `apply`. A classifier is a subclass in lib/controllable/classifiers/ registered there by its kind.
  */
-class ImageClassifier implements ClassifierNetwork {
-  readonly kind = "imageClassifier";
+export abstract class ClassifierBase<C extends Required<ClassifierCommonConfig>> implements ClassifierNetwork {
   readonly numClasses: number;
-  private readonly store: ParamStore;
-  private readonly embed: FourierEmbedding;
-  private readonly embedProj: Dense;
-  private readonly convs: Conv2d[] = [];
-  private readonly head: Dense;
-  private readonly out: Dense;
+  protected readonly store: ParamStore;
 
-  constructor(private readonly cfg: Required<ImageClassifierConfig>) {
+  /** `prefix` starts the logical names of the weights (kept as trained: checkpoints are keyed by them). */
+  protected constructor(readonly kind: string, protected readonly cfg: C, prefix: string) {
     this.numClasses = cfg.numClasses;
-    this.store = new ParamStore(createRng(cfg.seed), "imageClassifier");
-    this.embed = new FourierEmbedding(this.store, "imageClassifier/embed", cfg.embeddingDim, cfg.fourierScale);
-    this.embedProj = new Dense(this.store, "imageClassifier/embedProj", cfg.embeddingDim, cfg.features);
-    let ch = cfg.channels;
-    let side = cfg.size;
-    for (let i = 0; i < cfg.stages; i++) {
-      const outCh = cfg.features * 2 ** Math.min(i, 2);
-      this.convs.push(new Conv2d(this.store, `imageClassifier/conv${i}`, ch, outCh));
-      ch = outCh;
-      if (side % 2 === 0 && i < cfg.stages - 1) side /= 2;
-    }
-    this.head = new Dense(this.store, "imageClassifier/head", side * side * ch, 2 * cfg.features);
-    this.out = new Dense(this.store, "imageClassifier/out", 2 * cfg.features, cfg.numClasses, 0.1);
+    this.store = new ParamStore(createRng(cfg.seed), prefix);
   }
+
+  abstract apply(x: tf.Tensor, noiseStd: tf.Tensor): tf.Tensor2D;
 
   get trainableVariables(): readonly tf.Variable[] {
     return this.store.variables;
@@ -189,63 +93,24 @@ class ImageClassifier implements ClassifierNetwork {
     return this.store.state;
   }
 
-  apply(x: tf.Tensor, noiseStd: tf.Tensor): tf.Tensor2D {
-    const { size, channels } = this.cfg;
-    if (x.rank !== 4 || x.shape[1] !== size || x.shape[2] !== size || x.shape[3] !== channels) {
-      fail("ImageClassifier.apply", "x.shape", x.shape, `[B, ${size}, ${size}, ${channels}] (NHWC)`);
-    }
-    if (noiseStd.rank !== 1 || noiseStd.shape[0] !== x.shape[0]) {
-      fail("ImageClassifier.apply", "noiseStd.shape", noiseStd.shape, `[${x.shape[0]}] (one std per example)`);
-    }
-    return tf.tidy(() => {
-      const silu = activation("silu");
-      let h = x.div(perExample(noiseStd.square().add(1).sqrt(), x));
-      this.convs.forEach((conv, i) => {
-        h = conv.apply(h);
-        if (i === 0) h = h.add(this.embedProj.apply(this.embed.apply(noiseStd)).reshape([x.shape[0], 1, 1, -1]));
-        h = silu(h);
-        if (h.shape[1]! % 2 === 0 && h.shape[2]! % 2 === 0 && i < this.convs.length - 1) h = avgPool2(h);
-      });
-      return this.out.apply(silu(this.head.apply(h.reshape([x.shape[0], -1])))) as tf.Tensor2D;
-    });
-  }
-
   getConfig(): Record<string, unknown> {
-    return { kind: "imageClassifier", ...this.cfg };
+    return { kind: this.kind, ...this.cfg };
   }
 
   dispose(): void {
     this.store.dispose();
   }
-}
 
-/** A small noise-conditional CNN classifier for images (see ImageClassifier). */
-export function createImageClassifier(cfg: ImageClassifierConfig): ClassifierNetwork {
-  if (cfg === null || typeof cfg !== "object") fail(WHERE_CNN, "config", cfg, "an object {size, numClasses, ...}");
-  const numClasses = checkPositiveInt(WHERE_CNN, "numClasses", cfg.numClasses);
-  if (numClasses < 2) fail(WHERE_CNN, "numClasses", numClasses, "an integer ≥ 2");
-  const r: Required<ImageClassifierConfig> = {
-    size: checkPositiveInt(WHERE_CNN, "size", cfg.size),
-    channels: checkPositiveInt(WHERE_CNN, "channels", cfg.channels ?? 1),
-    numClasses,
-    features: checkPositiveInt(WHERE_CNN, "features", cfg.features ?? 16),
-    stages: checkPositiveInt(WHERE_CNN, "stages", cfg.stages ?? 3),
-    embeddingDim: checkPositiveInt(WHERE_CNN, "embeddingDim", cfg.embeddingDim ?? 16),
-    fourierScale: checkPositive(WHERE_CNN, "fourierScale", cfg.fourierScale ?? 1),
-    seed: cfg.seed ?? 0,
-  };
-  if (r.embeddingDim % 2 !== 0) fail(WHERE_CNN, "embeddingDim", r.embeddingDim, "an even positive integer");
-  if (!Number.isSafeInteger(r.seed)) fail(WHERE_CNN, "seed", r.seed, "a safe integer");
-  return new ImageClassifier(r);
-}
-
-/** Rebuilds a classifier's architecture from its `getConfig()` (fresh weights; load them with setClassifierWeights). */
-export function classifierFromConfig(config: Record<string, unknown>): ClassifierNetwork {
-  if (config === null || typeof config !== "object") fail("classifierFromConfig", "config", config, "a classifier's getConfig() object");
-  const { kind, ...rest } = config;
-  if (kind === "toyClassifier") return createToyClassifier(rest as unknown as ToyClassifierConfig);
-  if (kind === "imageClassifier") return createImageClassifier(rest as unknown as ImageClassifierConfig);
-  return fail("classifierFromConfig", "config.kind", kind, `"toyClassifier" or "imageClassifier"`);
+  /**
+   * Checks noiseStd against x (one std per example) and returns x / √(1 + s²), which keeps the input O(1) at every
+   * noise level (VE's s reaches σ_max), so one network serves all t. Call inside tf.tidy.
+   */
+  protected scaledInput(where: string, x: tf.Tensor, noiseStd: tf.Tensor): tf.Tensor {
+    if (noiseStd.rank !== 1 || noiseStd.shape[0] !== x.shape[0]) {
+      fail(where, "noiseStd.shape", noiseStd.shape, `[${x.shape[0]}] (one std per example)`);
+    }
+    return x.div(perExample(noiseStd.square().add(1).sqrt(), x));
+  }
 }
 
 // The weight copy/load of lib/models reads only `kind` and `stateVariables`, which classifiers share with networks.

@@ -2,7 +2,12 @@ export { classifierGuidedScore, pcConditionalSample, labelVector } from "./guida
 export type { ClassifierGradFn, GuidedScoreOptions, PCConditionalSampleOptions } from "./guidance";
 export { pcInpaint, pcColorize } from "./inpaint";
 export type { InpaintOptions, ColorizeOptions, ReplacementSamplerOptions, ReplacementResult, InpaintStart } from "./inpaint";
-export { createToyClassifier, createImageClassifier, classifierFromConfig, getClassifierWeights, setClassifierWeights, trainNoiseConditionalClassifier, classifierGradFn, classifierLogProb } from "./classifier";
-export type { ClassifierNetwork, ToyClassifierConfig, ImageClassifierConfig, LabelledSource, TrainClassifierOptions, TrainClassifierResult } from "./classifier";
+export { getClassifierWeights, setClassifierWeights, trainNoiseConditionalClassifier, classifierGradFn, classifierLogProb } from "./classifier";
+export type { ClassifierNetwork, LabelledSource, TrainClassifierOptions, TrainClassifierResult } from "./classifier";
+export { createToyClassifier } from "./classifiers/toy";
+export type { ToyClassifierConfig } from "./classifiers/toy";
+export { createImageClassifier } from "./classifiers/image";
+export type { ImageClassifierConfig } from "./classifiers/image";
+export { classifierFromConfig } from "./classifiers/registry";
 export { INPAINT_REGIONS, regionMask, regionMaskValues } from "./masks";
 export type { InpaintRegion } from "./masks";

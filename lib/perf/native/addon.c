@@ -293,37 +293,28 @@ static int get_blocks(napi_env env, napi_value arr, napi_value inner_v, size_t r
   return 1;
 }
 
-/* concatRows(out, [in_i], Int32Array inner, rows): out [rows, Σ inner_i] = the inputs [rows, inner_i] side by side. */
-static napi_value js_concat_rows(napi_env env, napi_callback_info info) {
+/* concatRows(out, [in_i], Int32Array inner, rows): out [rows, Σ inner_i] = the inputs [rows, inner_i] side by side.
+   splitRows(x, [out_i], Int32Array inner, rows): the inverse. Both read the same arguments: `split` picks which. */
+static napi_value rows_op(napi_env env, napi_callback_info info, int split) {
   Args a;
-  float *out, *ptrs[64];
-  size_t lout, width;
+  float *whole, *ptrs[64];
+  size_t lwhole, width;
   int32_t rows;
   int* inner;
   int n;
-  if (!get_args(env, info, &a) || a.n < 4 || !get_f32(env, a.v[0], &out, &lout) || !get_ints(env, &a, 3, 1, &rows) ||
+  if (!get_args(env, info, &a) || a.n < 4 || !get_f32(env, a.v[0], &whole, &lwhole) || !get_ints(env, &a, 3, 1, &rows) ||
       !get_blocks(env, a.v[1], a.v[2], (size_t)rows, ptrs, &inner, &n, &width))
     return NULL;
-  if (lout < (size_t)rows * width) return shorter(env, "concatRows");
-  concat_rows(out, (const float* const*)ptrs, inner, n, (size_t)rows);
+  if (lwhole < (size_t)rows * width) return shorter(env, split ? "splitRows" : "concatRows");
+  if (split)
+    split_rows(whole, ptrs, inner, n, (size_t)rows);
+  else
+    concat_rows(whole, (const float* const*)ptrs, inner, n, (size_t)rows);
   return NULL;
 }
 
-/* splitRows(x, [out_i], Int32Array inner, rows): the inverse of concatRows. */
-static napi_value js_split_rows(napi_env env, napi_callback_info info) {
-  Args a;
-  float *x, *ptrs[64];
-  size_t lx, width;
-  int32_t rows;
-  int* inner;
-  int n;
-  if (!get_args(env, info, &a) || a.n < 4 || !get_f32(env, a.v[0], &x, &lx) || !get_ints(env, &a, 3, 1, &rows) ||
-      !get_blocks(env, a.v[1], a.v[2], (size_t)rows, ptrs, &inner, &n, &width))
-    return NULL;
-  if (lx < (size_t)rows * width) return shorter(env, "splitRows");
-  split_rows(x, ptrs, inner, n, (size_t)rows);
-  return NULL;
-}
+static napi_value js_concat_rows(napi_env env, napi_callback_info info) { return rows_op(env, info, 0); }
+static napi_value js_split_rows(napi_env env, napi_callback_info info) { return rows_op(env, info, 1); }
 
 /* ---- optimiser ---- */
 

@@ -410,7 +410,7 @@ showTable(
   ),
 );
 const families = [...new Set(mc.rows.map((r) => family(r.label)))];
-const nfeSpan = [Math.min(...mc.rows.map((r) => r.nfe)), 2000];
+const nfeSpan = [Math.min(...mc.rows.map((r) => r.nfe)), Math.max(...mc.rows.map((r) => r.nfe))];
 const hline = (y: number, name: string, dash: string): Trace => ({
   type: "scatter",
   mode: "lines",
@@ -424,7 +424,7 @@ await show(
     [
       [
         {
-          title: "MNIST (mnist-vp): FD of 1000 samples vs NFE",
+          title: "mnist-vp: FD vs NFE",
           traces: [
             ...families.map((fam, j): Trace => {
               const rows = mc.rows.filter((r) => family(r.label) === fam);
@@ -445,7 +445,7 @@ await show(
         },
       ],
     ],
-    { panelHeight: 380, showlegend: true },
+    { panelWidth: 520, panelHeight: 380, showlegend: true },
   ),
   { name: "mnist_fd_vs_nfe" },
 );

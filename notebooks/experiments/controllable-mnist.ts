@@ -218,6 +218,8 @@ export interface MnistControlSettings {
   guidances: number[];
   /** Test digits whose bottom half is inpainted. */
   inpaintCount: number;
+  /** Corrector of the PC samplers (default "none"; the official configuration is "langevin" with snr 0.16). */
+  corrector?: "none" | "langevin";
 }
 
 export function mnistControlSettings(quick: boolean): MnistControlSettings {
@@ -269,7 +271,8 @@ export interface MnistControlResult {
 /**
  * Class-conditional sampling and bottom-half inpainting with the committed MNIST score model (data/pretrained,
  * images issue) and the committed noise-conditional classifier; judged by the images issue's MNIST classifier
- * (data/pretrained/classifier-mnist). Reverse-diffusion predictor, no corrector.
+ * (data/pretrained/classifier-mnist). Reverse-diffusion predictor; no corrector unless `s.corrector` (official: Langevin,
+ * snr 0.16).
  */
 export async function runMnistControl(s: MnistControlSettings, seed = 1): Promise<MnistControlResult> {
   // Read from this checkout's data/pretrained (found from package.json, so it also works from the notebooks/ link).
@@ -285,7 +288,7 @@ export async function runMnistControl(s: MnistControlSettings, seed = 1): Promis
   for (const g of s.guidances) {
     const t0 = Date.now();
     const out = await pcConditionalSample({
-      sde, score, shape: [labels.length, 28, 28, 1], classifierGrad: grad, labels, guidance: g, predictor: "reverse_diffusion", corrector: "none", rng: createRng(seed),
+      sde, score, shape: [labels.length, 28, 28, 1], classifierGrad: grad, labels, guidance: g, predictor: "reverse_diffusion", corrector: s.corrector ?? "none", snr: 0.16, rng: createRng(seed),
     });
     const img = m.toImages(out.samples);
     const pixels = Float32Array.from(img.dataSync());
@@ -301,7 +304,7 @@ export async function runMnistControl(s: MnistControlSettings, seed = 1): Promis
   const x01 = imagesToTensor(test, idx);
   const data = m.fromImages(x01);
   const mask = regionMask("bottom", 28, 28, 1);
-  const out = await pcInpaint({ sde, score, data, mask, predictor: "reverse_diffusion", corrector: "none", rng: createRng(seed + 1) });
+  const out = await pcInpaint({ sde, score, data, mask, predictor: "reverse_diffusion", corrector: s.corrector ?? "none", snr: 0.16, rng: createRng(seed + 1) });
   const done = m.toImages(out.samples);
   const completed = Float32Array.from(done.dataSync());
   const original = Float32Array.from(x01.dataSync());

@@ -36,6 +36,16 @@ export function pcMixture(spec: PcMixtureSpec): GaussianMixture {
   return eightGaussians({ radius: spec.radius, std: spec.std });
 }
 
+/**
+ * The toy comparison's ground truth, shared by notebook 04's Table 1 and notebook 08: the mixture, nRef true samples
+ * (the reference every sampler is scored against) and, for `floorRepeats` > 0, the noise floor of n true samples.
+ */
+export function mixtureReference(s: { mixture: PcMixtureSpec; nRef: number; refSeed: number; n: number; floorRepeats: number; floorSeed: number }) {
+  const mix = pcMixture(s.mixture);
+  const ref = makeReference(mix, s.nRef, s.refSeed);
+  return { mix, ref, floor: referenceNoiseFloor(ref, s.n, s.floorRepeats, s.floorSeed) };
+}
+
 export interface Table1ExperimentSettings {
   mixture: PcMixtureSpec;
   /** Sampler points per run. */
@@ -82,9 +92,7 @@ export async function runTable1Experiment(
     s,
     quick,
     async () => {
-      const mix = pcMixture(s.mixture);
-      const ref = makeReference(mix, s.nRef, s.refSeed);
-      const floor = referenceNoiseFloor(ref, s.n, s.floorRepeats, s.floorSeed);
+      const { mix, ref, floor } = mixtureReference(s);
       const keep = new Map<string, Float32Array>();
       const runs = await runGrid({ configs: table1Configs(["VE", "VP"], s.rows, s.columns), seeds: s.seeds, n: s.n, ref, scoreFor: (sde) => hostMixtureScore(mix, sde), onRun, keepSamples: keep });
       const samples: Record<string, number[]> = {};

@@ -25,9 +25,9 @@ import type { GridKind } from "../lib/solvers";
 import { hostMixtureScore } from "../lib/toy";
 import { sig } from "./format";
 import { flowLawError, gaussianScoreHost, lawError, order } from "./gaussianTarget";
-import { makeReference, metricStats, referenceNoiseFloor } from "./pc";
+import { metricStats } from "./pc";
 import type { MetricStats } from "./pc";
-import { pcMixture } from "./pcExperiments";
+import { mixtureReference } from "./pcExperiments";
 import type { PcMixtureSpec } from "./pcExperiments";
 import { cachedResult, repoRoot } from "./results";
 import type { Cached, ResultStore } from "./results";
@@ -224,9 +224,7 @@ export async function runFastSamplerExperiment(
     s,
     quick,
     async () => {
-      const mix = pcMixture(s.mixture);
-      const ref = makeReference(mix, s.nRef, s.refSeed);
-      const floor = referenceNoiseFloor(ref, s.n, s.floorRepeats, s.floorSeed);
+      const { mix, ref, floor } = mixtureReference(s);
       const samples: Record<string, number[]> = { truth: Array.from(ref.truth.data.subarray(0, 2 * s.keepPoints), (v) => sig(v, 4)) };
       const score = (x: Float32Array, seed: number) => {
         const pts = { data: Float64Array.from(x), dim: 2 };

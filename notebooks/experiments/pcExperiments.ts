@@ -40,13 +40,14 @@ export function pcMixture(spec: PcMixtureSpec): GaussianMixture {
  * The toy comparison's ground truth, shared by notebook 04's Table 1 and notebook 08: the mixture, nRef true samples
  * (the reference every sampler is scored against) and, for `floorRepeats` > 0, the noise floor of n true samples.
  */
-export function mixtureReference(s: { mixture: PcMixtureSpec; nRef: number; refSeed: number; n: number; floorRepeats: number; floorSeed: number }) {
+export function mixtureReference(s: ToyComparisonSettings) {
   const mix = pcMixture(s.mixture);
   const ref = makeReference(mix, s.nRef, s.refSeed);
   return { mix, ref, floor: referenceNoiseFloor(ref, s.n, s.floorRepeats, s.floorSeed) };
 }
 
-export interface Table1ExperimentSettings {
+/** What every toy sampler comparison fixes: the mixture, the runs' size and seeds, the reference and its noise floor. */
+export interface ToyComparisonSettings {
   mixture: PcMixtureSpec;
   /** Sampler points per run. */
   n: number;
@@ -58,6 +59,9 @@ export interface Table1ExperimentSettings {
   /** Repeats of the noise floor (true samples of n points against the reference). */
   floorRepeats: number;
   floorSeed: number;
+}
+
+export interface Table1ExperimentSettings extends ToyComparisonSettings {
   /** Points per configuration kept for the scatter plots (first seed). */
   keepPoints: number;
   /** Subsets of the grid (quick mode only; absent = the whole table). */

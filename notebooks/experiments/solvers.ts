@@ -28,7 +28,7 @@ import { flowLawError, gaussianScoreHost, lawError, order } from "./gaussianTarg
 import { metricStats } from "./pc";
 import type { MetricStats } from "./pc";
 import { mixtureReference } from "./pcExperiments";
-import type { PcMixtureSpec } from "./pcExperiments";
+import type { PcMixtureSpec, ToyComparisonSettings } from "./pcExperiments";
 import { cachedResult, repoRoot } from "./results";
 import type { Cached, ResultStore } from "./results";
 
@@ -115,14 +115,7 @@ export async function gaussianErrorCurves(solvers: readonly SolverSpec[], nfes: 
 // ---------------------------------------------------------------------------------------------------------------
 // 2. 8 Gaussians: energy distance and mode spread vs NFE, against PC1000 and the noise floor
 
-export interface FastSamplerSettings {
-  mixture: PcMixtureSpec;
-  n: number;
-  seeds: number[];
-  nRef: number;
-  refSeed: number;
-  floorRepeats: number;
-  floorSeed: number;
+export interface FastSamplerSettings extends ToyComparisonSettings {
   sdes: SolverSdeName[];
   solvers: SolverSpec[];
   /** Target NFE per sample (steps = NFE / NFE per step). */

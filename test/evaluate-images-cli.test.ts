@@ -5,24 +5,15 @@
  */
 import { before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readNpy } from "../lib/io";
-import { ROOT, setup } from "./helpers";
+import { ROOT, runTool, setup } from "./helpers";
 
 before(setup);
 
-function cli(args: string[]): { status: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tools", "evaluate-images.ts"), ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
-    timeout: 300_000,
-  });
-  return { status: r.status, stderr: r.stderr };
-}
+const cli = (args: string[]) => runTool("evaluate-images.ts", args, 300_000);
 
 describe("evaluate-images CLI: resumable chunks", () => {
   it("reuses finished chunks, redraws a missing one identically, refuses other settings and an existing report", () => {

@@ -1,5 +1,6 @@
 /** Shared test utilities: backend start-up, the official reference vectors, tolerant comparisons. */
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -15,6 +16,20 @@ export const ROOT = (() => {
   }
   return d;
 })();
+
+/**
+ * Runs a TypeScript command-line tool of tools/ (e.g. "train-toy.ts") as users run it (ts-node, transpile only) from
+ * the repository root, waiting at most `timeoutMs`; returns its exit status and stderr (where the tools report).
+ */
+export function runTool(tool: string, args: string[], timeoutMs: number): { status: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tools", tool), ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
+    timeout: timeoutMs,
+  });
+  return { status: r.status, stderr: r.stderr };
+}
 
 export async function setup(): Promise<void> {
   await initBackend({ quiet: true });

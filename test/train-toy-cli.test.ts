@@ -5,25 +5,16 @@
  */
 import { before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { createToyMLP } from "../lib/models";
 import { saveCheckpoint, variableTable } from "../lib/train";
-import { ROOT, setup } from "./helpers";
+import { ROOT, runTool, setup } from "./helpers";
 
 before(setup);
 
-function cli(args: string[]): { status: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "tools", "train-toy.ts"), ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
-    timeout: 120_000,
-  });
-  return { status: r.status, stderr: r.stderr };
-}
+const cli = (args: string[]) => runTool("train-toy.ts", args, 120_000);
 
 describe("train-toy CLI: run folders and refusals", () => {
   it("--steps below the checkpoint's step is refused with the step and what to do", () => {

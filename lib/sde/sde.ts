@@ -91,6 +91,23 @@ export abstract class SDE {
   /** The inverse of λ(t): the time whose half log-SNR is λ (in closed form for every SDE here). */
   abstract tOfLambda(lambda: number): number;
 
+  /**
+   * The forward transition kernel from time s to a later time t (0 ≤ s ≤ t ≤ T): p(x_t | x_s) = N(a x_s, v² I) with
+   *   a = α(t)/α(s),   v² = σ(t)² − a² σ(s)²,
+   * for the linear SDEs here (x_t = α(t) x₀ + σ(t) ε): with deterministic coefficients the variance of x_t given x₀
+   * splits as a² Var(x_s | x₀) + Var(x_t | x_s), so the transition variance is that difference (VE: σ_t² − σ_s²;
+   * VP: 1 − a²; sub-VP included). Taking a sample at s back up to t with it ("going back in time", RePaint's
+   * resampling, Lugmayr et al. 2022) keeps p_s ↦ p_t exact. v is clamped at 0 against rounding when t ≈ s.
+   */
+  transitionAt(s: number, t: number): { mean: number; std: number } {
+    const where = `${this.kind}SDE.transitionAt`;
+    if (typeof s !== "number" || !(s >= 0 && s <= this.T)) fail(where, "s", s, `a time in [0, ${this.T}]`);
+    if (typeof t !== "number" || !(t >= s && t <= this.T)) fail(where, "t", t, `a time in [s, ${this.T}] = [${s}, ${this.T}] (the kernel runs forward)`);
+    const a = this.alphaAt(t) / this.alphaAt(s);
+    const [sS, sT] = [this.stdAt(s), this.stdAt(t)];
+    return { mean: a, std: Math.sqrt(Math.max(0, sT * sT - a * a * sS * sS)) };
+  }
+
   /** Mean m(t) x0 and std s(t) [B] of the perturbation kernel. */
   marginal(x0: tf.Tensor, t: tf.Tensor): { mean: tf.Tensor; std: tf.Tensor } {
     this.checkXT("marginal", x0, t);

@@ -63,6 +63,19 @@ describe("sample --model: --class / --inpaint arguments", () => {
     assert.equal(parseModelArgs([...base, "--class", "7"]).guidance, undefined);
   });
 
+  it("--resample J,R (RePaint resampling of the inpainting loop): parsed, and refused outside --inpaint or its ranges", () => {
+    const inp = ["--inpaint", "bottom", "--from-test", "0..3"];
+    assert.deepEqual(parseModelArgs([...base, ...inp, "--resample", "10,4"]).resample, { jumpLength: 10, resamplings: 4 });
+    assert.equal(parseModelArgs([...base, ...inp]).resample, undefined);
+    bad([...inp, "--resample", "10"], /--resample = "10" is not allowed; --resample must be J,R: the jump length J and the number of resamplings R/);
+    bad([...inp, "--resample", "10,-4"], /--resample = "10,-4" is not allowed/);
+    bad([...inp, "--resample", "0,2"], /--resample = "0,2" is not allowed; --resample must be J,R with J in 1 … 999 \(--steps − 1; --steps is 1000\)/);
+    bad([...inp, "--steps", "100", "--resample", "100,2"], /--resample = "100,2" is not allowed; --resample must be J,R with J in 1 … 99/);
+    bad([...inp, "--resample", "10,0"], /--resample = "10,0" is not allowed; --resample must be J,R with R in 1 … 1000/);
+    bad(["--resample", "10,2"], /--resample = "10,2" is not allowed; --resample must be given only with --inpaint/);
+    bad(["--class", "3", "--resample", "10,2"], /--resample = "10,2" is not allowed; --resample must be given only with --inpaint/);
+  });
+
   it("--class / --inpaint with --toy, and --class for a model without a committed classifier, are refused", async () => {
     const toy = ["--toy", "eight-gaussians", "--sde", "vp", "--sampler", "pc", "--steps", "3", "--n", "4", "--seed", "0", "--out", out("t.npy")];
     assert.throws(() => parseToyArgs([...toy, "--class", "3"]), /--class = "3" is not allowed; --class must be absent with --toy/);
@@ -131,6 +144,17 @@ describe("sample --model: tiny runs on mnist-vp", () => {
     assert.deepEqual(pngSize(out("i1.png")), [2 * 58 + 2, 3 * 58 + 2]);
     await main(args("i2.npy"));
     assert.ok(fs.readFileSync(out("i1.npy")).equals(fs.readFileSync(out("i2.npy"))), "same seed, different NPY bytes");
+  });
+
+  it("--inpaint with --resample 1,2 runs the resampled schedule: 3 + 1·1·⌊2/1⌋ = 5 steps (NFE 5 with em), recorded in the JSON", async () => {
+    await main(["--model", "mnist-vp", "--inpaint", "bottom", "--from-test", "3..3", "--sampler", "em", "--steps", "3", "--resample", "1,2", "--seed", "2", "--out", out("r1.npy")]);
+    const info = JSON.parse(fs.readFileSync(out("r1.json"), "utf8"));
+    assert.deepEqual([info.nfePerSample, info.resample], [5, { jumpLength: 1, resamplings: 2 }]);
+    const a = read(out("r1.npy"));
+    assert.ok(a.data.every((v) => v >= 0 && v <= 1));
+    await main(["--model", "mnist-vp", "--inpaint", "bottom", "--from-test", "3..3", "--sampler", "em", "--steps", "3", "--seed", "2", "--out", out("r0.npy")]);
+    assert.equal(JSON.parse(fs.readFileSync(out("r0.json"), "utf8")).resample, null);
+    assert.ok(!fs.readFileSync(out("r0.npy")).equals(fs.readFileSync(out("r1.npy"))), "resampling changed nothing");
   });
 
   it("--from-test beyond the test set is refused with the set's size, before sampling", async () => {

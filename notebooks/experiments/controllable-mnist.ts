@@ -9,6 +9,16 @@
  *   training.json      steps, batch size, learning rate, wall time, backend, losses, test accuracy by noise level
  *
  *   ts-node --transpile-only notebooks/experiments/controllable-mnist.ts [--steps 3000] [--batch 128] [--name mnist-vp]
+ *
+ * and measures issue #16's inpainting criterion (bottom half of the first --count test digits completed by the
+ * committed mnist-vp, judged by data/pretrained/classifier-mnist; `runMnistControl` without class-conditional runs):
+ *
+ *   ts-node --transpile-only notebooks/experiments/controllable-mnist.ts inpaint --count 500 --N 1000
+ *        --corrector langevin [--resample J,R] [--seed 1] [--threads 1] --out runs/inpaint/NAME.json
+ *
+ * (--resample J,R: RePaint resampling with jump length J and R resamplings, lib/controllable/inpaint.ts.) It writes
+ * the settings, the fraction of completions that keep the test label, the NFE per digit, the wall time and the
+ * judge's label per digit (so subsets such as the first 100 can be scored) to --out, atomically.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -27,7 +37,7 @@ import {
 } from "../lib/controllable";
 import { ImageClassifier } from "../lib/metrics/images";
 import { loadScoreModel, type LoadedScoreModel } from "../lib/data/score-model";
-import type { ClassifierNetwork } from "../lib/controllable";
+import type { ClassifierNetwork, ResampleOptions } from "../lib/controllable";
 import { repoRoot } from "./results";
 
 const ROOT = repoRoot();
@@ -191,7 +201,102 @@ export async function trainMnistClassifier(o: TrainMnistClassifierOptions = {}):
   log(`wrote ${path.relative(ROOT, dir)}/model.safetensors and training.json (${wallSeconds.toFixed(0)} s)`);
 }
 
-if (require.main === module) {
+/** Settings of the `inpaint` command (see the module doc), checked; a bad flag names itself, its value, what is allowed. */
+export interface InpaintEvalArgs {
+  count: number;
+  N: number;
+  corrector: "none" | "langevin";
+  resample?: ResampleOptions;
+  seed: number;
+  threads: number;
+  out: string;
+}
+
+export function parseInpaintEvalArgs(argv: string[]): InpaintEvalArgs {
+  const usage = "usage: controllable-mnist.ts inpaint --count K --N STEPS --corrector none|langevin [--resample J,R] [--seed S] [--threads T] --out FILE.json";
+  const bad = (name: string, value: unknown, allowed: string): never => {
+    throw new RangeError(`controllable-mnist inpaint: ${name} = ${JSON.stringify(value)} is not allowed; ${name} must be ${allowed}\n${usage}`);
+  };
+  const a: Partial<InpaintEvalArgs> = { seed: 1, threads: 1 };
+  const int = (k: string, v: string, min: number, max: number, why = ""): number => {
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) bad(k, v, `an integer in ${min} … ${max}${why}`);
+    return Number(v);
+  };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [k, v] = [argv[i], argv[i + 1]];
+    if (v === undefined || v.startsWith("--")) bad(k, v, "followed by a value");
+    switch (k) {
+      case "--count": a.count = int(k, v, 1, 10000); break;
+      case "--N": a.N = int(k, v, 21, 100000, " (the reverse-diffusion predictor needs β_max/N < 1; mnist-vp has β_max = 20)"); break;
+      case "--corrector":
+        if (v !== "none" && v !== "langevin") bad(k, v, `"none" or "langevin" (official: langevin, snr 0.16)`);
+        a.corrector = v as "none" | "langevin"; break;
+      case "--resample": {
+        const m = /^(\d+),(\d+)$/.exec(v);
+        if (!m) bad(k, v, "J,R: jump length and number of resamplings, two positive integers (e.g. 10,4)");
+        a.resample = { jumpLength: Number(m![1]), resamplings: Number(m![2]) };
+        break;
+      }
+      case "--seed": a.seed = int(k, v, 0, 2 ** 31); break;
+      case "--threads": a.threads = int(k, v, 1, 64); break;
+      case "--out":
+        if (!v.endsWith(".json")) bad(k, v, "a file name ending in .json");
+        a.out = v; break;
+      default: bad("argument", k, "one of --count, --N, --corrector, --resample, --seed, --threads, --out");
+    }
+  }
+  for (const k of ["count", "N", "corrector", "out"] as const) if (a[k] === undefined) bad(`--${k}`, undefined, "given");
+  return a as InpaintEvalArgs;
+}
+
+/** The `inpaint` command: bottom-half inpainting of the first `count` test digits; writes a JSON report. */
+export async function runInpaintEval(a: InpaintEvalArgs, log: (line: string) => void = (l) => console.error(l)): Promise<void> {
+  const t0 = Date.now();
+  let last = 0;
+  const r = await runMnistControl({
+    N: a.N, perClass: 0, guidances: [], inpaintCount: a.count, corrector: a.corrector, resample: a.resample,
+    onInpaintStep: (done, total) => {
+      if (Date.now() - last < 60_000 && done < total) return;
+      last = Date.now();
+      const s = (last - t0) / 1000;
+      log(`step ${done}/${total}, ${s.toFixed(0)} s, ~${((s / done) * (total - done)).toFixed(0)} s left`);
+    },
+  }, a.seed);
+  const backend = (await backendInfo())?.name;
+  const labels = loadMnist({ split: "test" }).labels;
+  const kept = r.inpainting.completedLabels.map((p, i) => p === labels[i]);
+  const keptFirst = (k: number) => (k <= kept.length ? kept.slice(0, k).filter(Boolean).length / k : null);
+  writeJsonAtomic(path.resolve(a.out), {
+    what: "bottom-half inpainting of MNIST test digits 0 … count − 1 by the committed mnist-vp, judged by data/pretrained/classifier-mnist (issue #16: ≥ 80 % keep their label)",
+    scoreModelStep: r.scoreModelStep,
+    settings: { count: a.count, N: a.N, predictor: "reverse_diffusion", corrector: a.corrector, snr: a.corrector === "langevin" ? 0.16 : undefined, resample: a.resample ?? null, seed: a.seed, rngSeed: a.seed + 1, denoise: true },
+    keptLabel: r.inpainting.keptLabel,
+    keptLabelFirst50: keptFirst(50),
+    keptLabelFirst100: keptFirst(100),
+    originalCorrect: r.inpainting.originalCorrect,
+    nfePerDigit: r.inpainting.nfe,
+    seconds: r.inpainting.seconds,
+    threads: a.threads,
+    backend,
+    cpu: `${os.cpus()[0]?.model} × ${os.cpus().length}`,
+    loadAverage: os.loadavg(),
+    date: new Date().toISOString(),
+    completedLabels: r.inpainting.completedLabels,
+    testLabels: Array.from(labels.subarray(0, a.count)),
+  });
+  log(`${a.count} digits: ${(100 * r.inpainting.keptLabel).toFixed(1)} % keep their label (originals ${(100 * r.inpainting.originalCorrect).toFixed(1)} %), NFE ${r.inpainting.nfe}, ${r.inpainting.seconds.toFixed(0)} s; wrote ${a.out}`);
+}
+
+if (require.main === module && process.argv[2] === "inpaint") {
+  (async () => {
+    const a = parseInpaintEvalArgs(process.argv.slice(3));
+    await initBackend({ quiet: true, wasmThreads: a.threads });
+    await runInpaintEval(a);
+  })().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+} else if (require.main === module) {
   const arg = (k: string): string | undefined => {
     const i = process.argv.indexOf(k);
     return i >= 0 ? process.argv[i + 1] : undefined;
@@ -220,6 +325,10 @@ export interface MnistControlSettings {
   inpaintCount: number;
   /** Corrector of the PC samplers (default "none"; the official configuration is "langevin" with snr 0.16). */
   corrector?: "none" | "langevin";
+  /** Inpainting only: RePaint resampling (lib/controllable/inpaint.ts; default none, the official inpainter). */
+  resample?: ResampleOptions;
+  /** Inpainting only: called after every grid step with the steps done and their total (progress display). */
+  onInpaintStep?: (done: number, total: number) => void;
 }
 
 export function mnistControlSettings(quick: boolean): MnistControlSettings {
@@ -263,7 +372,16 @@ export interface MnistControlResult {
   classConditional: MnistClassConditionalRow[];
   /** Per guidance: the samples' pixels in [0, 1], class by class ([10 · perClass · 784]). */
   classImages: Record<string, Float32Array>;
-  inpainting: { count: number; keptLabel: number; originalCorrect: number; seconds: number };
+  inpainting: {
+    count: number;
+    keptLabel: number;
+    originalCorrect: number;
+    seconds: number;
+    /** Score evaluations per digit (grid steps × (1 + corrector steps); resampled steps included). */
+    nfe: number;
+    /** The judge's label for each completion, digit by digit (test indices 0 … count − 1). */
+    completedLabels: number[];
+  };
   /** First 10 digits: originals, masked inputs, completions ([10 · 784] each). */
   inpaintImages: { original: Float32Array; masked: Float32Array; completed: Float32Array };
 }
@@ -304,7 +422,10 @@ export async function runMnistControl(s: MnistControlSettings, seed = 1): Promis
   const x01 = imagesToTensor(test, idx);
   const data = m.fromImages(x01);
   const mask = regionMask("bottom", 28, 28, 1);
-  const out = await pcInpaint({ sde, score, data, mask, predictor: "reverse_diffusion", corrector: s.corrector ?? "none", snr: 0.16, rng: createRng(seed + 1) });
+  const out = await pcInpaint({
+    sde, score, data, mask, predictor: "reverse_diffusion", corrector: s.corrector ?? "none", snr: 0.16, rng: createRng(seed + 1), resample: s.resample,
+    onStep: s.onInpaintStep && ((_i, done, total) => s.onInpaintStep!(done, total)),
+  });
   const done = m.toImages(out.samples);
   const completed = Float32Array.from(done.dataSync());
   const original = Float32Array.from(x01.dataSync());
@@ -317,6 +438,8 @@ export async function runMnistControl(s: MnistControlSettings, seed = 1): Promis
     keptLabel: predDone.filter((p, i) => p === test.labels[i]).length / idx.length,
     originalCorrect: predOrig.filter((p, i) => p === test.labels[i]).length / idx.length,
     seconds: (Date.now() - t0) / 1000,
+    nfe: out.nfe,
+    completedLabels: Array.from(predDone),
   };
   const first = (a: Float32Array) => a.slice(0, 10 * 784);
   const step = m.step;

@@ -5,7 +5,7 @@
  *        [--steps 1000] [--snr 0.16] [--rtol 1e-5 --atol 1e-5] [--eps E] [--batch 100] [--grid 100]
  *   npm run sample -- --model mnist-vp --class 7 [--guidance 1] --sampler pc|em --n 64 --seed 0 --out sevens.npy
  *   npm run sample -- --model mnist-vp --inpaint bottom|top|left|right|center --from-test 0..99 --sampler pc|em
- *        --seed 0 --out completed.npy
+ *        [--resample J,R] --seed 0 --out completed.npy
  *
  * --model: a committed model's name (data/pretrained/<name>/, see notebooks/experiments/pretrained.ts) or a
  * checkpoint file (e.g. runs/mnist-vp/checkpoint.ckpt: its EMA weights are used).
@@ -25,6 +25,11 @@
  *   --inpaint R    completes the missing region R of test images (the model's dataset's test split, e.g. MNIST's):
  *                  bottom/top/left/right half or the center ⌈H/2⌉×⌈W/2⌉ box (lib/controllable/masks.ts), with the
  *                  official PC inpainter (pcInpaint: the known part replaced by a forward sample at every step).
+ *   --resample J,R with --inpaint: RePaint resampling (Lugmayr et al. 2022; lib/controllable/inpaint.ts): after every
+ *                  J grid steps the state is taken back J steps with the SDE's exact forward kernel and the J steps are
+ *                  run again, R passes in all (R = 1: none). J in 1 … steps − 1, R in 1 … 1000. The run takes
+ *                  S = steps + (R − 1)·J·⌊(steps − 1)/J⌋ grid steps, NFE = 2S with pc (e.g. --steps 250 --resample
+ *                  10,4: S = 970, NFE 1940, about the official PC's 2000 at --steps 1000).
  *   --from-test I..J  the test images I through J, BOTH INCLUSIVE (0..9 = the first ten); N = J − I + 1, so --n is
  *                  not given. The known pixels of the output equal the test image's up to the method's final step
  *                  (x̄'s known part is m(ε)·data, e.g. |Δ| ≤ 3e-5 for VP at ε = 1e-3; see lib/controllable/inpaint.ts).
@@ -40,7 +45,7 @@ import * as path from "node:path";
 import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/backend";
-import { classifierGradFn, INPAINT_REGIONS, pcConditionalSample, pcInpaint, regionMask, regionMaskValues, type InpaintRegion } from "../../lib/controllable";
+import { classifierGradFn, INPAINT_REGIONS, pcConditionalSample, pcInpaint, regionMask, regionMaskValues, type InpaintRegion, type ResampleOptions } from "../../lib/controllable";
 import { imagesToTensor, loadFashionMnist, loadMnist, type ImageDataset } from "../../lib/data";
 import { loadScoreModel, type LoadedScoreModel } from "../../lib/data/score-model";
 import { writeJsonAtomic, writeNpy, writeImageGridPng } from "../../lib/io";
@@ -164,7 +169,7 @@ export function testSetOf(m: LoadedScoreModel): ImageDataset {
 export async function inpaintTestImages(
   m: LoadedScoreModel,
   test: ImageDataset,
-  o: Omit<ImageSampleOptions, "n"> & { region: InpaintRegion; from: number; to: number },
+  o: Omit<ImageSampleOptions, "n"> & { region: InpaintRegion; from: number; to: number; resample?: ResampleOptions },
 ): Promise<SampleResult & { original: Float32Array; masked: Float32Array; labels: number[] }> {
   const [h, w, c] = m.imageShape;
   if (test.height !== h || test.width !== w || test.channels !== c) throw new Error(`test images ${test.height}×${test.width}×${test.channels} do not fit the model's ${m.imageShape.join("×")}`);
@@ -187,7 +192,7 @@ export async function inpaintTestImages(
       const data = m.fromImages(x01);
       x01.dispose();
       try {
-        const out = await pcInpaint({ sde, score, data, mask, rng, ...settings, onStep: (i) => o.onStep?.(done, i, sde.N) });
+        const out = await pcInpaint({ sde, score, data, mask, rng, ...settings, resample: o.resample, onStep: (_i, k, total) => o.onStep?.(done, k - 1, total) });
         return { x: out.samples, nfe: out.scoreEvals };
       } finally {
         data.dispose();
@@ -209,11 +214,12 @@ type Args = ImageSampleOptions & {
   region?: InpaintRegion;
   from?: number;
   to?: number;
+  resample?: ResampleOptions;
 };
 
 const USAGE =
   "usage: npm run sample -- --model NAME|FILE.ckpt [--sampler pc|ode|em] [--n N] [--seed S] [--out FILE.npy] [--steps K] [--snr R] " +
-  "[--rtol R --atol A] [--eps E] [--batch B] [--grid G] [--class K [--guidance G] | --inpaint bottom|top|left|right|center --from-test I..J]";
+  "[--rtol R --atol A] [--eps E] [--batch B] [--grid G] [--class K [--guidance G] | --inpaint bottom|top|left|right|center --from-test I..J [--resample J,R]]";
 
 function bad(name: string, value: unknown, allowed: string): never {
   throw new RangeError(`sample --model: ${name} = ${JSON.stringify(value)} is not allowed; ${name} must be ${allowed}\n${USAGE}`);
@@ -276,7 +282,15 @@ export function parseModelArgs(argv: string[]): Args {
         a.to = to;
         break;
       }
-      default: bad("argument", k, "one of --model, --sampler, --n, --seed, --out, --steps, --snr, --rtol, --atol, --eps, --batch, --grid, --threads, --class, --guidance, --inpaint, --from-test");
+      case "--resample": {
+        const m = /^(\d+),(\d+)$/.exec(v ?? "");
+        if (!m) bad(k, v, "J,R: the jump length J and the number of resamplings R, two positive integers (e.g. 10,4)");
+        const [jumpLength, resamplings] = [Number(m[1]), Number(m[2])];
+        if (resamplings < 1 || resamplings > 1000) bad(k, v, "J,R with R in 1 … 1000 (passes through each stretch; 1 = no resampling)");
+        a.resample = { jumpLength, resamplings };
+        break;
+      }
+      default: bad("argument", k, "one of --model, --sampler, --n, --seed, --out, --steps, --snr, --rtol, --atol, --eps, --batch, --grid, --threads, --class, --guidance, --inpaint, --from-test, --resample");
     }
   }
   if (!a.model) bad("--model", a.model || undefined, "a committed model's name or a checkpoint file");
@@ -291,6 +305,12 @@ export function parseModelArgs(argv: string[]): Args {
   if (a.from !== undefined && a.region === undefined) bad("--inpaint", undefined, `given with --from-test: one of ${INPAINT_REGIONS.join(", ")}`);
   if (a.region !== undefined && seen.has("--n")) bad("--n", String(a.n), `absent with --inpaint (the count is that of --from-test ${a.from}..${a.to}: ${a.to! - a.from! + 1})`);
   if (a.region !== undefined) a.n = a.to! - a.from! + 1;
+  if (a.resample !== undefined) {
+    const r = a.resample;
+    if (a.region === undefined) bad("--resample", `${r.jumpLength},${r.resamplings}`, "given only with --inpaint (it resamples the inpainting loop)");
+    const steps = a.steps ?? 1000;
+    if (r.jumpLength < 1 || r.jumpLength > steps - 1) bad("--resample", `${r.jumpLength},${r.resamplings}`, `J,R with J in 1 … ${steps - 1} (--steps − 1; --steps is ${steps})`);
+  }
   if ((a.label !== undefined || a.region !== undefined) && a.sampler === "ode") bad("--sampler", "ode", `pc or em with ${a.label !== undefined ? "--class" : "--inpaint"} (the conditional samplers are PC samplers)`);
   if (!a.out) a.out = `${path.basename(a.model).replace(/\.ckpt$/, "")}-${a.sampler}${a.label !== undefined ? `-class${a.label}` : ""}${a.region ? `-inpaint-${a.region}` : ""}.npy`;
   if (!a.out.endsWith(".npy")) bad("--out", a.out, "a file name ending in .npy");
@@ -375,7 +395,7 @@ export async function main(argv: string[]): Promise<void> {
       const test = testSetOf(m);
       const ri = await inpaintTestImages(m, test, { ...a, region: a.region, from: a.from!, to: a.to!, onBatch: p.update, onStep: p.step });
       r = ri;
-      extra = { inpaint: a.region, fromTest: [a.from, a.to], testSet: `${test.name} test, indices ${a.from}..${a.to} inclusive`, testLabels: ri.labels };
+      extra = { inpaint: a.region, fromTest: [a.from, a.to], testSet: `${test.name} test, indices ${a.from}..${a.to} inclusive`, resample: a.resample ?? null, testLabels: ri.labels };
       if (g > 0) panel = inpaintPanel(ri.original, ri.masked, ri.images, g, per);
     } else {
       r = await sampleImages(m, { ...a, onBatch: p.update, onStep: p.step });

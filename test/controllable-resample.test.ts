@@ -25,25 +25,11 @@ import { pcColorize, pcInpaint, resampleSchedule } from "../lib/controllable";
 import { energyDistance, noiseFloor, withinNoiseFloor } from "../lib/metrics";
 import type { NoiseFloor, Points } from "../lib/metrics";
 import { overlappingMixture } from "../notebooks/experiments/controllable";
-import { assertNoLeak, setup } from "./helpers";
+import { assertNoLeak, describeFloor, edToExact, exactSamples, setup } from "./helpers";
 
 before(setup);
 
 const ed = (a: Points, b: Points): number => energyDistance(a, b);
-function exactSamples(source: { sample(n: number, rng: ReturnType<typeof createRng>): tf.Tensor }, n: number): Float32Array[] {
-  return [98, 97, 96].map((seed) => {
-    const t = source.sample(n, createRng(seed));
-    const v = Float32Array.from(t.dataSync());
-    t.dispose();
-    return v;
-  });
-}
-function edToExact(samples: tf.Tensor, truths: Float32Array[]): number {
-  const data = Float32Array.from(samples.dataSync());
-  return truths.reduce((acc, tr) => acc + energyDistance({ data, dim: 2 }, { data: tr, dim: 2 }), 0) / truths.length;
-}
-const describeFloor = (d: number, f: NoiseFloor) =>
-  `energy distance ${d.toExponential(3)}; floor ${f.mean.toExponential(3)} ± ${f.std.toExponential(3)} (z = ${((d - f.mean) / f.std).toFixed(1)})`;
 
 describe("SDE.transitionAt: the exact forward kernel p(x_t | x_s)", () => {
   it("its variance is ∫_s^t (α_t/α_u)² g(u)² du of the SDE's own g (Simpson), for VE, VP and sub-VP; it composes", () => {

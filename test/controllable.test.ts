@@ -29,7 +29,7 @@ import { MixtureClasses, MixtureConditional, colourToy, grayConditional } from "
 import { classifierGuidedScore, pcColorize, pcConditionalSample, pcInpaint } from "../lib/controllable";
 import { energyDistance, noiseFloor, withinNoiseFloor } from "../lib/metrics";
 import type { NoiseFloor, Points } from "../lib/metrics";
-import { assertNoLeak, setup } from "./helpers";
+import { assertNoLeak, describeFloor, edToExact, exactSamples, setup } from "./helpers";
 import { overlappingMixture } from "../notebooks/experiments/controllable";
 
 before(setup);
@@ -44,26 +44,6 @@ const SDES: [string, () => SDE][] = [
 
 const ed = (a: Points, b: Points): number => energyDistance(a, b);
 
-/**
- * Three independent exact samples of size n; a sampler's distance is the mean of its distances to them. Averaging
- * over the exact side removes part of the exact sample's own fluctuation (a bias adds to every term alike), so the
- * statistic is compared with the single-pair floor conservatively and keeps its power against a wrong sampler.
- */
-function exactSamples(source: { sample(n: number, rng: ReturnType<typeof createRng>): tf.Tensor }, n: number): Float32Array[] {
-  return [98, 97, 96].map((seed) => {
-    const t = source.sample(n, createRng(seed));
-    const v = Float32Array.from(t.dataSync());
-    t.dispose();
-    return v;
-  });
-}
-function edToExact(samples: tf.Tensor, truths: Float32Array[]): number {
-  const dim = samples.shape[1] as number;
-  const data = Float32Array.from(samples.dataSync());
-  return truths.reduce((acc, tr) => acc + energyDistance({ data, dim }, { data: tr, dim }), 0) / truths.length;
-}
-const describeFloor = (d: number, f: NoiseFloor) =>
-  `energy distance ${d.toExponential(3)}; exact-vs-exact floor ${f.mean.toExponential(3)} ± ${f.std.toExponential(3)} (z = ${((d - f.mean) / f.std).toFixed(1)})`;
 
 describe("class-conditional sampling with the exact p_t(y | x) (n = 2000, N = 100)", () => {
   const n = 2000;

@@ -5,6 +5,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
+import { energyDistance } from "../lib/metrics";
+import type { NoiseFloor } from "../lib/metrics";
+import { createRng as createRngForTests } from "../lib/random";
+import type { Rng } from "../lib/random";
 
 /** Repository root (the folder holding package.json), found from the compiled or the source location. */
 export const ROOT = (() => {
@@ -76,3 +80,29 @@ export async function assertNoLeak(fn: () => unknown | Promise<unknown>, what = 
   const after = tf.memory().numTensors;
   assert.equal(after, before, `${what} leaked ${after - before} tensors`);
 }
+
+/**
+ * Three independent exact samples of size n (seeds 98, 97, 96); a sampler's distance is the mean of its distances to
+ * them (`edToExact`). Averaging over the exact side removes part of the exact sample's own fluctuation (a bias adds to
+ * every term alike), so the statistic is compared with the single-pair floor conservatively and keeps its power
+ * against a wrong sampler. Used by the controllable-generation tests against exact conditionals.
+ */
+export function exactSamples(source: { sample(n: number, rng: Rng): tf.Tensor }, n: number): Float32Array[] {
+  return [98, 97, 96].map((seed) => {
+    const t = source.sample(n, createRngForTests(seed));
+    const v = Float32Array.from(t.dataSync());
+    t.dispose();
+    return v;
+  });
+}
+
+/** Mean energy distance of samples [n, dim] to each of `exactSamples`' draws. */
+export function edToExact(samples: tf.Tensor, truths: Float32Array[]): number {
+  const dim = samples.shape[1] as number;
+  const data = Float32Array.from(samples.dataSync());
+  return truths.reduce((acc, tr) => acc + energyDistance({ data, dim }, { data: tr, dim }), 0) / truths.length;
+}
+
+/** A failure message: a distance against an exact-vs-exact noise floor, with its z-score. */
+export const describeFloor = (d: number, f: NoiseFloor): string =>
+  `energy distance ${d.toExponential(3)}; exact-vs-exact floor ${f.mean.toExponential(3)} ± ${f.std.toExponential(3)} (z = ${((d - f.mean) / f.std).toFixed(1)})`;

@@ -222,23 +222,48 @@ export async function runMnistSolverComparison(o: MnistSolverComparisonOptions):
   }
 }
 
-/** Parses `--settings solver:K[:grid],…` (e.g. ddim:20,dpm_solver_3:5,heun:10:karras). */
+/**
+ * Parses `--settings solver:K[:grid][:option=value…],…` (e.g. ddim:20,heun:10:karras,ddim:100:eta=1,
+ * edm_stochastic:50:sChurn=10). Option values are numbers; the solver itself validates their names and ranges.
+ */
 export function parseSettings(spec: string): MnistSolverSetting[] {
   return spec.split(",").map((part) => {
-    const [solver, k, grid] = part.split(":");
+    const [solver, k, ...rest] = part.split(":");
     const steps = Number(k);
     if (!solver || !Number.isInteger(steps) || steps < 1) throw new Error(`--settings: "${part}" is not solver:K (K an integer ≥ 1), e.g. dpm_solver_pp_2m:10`);
-    return grid ? { solver, steps, gridKind: grid as GridKind } : { solver, steps };
+    const setting: MnistSolverSetting = { solver, steps };
+    const options: Record<string, unknown> = {};
+    rest.forEach((r, i) => {
+      const eq = r.indexOf("=");
+      if (eq < 0) {
+        if (i > 0) throw new Error(`--settings: "${part}": the grid kind ("${r}") must come right after K, before option=value parts`);
+        setting.gridKind = r as GridKind;
+        return;
+      }
+      const value = Number(r.slice(eq + 1));
+      if (eq === 0 || r.slice(eq + 1).trim() === "" || !Number.isFinite(value)) {
+        throw new Error(`--settings: "${part}": "${r}" is not option=number (e.g. eta=1)`);
+      }
+      options[r.slice(0, eq)] = value;
+    });
+    if (Object.keys(options).length > 0) setting.options = options;
+    return setting;
   });
 }
 
-/** The default sweep: the notebook's fast solvers at about 10 / 20 / 50 NFE, and Euler–Maruyama-like DDIM η = 1. */
+/**
+ * The default sweep: the notebook's fast solvers at about 10 / 20 / 50 NFE, then the stochastic solvers at
+ * 20 … 200 NFE (DDIM η = 1, EDM Algorithm 2 with its default churn, stochastic Heun) — the deterministic ones level
+ * off above PC1000's FD on this model, so the question is where a stochastic one reaches it.
+ */
 export const DEFAULT_MNIST_SETTINGS: readonly MnistSolverSetting[] = [
   ...[10, 20, 50].map((k) => ({ solver: "ddim", steps: k })),
   ...[10, 20, 50].map((k) => ({ solver: "dpm_solver_pp_2m", steps: k })),
   ...[3, 7, 17].map((k) => ({ solver: "dpm_solver_3", steps: k })),
   ...[5, 10, 25].map((k) => ({ solver: "heun", steps: k })),
-  ...[20, 50].map((k) => ({ solver: "ddim", steps: k, options: { eta: 1 } })),
+  ...[20, 50, 100, 200].map((k) => ({ solver: "ddim", steps: k, options: { eta: 1 } })),
+  ...[25, 50, 100].map((k) => ({ solver: "edm_stochastic", steps: k })),
+  ...[25, 50, 100].map((k) => ({ solver: "stochastic_heun", steps: k })),
 ];
 
 /**

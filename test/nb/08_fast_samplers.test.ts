@@ -452,8 +452,8 @@ await show(
 
 // ---- cell 13 [c08-mnist-test] (test) ----
 nbCell = "cell 13 [c08-mnist-test]";
-await nbT.test("cell 13 [c08-mnist-test]: assert.equal(mc.rows.length, quick ? 2 : 14);", async () => {
-assert.equal(mc.rows.length, quick ? 2 : 14);
+await nbT.test("cell 13 [c08-mnist-test]: assert.equal(mc.rows.length, quick ? 2 : 22);", async () => {
+assert.equal(mc.rows.length, quick ? 2 : 22);
 for (const r of mc.rows) assert.ok(Number.isFinite(r.fd) && r.fd > 0, r.label);
 assert.equal(
   mc.rows.find((r) => r.solver === "dpm_solver_pp_2m")!.nfe,

@@ -52,5 +52,12 @@ describe("MNIST solver comparison (quick mode: n tiny)", () => {
     await assert.rejects(runMnistSolverComparison({ ...base, settings: [{ solver: "ddim", steps: 0 }] }), /steps = 0 for ddim/);
     assert.throws(() => parseSettings("ddim:x"), /"ddim:x" is not solver:K/);
     assert.deepEqual(parseSettings("ddim:20,heun:10:karras"), [{ solver: "ddim", steps: 20 }, { solver: "heun", steps: 10, gridKind: "karras" }]);
+    assert.deepEqual(parseSettings("ddim:100:eta=1,edm_stochastic:50:karras:sChurn=5:sNoise=1.007"), [
+      { solver: "ddim", steps: 100, options: { eta: 1 } },
+      { solver: "edm_stochastic", steps: 50, gridKind: "karras", options: { sChurn: 5, sNoise: 1.007 } },
+    ]);
+    assert.throws(() => parseSettings("ddim:10:eta=x"), /"eta=x" is not option=number/);
+    assert.throws(() => parseSettings("ddim:10:eta="), /"eta=" is not option=number/);
+    assert.throws(() => parseSettings("ddim:10:eta=1:karras"), /grid kind \("karras"\) must come right after K/);
   });
 });

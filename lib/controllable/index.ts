@@ -1,7 +1,7 @@
 export { classifierGuidedScore, pcConditionalSample, labelVector } from "./guidance";
 export type { ClassifierGradFn, GuidedScoreOptions, PCConditionalSampleOptions } from "./guidance";
 export { pcInpaint, pcColorize, resampleSchedule } from "./inpaint";
-export type { InpaintOptions, ColorizeOptions, ReplacementSamplerOptions, ReplacementResult, InpaintStart, ResampleOptions } from "./inpaint";
+export type { InpaintOptions, ColorizeOptions, ReplacementSamplerOptions, ReplacementResult, InpaintStart, ResampleOptions, ManifoldOptions } from "./inpaint";
 export { getClassifierWeights, setClassifierWeights, trainNoiseConditionalClassifier, classifierGradFn, classifierLogProb } from "./classifier";
 export type { ClassifierNetwork, LabelledSource, TrainClassifierOptions, TrainClassifierResult } from "./classifier";
 export { createToyClassifier } from "./classifiers/toy";

@@ -76,6 +76,16 @@ describe("sample --model: --class / --inpaint arguments", () => {
     bad(["--class", "3", "--resample", "10,2"], /--resample = "10,2" is not allowed; --resample must be given only with --inpaint/);
   });
 
+  it("--manifold ζ (manifold-constraint gradient of the inpainting loop): parsed, and refused outside --inpaint or > 0", () => {
+    const inp = ["--inpaint", "bottom", "--from-test", "0..3"];
+    assert.equal(parseModelArgs([...base, ...inp, "--manifold", "1.5"]).manifold, 1.5);
+    assert.equal(parseModelArgs([...base, ...inp]).manifold, undefined);
+    bad([...inp, "--manifold", "0"], /--manifold = "0" is not allowed; --manifold must be a finite number > 0 \(the manifold-constraint step size/);
+    bad([...inp, "--manifold", "abc"], /--manifold = "abc" is not allowed/);
+    bad([...inp, "--manifold", "-1"], /--manifold = "-1" is not allowed/);
+    bad(["--manifold", "1"], /--manifold = "1" is not allowed; --manifold must be given only with --inpaint/);
+  });
+
   it("--class / --inpaint with --toy, and --class for a model without a committed classifier, are refused", async () => {
     const toy = ["--toy", "eight-gaussians", "--sde", "vp", "--sampler", "pc", "--steps", "3", "--n", "4", "--seed", "0", "--out", out("t.npy")];
     assert.throws(() => parseToyArgs([...toy, "--class", "3"]), /--class = "3" is not allowed; --class must be absent with --toy/);
@@ -155,6 +165,11 @@ describe("sample --model: tiny runs on mnist-vp", () => {
     await main(["--model", "mnist-vp", "--inpaint", "bottom", "--from-test", "3..3", "--sampler", "em", "--steps", "3", "--seed", "2", "--out", out("r0.npy")]);
     assert.equal(JSON.parse(fs.readFileSync(out("r0.json"), "utf8")).resample, null);
     assert.ok(!fs.readFileSync(out("r0.npy")).equals(fs.readFileSync(out("r1.npy"))), "resampling changed nothing");
+    // --manifold: one more score evaluation (with its backward pass) per step, recorded; the same draws otherwise.
+    await main(["--model", "mnist-vp", "--inpaint", "bottom", "--from-test", "3..3", "--sampler", "em", "--steps", "3", "--manifold", "1", "--seed", "2", "--out", out("m1.npy")]);
+    const m = JSON.parse(fs.readFileSync(out("m1.json"), "utf8"));
+    assert.deepEqual([m.nfePerSample, m.manifold, JSON.parse(fs.readFileSync(out("r0.json"), "utf8")).manifold], [6, 1, null]);
+    assert.ok(!fs.readFileSync(out("r0.npy")).equals(fs.readFileSync(out("m1.npy"))), "the manifold gradient changed nothing");
   });
 
   it("--from-test beyond the test set is refused with the set's size, before sampling", async () => {

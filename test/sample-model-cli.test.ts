@@ -1,6 +1,6 @@
 /**
  * `npm run sample -- --model …` (tools/sample/model.ts) with --class and --inpaint (issue #16): argument errors name
- * the flag, its value and what is allowed; tiny runs on the committed mnist-vp model write NPY [N, 28, 28, 1] in
+ * the flag, its value and what is allowed; every committed model writes its NPY, PNG and JSON; tiny runs on mnist-vp write NPY [N, 28, 28, 1] in
  * [0, 1] and a PNG, inpainting keeps the known pixels (up to pcInpaint's final step m(ε)·data), and a seed replays
  * the same NPY bytes.
  */
@@ -15,7 +15,15 @@ import { loadMnist } from "../lib/data";
 import { decodeNpy } from "../lib/io";
 import { inpaintTestImages, main, parseModelArgs } from "../tools/sample/model";
 import { parseToyArgs } from "../tools/sample/toy";
-import { loadPretrained } from "../notebooks/experiments/pretrained";
+import { loadPretrained, pretrainedNames } from "../notebooks/experiments/pretrained";
+
+/** A committed model's image shape [H, W, C]. */
+const loadPretrainedShape = (name: string): number[] => {
+  const m = loadPretrained(name);
+  const shape = [...m.imageShape];
+  m.dispose();
+  return shape;
+};
 import { setup } from "./helpers";
 
 before(setup);
@@ -116,6 +124,20 @@ describe("sample --model: tiny runs on mnist-vp", () => {
     // Guidance changes the draw (the classifier gradient enters the score).
     await main([...args(5, "c4.npy"), "--guidance", "4"]);
     assert.ok(!fs.readFileSync(out("c1.npy")).equals(fs.readFileSync(out("c4.npy"))), "--guidance 4 gave the samples of --guidance 1");
+  });
+
+  it("every committed model through the command (issue #14): NPY [2, H, W, C] in [0, 1], its PNG and JSON record", async () => {
+    const names = pretrainedNames();
+    assert.ok(["mnist-vp", "mnist-ve", "fashion-vp"].every((n) => names.includes(n)), `committed models: ${names}`);
+    for (const name of names) {
+      const file = out(`all-${name}.npy`);
+      await main(["--model", name, "--sampler", "em", "--steps", "3", "--n", "2", "--seed", "0", "--out", file]);
+      const a = read(file);
+      assert.deepEqual(a.shape, [2, ...loadPretrainedShape(name)]);
+      assert.ok(a.data.every((v) => v >= 0 && v <= 1), `${name}: samples outside [0, 1]`);
+      assert.equal(pngSize(file.replace(/\.npy$/, ".png")).length, 2);
+      assert.equal(JSON.parse(fs.readFileSync(file.replace(/\.npy$/, ".json"), "utf8")).nfePerSample, 3);
+    }
   });
 
   it("--inpaint bottom --from-test 3..4: the known pixels are the test digits' (up to m(ε)), the rest sampled; seed replay", async () => {

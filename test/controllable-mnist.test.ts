@@ -8,7 +8,12 @@ import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { loadMnist } from "../lib/data";
 import { classifierGradFn } from "../lib/controllable";
-import { loadMnistClassifier, mnistAccuracy, mnistClassifierSde, parseInpaintEvalArgs } from "../notebooks/experiments/controllable-mnist";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  committedInpaintReports, loadMnistClassifier, mnistAccuracy, mnistClassifierSde, parseInpaintEvalArgs,
+} from "../notebooks/experiments/controllable-mnist";
 import { setup } from "./helpers";
 
 before(setup);
@@ -43,6 +48,8 @@ describe("controllable-mnist.ts inpaint (issue #16's inpainting measurement): ar
       count: 100, N: 250, corrector: "langevin", resample: { jumpLength: 10, resamplings: 4 }, seed: 1, threads: 1, out: "runs/inpaint/x.json",
     });
     assert.equal(parseInpaintEvalArgs(base).resample, undefined);
+    assert.equal(parseInpaintEvalArgs([...base, "--manifold", "1.5"]).manifold, 1.5);
+    assert.equal(parseInpaintEvalArgs(base).manifold, undefined);
     const bad = (args: string[], re: RegExp) => assert.throws(() => parseInpaintEvalArgs(args), re);
     bad([...base, "--resample", "10"], /--resample = "10" is not allowed; --resample must be J,R: jump length and number of resamplings/);
     bad(["--count", "5", "--N", "100", "--corrector", "ald", "--out", "a.json"], /--corrector = "ald" is not allowed; --corrector must be "none" or "langevin"/);
@@ -50,7 +57,48 @@ describe("controllable-mnist.ts inpaint (issue #16's inpainting measurement): ar
     bad(["--count", "5", "--N", "20", "--corrector", "none", "--out", "a.json"], /--N = "20" is not allowed; --N must be an integer in 21 … 100000/);
     bad(["--count", "5", "--N", "100", "--corrector", "none", "--out", "a.npy"], /--out = "a.npy" is not allowed; --out must be a file name ending in .json/);
     bad(["--count", "5", "--N", "100", "--out", "a.json"], /--corrector = undefined is not allowed; --corrector must be given/);
+    bad([...base, "--manifold", "0"], /--manifold = "0" is not allowed; --manifold must be a finite number > 0/);
+    bad([...base, "--manifold", "-1"], /--manifold = "-1" is not allowed/);
     bad([...base, "--steps", "3"], /argument = "--steps" is not allowed/);
     bad([...base, "--seed"], /--seed = undefined is not allowed; --seed must be followed by a value/);
+  });
+});
+
+describe("committed inpainting reports (notebook 07 §6)", () => {
+  it("are read back re-scored from their per-digit labels; a report whose fraction disagrees with its labels is refused", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "inpaint-reports-"));
+    try {
+      const report = (kept: number, labels: number[], test: number[]) => ({
+        settings: { count: labels.length, N: 250, corrector: "langevin", resample: { jumpLength: 10, resamplings: 4 } },
+        keptLabel: kept, keptLabelFirst100: null, originalCorrect: 1, nfePerDigit: 1941, seconds: 5, scoreModelStep: 8000,
+        completedLabels: labels, testLabels: test,
+      });
+      fs.writeFileSync(path.join(dir, "inpaint-a.json"), JSON.stringify(report(0.75, [7, 2, 1, 1], [7, 2, 1, 0])));
+      fs.writeFileSync(path.join(dir, "other.json"), "{}");
+      const rows = committedInpaintReports(dir);
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0].keptLabel, 0.75);
+      assert.deepEqual(rows[0].resample, { jumpLength: 10, resamplings: 4 });
+      assert.deepEqual([rows[0].manifold, rows[0].scoreEvalsPerDigit], [null, 1941]);
+      // A manifold-gradient report without scoreEvalsPerDigit (written before it was recorded): + N evaluations.
+      const m = { ...report(0.5, [7, 2], [7, 1]), settings: { count: 2, N: 250, corrector: "langevin", resample: null, manifold: 1 }, nfePerDigit: 500 };
+      fs.writeFileSync(path.join(dir, "inpaint-m.json"), JSON.stringify(m));
+      assert.deepEqual(committedInpaintReports(dir).map((r) => [r.file, r.manifold, r.scoreEvalsPerDigit]), [["inpaint-m.json", 1, 750], ["inpaint-a.json", null, 1941]]);
+      fs.rmSync(path.join(dir, "inpaint-m.json"));
+      fs.writeFileSync(path.join(dir, "inpaint-b.json"), JSON.stringify(report(1, [7, 2, 1, 1], [7, 2, 1, 0])));
+      assert.throws(() => committedInpaintReports(dir), /inpaint-b\.json: keptLabel 1 disagrees with its 4 per-digit labels \(0\.75\)/);
+      assert.deepEqual(committedInpaintReports(path.join(dir, "missing")), []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the committed 500-digit measurement meets issue #16's bar: ≥ 80 % of bottom-half completions keep their label", (t) => {
+    const rows = committedInpaintReports().filter((r) => r.count >= 500);
+    assert.ok(rows.length > 0, "no committed report of 500 digits in data/results/controllable");
+    const best = rows.reduce((a, b) => (b.keptLabel > a.keptLabel ? b : a));
+    t.diagnostic(rows.map((r) => `${r.file}: ${(100 * r.keptLabel).toFixed(1)} % (NFE ${r.nfePerDigit}, score evaluations ${r.scoreEvalsPerDigit})`).join("; "));
+    assert.ok(best.keptLabel >= 0.8, `best committed 500-digit inpainting keeps ${best.keptLabel}`);
+    assert.equal(best.scoreModelStep, 8000);
   });
 });

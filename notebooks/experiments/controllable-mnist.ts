@@ -14,9 +14,10 @@
  * committed mnist-vp, judged by data/pretrained/classifier-mnist; `runMnistControl` without class-conditional runs):
  *
  *   ts-node --transpile-only notebooks/experiments/controllable-mnist.ts inpaint --count 500 --N 1000
- *        --corrector langevin [--resample J,R] [--seed 1] [--threads 1] --out runs/inpaint/NAME.json
+ *        --corrector langevin [--resample J,R] [--manifold ZETA] [--seed 1] [--threads 1] --out runs/inpaint/NAME.json
  *
- * (--resample J,R: RePaint resampling with jump length J and R resamplings, lib/controllable/inpaint.ts.) It writes
+ * (--resample J,R: RePaint resampling with jump length J and R resamplings; --manifold ζ: the manifold-constraint
+ * gradient of Chung et al. 2022 with step size ζ; both in lib/controllable/inpaint.ts.) It writes
  * the settings, the fraction of completions that keep the test label, the NFE per digit, the wall time and the
  * judge's label per digit (so subsets such as the first 100 can be scored) to --out, atomically.
  */
@@ -30,7 +31,7 @@ import { SubVPSDE, VESDE, VPSDE, perExample } from "../lib/sde";
 import type { SDE } from "../lib/sde";
 import { imagesToTensor, loadMnist } from "../lib/data";
 import type { ImageDataset } from "../lib/data";
-import { readSafetensors, writeJsonAtomic, writeSafetensors } from "../lib/io";
+import { readJsonFile, readSafetensors, writeJsonAtomic, writeSafetensors } from "../lib/io";
 import {
   classifierFromConfig, classifierGradFn, createImageClassifier, getClassifierWeights, pcConditionalSample, pcInpaint,
   regionMask, setClassifierWeights, trainNoiseConditionalClassifier,
@@ -207,13 +208,15 @@ export interface InpaintEvalArgs {
   N: number;
   corrector: "none" | "langevin";
   resample?: ResampleOptions;
+  /** Manifold-constraint step size ζ (absent: none). */
+  manifold?: number;
   seed: number;
   threads: number;
   out: string;
 }
 
 export function parseInpaintEvalArgs(argv: string[]): InpaintEvalArgs {
-  const usage = "usage: controllable-mnist.ts inpaint --count K --N STEPS --corrector none|langevin [--resample J,R] [--seed S] [--threads T] --out FILE.json";
+  const usage = "usage: controllable-mnist.ts inpaint --count K --N STEPS --corrector none|langevin [--resample J,R] [--manifold ZETA] [--seed S] [--threads T] --out FILE.json";
   const bad = (name: string, value: unknown, allowed: string): never => {
     throw new RangeError(`controllable-mnist inpaint: ${name} = ${JSON.stringify(value)} is not allowed; ${name} must be ${allowed}\n${usage}`);
   };
@@ -237,12 +240,15 @@ export function parseInpaintEvalArgs(argv: string[]): InpaintEvalArgs {
         a.resample = { jumpLength: Number(m![1]), resamplings: Number(m![2]) };
         break;
       }
+      case "--manifold":
+        if (!/^\d+(\.\d+)?(e-?\d+)?$/.test(v) || !(Number(v) > 0) || !Number.isFinite(Number(v))) bad(k, v, "a finite number > 0 (the manifold-constraint step size ζ, e.g. 1)");
+        a.manifold = Number(v); break;
       case "--seed": a.seed = int(k, v, 0, 2 ** 31); break;
       case "--threads": a.threads = int(k, v, 1, 64); break;
       case "--out":
         if (!v.endsWith(".json")) bad(k, v, "a file name ending in .json");
         a.out = v; break;
-      default: bad("argument", k, "one of --count, --N, --corrector, --resample, --seed, --threads, --out");
+      default: bad("argument", k, "one of --count, --N, --corrector, --resample, --manifold, --seed, --threads, --out");
     }
   }
   for (const k of ["count", "N", "corrector", "out"] as const) if (a[k] === undefined) bad(`--${k}`, undefined, "given");
@@ -254,7 +260,7 @@ export async function runInpaintEval(a: InpaintEvalArgs, log: (line: string) => 
   const t0 = Date.now();
   let last = 0;
   const r = await runMnistControl({
-    N: a.N, perClass: 0, guidances: [], inpaintCount: a.count, corrector: a.corrector, resample: a.resample,
+    N: a.N, perClass: 0, guidances: [], inpaintCount: a.count, corrector: a.corrector, resample: a.resample, manifold: a.manifold,
     onInpaintStep: (done, total) => {
       if (Date.now() - last < 60_000 && done < total) return;
       last = Date.now();
@@ -269,12 +275,13 @@ export async function runInpaintEval(a: InpaintEvalArgs, log: (line: string) => 
   writeJsonAtomic(path.resolve(a.out), {
     what: "bottom-half inpainting of MNIST test digits 0 … count − 1 by the committed mnist-vp, judged by data/pretrained/classifier-mnist (issue #16: ≥ 80 % keep their label)",
     scoreModelStep: r.scoreModelStep,
-    settings: { count: a.count, N: a.N, predictor: "reverse_diffusion", corrector: a.corrector, snr: a.corrector === "langevin" ? 0.16 : undefined, resample: a.resample ?? null, seed: a.seed, rngSeed: a.seed + 1, denoise: true },
+    settings: { count: a.count, N: a.N, predictor: "reverse_diffusion", corrector: a.corrector, snr: a.corrector === "langevin" ? 0.16 : undefined, resample: a.resample ?? null, manifold: a.manifold ?? null, seed: a.seed, rngSeed: a.seed + 1, denoise: true },
     keptLabel: r.inpainting.keptLabel,
     keptLabelFirst50: keptFirst(50),
     keptLabelFirst100: keptFirst(100),
     originalCorrect: r.inpainting.originalCorrect,
     nfePerDigit: r.inpainting.nfe,
+    scoreEvalsPerDigit: r.inpainting.scoreEvals,
     seconds: r.inpainting.seconds,
     threads: a.threads,
     backend,
@@ -285,6 +292,63 @@ export async function runInpaintEval(a: InpaintEvalArgs, log: (line: string) => 
     testLabels: Array.from(labels.subarray(0, a.count)),
   });
   log(`${a.count} digits: ${(100 * r.inpainting.keptLabel).toFixed(1)} % keep their label (originals ${(100 * r.inpainting.originalCorrect).toFixed(1)} %), NFE ${r.inpainting.nfe}, ${r.inpainting.seconds.toFixed(0)} s; wrote ${a.out}`);
+}
+
+/** Where committed `inpaint` reports live (measured by the command above, copied here when they are kept). */
+export const INPAINT_RESULTS_DIR = path.join(ROOT, "data", "results", "controllable");
+
+/** One committed inpainting measurement, as notebook 07 shows it. */
+export interface InpaintReportRow {
+  file: string;
+  count: number;
+  N: number;
+  corrector: string;
+  resample: ResampleOptions | null;
+  /** Manifold-constraint step size ζ, or null (none; also in reports written before the option existed). */
+  manifold: number | null;
+  /** Score evaluations per digit in the official count (grid steps × (1 + corrector steps)). */
+  nfePerDigit: number;
+  /** All score evaluations per digit: with `manifold` one more per grid step (with its backward pass). */
+  scoreEvalsPerDigit: number;
+  keptLabel: number;
+  keptLabelFirst100: number | null;
+  originalCorrect: number;
+  seconds: number;
+  scoreModelStep: number;
+}
+
+/**
+ * The committed `inpaint` reports (data/results/controllable/inpaint-*.json), sorted by score evaluations. Each is re-scored from
+ * its per-digit labels (the stored fraction must agree with them), so a hand-edited number cannot pass.
+ */
+export function committedInpaintReports(dir = INPAINT_RESULTS_DIR): InpaintReportRow[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith("inpaint-") && f.endsWith(".json"))
+    .map((f) => {
+      const r = readJsonFile<{
+        settings: { count: number; N: number; corrector: string; resample: ResampleOptions | null; manifold?: number | null };
+        keptLabel: number; keptLabelFirst100: number | null; originalCorrect: number; nfePerDigit: number; seconds: number;
+        scoreEvalsPerDigit?: number;
+        scoreModelStep: number; completedLabels: number[]; testLabels: number[];
+      }>(path.join(dir, f), "inpainting report");
+      const kept = r.completedLabels.filter((p, i) => p === r.testLabels[i]).length / r.completedLabels.length;
+      if (r.completedLabels.length !== r.settings.count || Math.abs(kept - r.keptLabel) > 1e-12) {
+        throw new Error(`${f}: keptLabel ${r.keptLabel} disagrees with its ${r.completedLabels.length} per-digit labels (${kept})`);
+      }
+      // Reports written before scoreEvalsPerDigit existed: the manifold gradient adds one evaluation per grid step
+      // (N without resampling); without it every evaluation is in nfePerDigit.
+      const manifold = r.settings.manifold ?? null;
+      if (r.scoreEvalsPerDigit === undefined && manifold !== null && r.settings.resample) throw new Error(`${f}: no scoreEvalsPerDigit`);
+      return {
+        file: f, count: r.settings.count, N: r.settings.N, corrector: r.settings.corrector, resample: r.settings.resample, manifold,
+        nfePerDigit: r.nfePerDigit, scoreEvalsPerDigit: r.scoreEvalsPerDigit ?? r.nfePerDigit + (manifold !== null ? r.settings.N : 0),
+        keptLabel: r.keptLabel, keptLabelFirst100: r.keptLabelFirst100, originalCorrect: r.originalCorrect, seconds: r.seconds,
+        scoreModelStep: r.scoreModelStep,
+      };
+    })
+    .sort((a, b) => a.scoreEvalsPerDigit - b.scoreEvalsPerDigit);
 }
 
 if (require.main === module && process.argv[2] === "inpaint") {
@@ -327,6 +391,8 @@ export interface MnistControlSettings {
   corrector?: "none" | "langevin";
   /** Inpainting only: RePaint resampling (lib/controllable/inpaint.ts; default none, the official inpainter). */
   resample?: ResampleOptions;
+  /** Inpainting only: manifold-constraint step size ζ (lib/controllable/inpaint.ts; default none). */
+  manifold?: number;
   /** Inpainting only: called after every grid step with the steps done and their total (progress display). */
   onInpaintStep?: (done: number, total: number) => void;
 }
@@ -379,6 +445,8 @@ export interface MnistControlResult {
     seconds: number;
     /** Score evaluations per digit (grid steps × (1 + corrector steps); resampled steps included). */
     nfe: number;
+    /** All score evaluations per digit: `nfe` plus one (with its backward pass) per grid step with `manifold`. */
+    scoreEvals: number;
     /** The judge's label for each completion, digit by digit (test indices 0 … count − 1). */
     completedLabels: number[];
   };
@@ -424,6 +492,7 @@ export async function runMnistControl(s: MnistControlSettings, seed = 1): Promis
   const mask = regionMask("bottom", 28, 28, 1);
   const out = await pcInpaint({
     sde, score, data, mask, predictor: "reverse_diffusion", corrector: s.corrector ?? "none", snr: 0.16, rng: createRng(seed + 1), resample: s.resample,
+    manifold: s.manifold === undefined ? undefined : { weight: s.manifold },
     onStep: s.onInpaintStep && ((_i, done, total) => s.onInpaintStep!(done, total)),
   });
   const done = m.toImages(out.samples);
@@ -439,6 +508,7 @@ export async function runMnistControl(s: MnistControlSettings, seed = 1): Promis
     originalCorrect: predOrig.filter((p, i) => p === test.labels[i]).length / idx.length,
     seconds: (Date.now() - t0) / 1000,
     nfe: out.nfe,
+    scoreEvals: out.scoreEvals,
     completedLabels: Array.from(predDone),
   };
   const first = (a: Float32Array) => a.slice(0, 10 * 784);

@@ -353,28 +353,39 @@ export async function runLearnedClassifier(s: ControllableSettings, name: Contro
   };
 }
 
-/** One imputation sampler of `runResamplingComparison`: N grid steps, with or without RePaint resampling. */
+/**
+ * One imputation sampler of `runResamplingComparison`: N grid steps, with or without RePaint resampling, with or
+ * without the manifold-constraint gradient of step size `manifold` (lib/controllable/inpaint.ts).
+ */
 export interface ResamplingConfig {
   N: number;
   resample?: ResampleOptions;
+  manifold?: number;
 }
 
 export interface ResamplingRow extends DistanceRow {
   N: number;
   jumpLength: number;
   resamplings: number;
+  /** Manifold-constraint step size ζ (0: none). */
+  manifold: number;
   /** Score evaluations per sample (`pcInpaint`'s nfe: grid steps × 2 with the Langevin corrector). */
   nfe: number;
+  /** All score evaluations per sample, the manifold gradient's included (one per grid step, with a backward pass). */
+  scoreEvals: number;
   /** Mean over seeds of the fraction of imputed x₁ in the improbable mode (x₁ > −0.3), and its exact weight. */
   improbable: number;
   improbableExact: number;
+  /** Wall seconds per seed (sampling and scoring). */
+  seconds: number;
 }
 
 /**
  * Where replacement fails (the reference mixture given x₀ = 0: conditional modes at x₁ ≈ 0.7 with weight 0.013 and
- * x₁ ≈ −1.2 with 0.987), the official PC inpainter (reverse diffusion + Langevin, snr 0.16) with and without RePaint
- * resampling (lib/controllable/inpaint.ts), exact score, VE and VP: energy distance to exact conditional samples
- * (mean over three, as every row here) against the noise floor, and the mass put in the improbable mode, per NFE.
+ * x₁ ≈ −1.2 with 0.987), the official PC inpainter (reverse diffusion + Langevin, snr 0.16) alone, with RePaint
+ * resampling and with the manifold-constraint gradient (lib/controllable/inpaint.ts), exact score, VE and VP: energy
+ * distance to exact conditional samples (mean over three, as every row here) against the noise floor, the mass put in
+ * the improbable mode, NFE and wall time.
  */
 export async function runResamplingComparison(
   s: ControllableSettings,
@@ -397,13 +408,17 @@ export async function runResamplingComparison(
     for (const c of configs) {
       const sde = controllableSde(name, c.N);
       let nfe = 0;
+      let scoreEvals = 0;
       const fractions: number[] = [];
+      const t0 = Date.now();
       const r = await against(cond, s, async (seed) => {
         const data = tf.zeros([s.n, 2]);
         const mask = tf.tensor1d([1, 0]);
         try {
-          const out = await pcInpaint({ sde, score: mix.scoreFn(sde), data, mask, rng: createRng(seed), resample: c.resample });
+          const manifold = c.manifold === undefined ? undefined : { weight: c.manifold };
+          const out = await pcInpaint({ sde, score: mix.scoreFn(sde), data, mask, rng: createRng(seed), resample: c.resample, manifold });
           nfe = out.nfe;
+          scoreEvals = out.scoreEvals;
           const v = out.samples.dataSync();
           let up = 0;
           for (let i = 0; i < s.n; i++) if (v[2 * i + 1] > -0.3) up++;
@@ -414,7 +429,8 @@ export async function runResamplingComparison(
         }
       });
       rows.push({
-        sde: name, N: c.N, jumpLength: c.resample?.jumpLength ?? 0, resamplings: c.resample?.resamplings ?? 1, nfe,
+        sde: name, N: c.N, jumpLength: c.resample?.jumpLength ?? 0, resamplings: c.resample?.resamplings ?? 1,
+        manifold: c.manifold ?? 0, nfe, scoreEvals, seconds: (Date.now() - t0) / 1000 / s.seeds.length,
         improbable: fractions.reduce((a, b) => a + b, 0) / fractions.length, improbableExact, ...r.stats,
       });
       perSeed.push(r.values);

@@ -182,6 +182,7 @@ for (const s of S) {
 nbCell = "cell 6 [c10]";
 const mix = pcMixture(t1Settings.mixture);
 const sdOf = t1Settings.mixture.std;
+// Quick mode runs part of the grid: only the configurations that ran are shown.
 const showCfgs: [string, string][] = [
   ["corrector only", "C2000"],
   ["ancestral sampling", "P1000"],
@@ -189,7 +190,7 @@ const showCfgs: [string, string][] = [
   ["probability flow", "P1000"],
   ["probability flow", "P2000"],
   ["reverse diffusion", "PC1000"],
-];
+].filter(([row, column]) => t1p.samples[configKey({ sde: "VE", row, column })] !== undefined) as [string, string][];
 const shortRow: Record<string, string> = {
   "corrector only": "corrector only",
   "ancestral sampling": "ancestral",

@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-  committedInpaintReports, loadMnistClassifier, mnistAccuracy, mnistClassifierSde, parseInpaintEvalArgs,
+  committedClassReports, committedInpaintReports, loadMnistClassifier, parseClassEvalArgs, mnistAccuracy, mnistClassifierSde, parseInpaintEvalArgs,
 } from "../notebooks/experiments/controllable-mnist";
 import { setup } from "./helpers";
 
@@ -64,8 +64,41 @@ describe("controllable-mnist.ts inpaint (issue #16's inpainting measurement): ar
   });
 });
 
-describe("committed inpainting reports (notebook 07 §6)", () => {
-  it("are read back re-scored from their per-digit labels; a report whose fraction disagrees with its labels is refused", () => {
+describe("controllable-mnist.ts classes (issue #16's class-conditional measurement): arguments", () => {
+  it("parses the settings; refuses bad flags naming flag, value and what is allowed", () => {
+    const base = ["--per-class", "100", "--N", "200", "--corrector", "none", "--out", "runs/classes/x.json"];
+    assert.deepEqual(parseClassEvalArgs([...base, "--guidance", "1,3"]), {
+      perClass: 100, N: 200, corrector: "none", guidances: [1, 3], seed: 1, threads: 1, out: "runs/classes/x.json",
+    });
+    const bad = (args: string[], re: RegExp) => assert.throws(() => parseClassEvalArgs(args), re);
+    bad(base, /--guidance = undefined is not allowed; --guidance must be given/);
+    bad([...base, "--guidance", "1,x"], /--guidance = "1,x" is not allowed; --guidance must be guidance scales γ ≥ 0 separated by commas/);
+    bad([...base, "--guidance", "-1"], /--guidance = "-1" is not allowed/);
+    bad(["--per-class", "0", ...base.slice(2), "--guidance", "1"], /--per-class = "0" is not allowed; --per-class must be an integer in 1 … 1000/);
+    bad([...base, "--guidance", "1", "--count", "3"], /argument = "--count" is not allowed/);
+  });
+});
+
+describe("committed class-conditional and inpainting reports (notebook 07 §6)", () => {
+  it("class-conditional reports are re-scored from their per-sample labels; a disagreeing one is refused", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "class-reports-"));
+    try {
+      const report = (correct: number, pred: number[]) => ({
+        settings: { perClass: 2, N: 200, corrector: "none" },
+        rows: [{ guidance: 3, correct, total: pred.length, perClassCorrect: [], seconds: 1 }],
+        predicted: { "γ=3": pred }, scoreModelStep: 8000,
+      });
+      // Samples ask for 0, 0, 1, 1, 2, 2, … (perClass = 2).
+      fs.writeFileSync(path.join(dir, "classes-a.json"), JSON.stringify(report(3, [0, 0, 1, 7])));
+      assert.deepEqual(committedClassReports(dir).map((r) => [r.guidance, r.correct, r.total]), [[3, 3, 4]]);
+      fs.writeFileSync(path.join(dir, "classes-b.json"), JSON.stringify(report(4, [0, 0, 1, 7])));
+      assert.throws(() => committedClassReports(dir), /classes-b\.json: γ = 3: 4 \/ 4 disagrees with its 4 per-sample labels \(3 correct\)/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("inpainting reports are read back re-scored from their per-digit labels; a report whose fraction disagrees with its labels is refused", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "inpaint-reports-"));
     try {
       const report = (kept: number, labels: number[], test: number[]) => ({
@@ -91,6 +124,15 @@ describe("committed inpainting reports (notebook 07 §6)", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("the committed 1000-sample class-conditional measurement meets issue #16's bar: ≥ 90 % recognised as requested", (t) => {
+    const rows = committedClassReports().filter((r) => r.total >= 1000);
+    assert.ok(rows.length > 0, "no committed class-conditional report of 1000 samples in data/results/controllable");
+    t.diagnostic(rows.map((r) => `${r.file} γ = ${r.guidance}: ${r.correct} / ${r.total}`).join("; "));
+    const best = rows.reduce((a, b) => (b.correct / b.total > a.correct / a.total ? b : a));
+    assert.ok(best.correct / best.total >= 0.9, `best committed class-conditional run: ${best.correct} / ${best.total}`);
+    assert.equal(best.scoreModelStep, 8000);
   });
 
   it("the committed 500-digit measurement meets issue #16's bar: ≥ 80 % of bottom-half completions keep their label", (t) => {

@@ -19,7 +19,12 @@
  * (--resample J,R: RePaint resampling with jump length J and R resamplings; --manifold ζ: the manifold-constraint
  * gradient of Chung et al. 2022 with step size ζ; both in lib/controllable/inpaint.ts.) It writes
  * the settings, the fraction of completions that keep the test label, the NFE per digit, the wall time and the
- * judge's label per digit (so subsets such as the first 100 can be scored) to --out, atomically.
+ * judge's label per digit (so subsets such as the first 100 can be scored) to --out, atomically. The same for the
+ * class-conditional criterion (--per-class samples of every digit per guidance γ, one batch per γ, same judge; the
+ * report holds the judge's label of every sample):
+ *
+ *   ts-node --transpile-only notebooks/experiments/controllable-mnist.ts classes --per-class 100 --N 200
+ *        --corrector none --guidance 1,3 [--seed 1] [--threads 1] --out runs/classes/NAME.json
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -351,11 +356,123 @@ export function committedInpaintReports(dir = INPAINT_RESULTS_DIR): InpaintRepor
     .sort((a, b) => a.scoreEvalsPerDigit - b.scoreEvalsPerDigit);
 }
 
-if (require.main === module && process.argv[2] === "inpaint") {
+/** Settings of the `classes` command (see the module doc), checked like the `inpaint` command's. */
+export interface ClassEvalArgs {
+  perClass: number;
+  N: number;
+  corrector: "none" | "langevin";
+  guidances: number[];
+  seed: number;
+  threads: number;
+  out: string;
+}
+
+export function parseClassEvalArgs(argv: string[]): ClassEvalArgs {
+  const usage = "usage: controllable-mnist.ts classes --per-class K --N STEPS --corrector none|langevin --guidance G[,G…] [--seed S] [--threads T] --out FILE.json";
+  const bad = (name: string, value: unknown, allowed: string): never => {
+    throw new RangeError(`controllable-mnist classes: ${name} = ${JSON.stringify(value)} is not allowed; ${name} must be ${allowed}\n${usage}`);
+  };
+  const a: Partial<ClassEvalArgs> = { seed: 1, threads: 1 };
+  const int = (k: string, v: string, min: number, max: number, why = ""): number => {
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) bad(k, v, `an integer in ${min} … ${max}${why}`);
+    return Number(v);
+  };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [k, v] = [argv[i], argv[i + 1]];
+    if (v === undefined || v.startsWith("--")) bad(k, v, "followed by a value");
+    switch (k) {
+      case "--per-class": a.perClass = int(k, v, 1, 1000); break;
+      case "--N": a.N = int(k, v, 21, 100000, " (the reverse-diffusion predictor needs β_max/N < 1; mnist-vp has β_max = 20)"); break;
+      case "--corrector":
+        if (v !== "none" && v !== "langevin") bad(k, v, `"none" or "langevin" (official: langevin, snr 0.16)`);
+        a.corrector = v as "none" | "langevin"; break;
+      case "--guidance": {
+        const g = v.split(",").map(Number);
+        if (!g.every((x) => Number.isFinite(x) && x >= 0)) bad(k, v, "guidance scales γ ≥ 0 separated by commas (0: unconditional, 1: the paper's Bayes rule)");
+        a.guidances = g; break;
+      }
+      case "--seed": a.seed = int(k, v, 0, 2 ** 31); break;
+      case "--threads": a.threads = int(k, v, 1, 64); break;
+      case "--out":
+        if (!v.endsWith(".json")) bad(k, v, "a file name ending in .json");
+        a.out = v; break;
+      default: bad("argument", k, "one of --per-class, --N, --corrector, --guidance, --seed, --threads, --out");
+    }
+  }
+  for (const [k, flag] of [["perClass", "--per-class"], ["N", "--N"], ["corrector", "--corrector"], ["guidances", "--guidance"], ["out", "--out"]] as const) {
+    if (a[k] === undefined) bad(flag, undefined, "given");
+  }
+  return a as ClassEvalArgs;
+}
+
+/** The `classes` command: `perClass` class-conditional samples of every digit per γ; writes a JSON report. */
+export async function runClassEval(a: ClassEvalArgs, log: (line: string) => void = (l) => console.error(l)): Promise<void> {
+  const r = await runMnistClassConditional({ N: a.N, perClass: a.perClass, guidances: a.guidances, corrector: a.corrector }, a.seed);
+  writeJsonAtomic(path.resolve(a.out), {
+    what: "class-conditional MNIST digits (perClass of each of 0 … 9 per guidance γ) by the committed mnist-vp and noise-conditional classifier, judged by data/pretrained/classifier-mnist (issue #16: ≥ 90 % recognised as the requested class)",
+    scoreModelStep: r.scoreModelStep,
+    settings: { perClass: a.perClass, N: a.N, predictor: "reverse_diffusion", corrector: a.corrector, snr: a.corrector === "langevin" ? 0.16 : undefined, guidances: a.guidances, seed: a.seed, denoise: true },
+    rows: r.rows.map((row) => ({ ...row, fraction: row.correct / row.total })),
+    threads: a.threads,
+    backend: (await backendInfo())?.name,
+    cpu: `${os.cpus()[0]?.model} × ${os.cpus().length}`,
+    loadAverage: os.loadavg(),
+    date: new Date().toISOString(),
+    requestedLabels: "sample i asks for digit ⌊i / perClass⌋",
+    predicted: r.predicted,
+  });
+  for (const row of r.rows) log(`γ = ${row.guidance}: ${row.correct} / ${row.total} recognised as requested (${(100 * row.correct / row.total).toFixed(1)} %), ${row.seconds.toFixed(0)} s`);
+  log(`wrote ${a.out}`);
+}
+
+/** One committed `classes` report row per γ (data/results/controllable/classes-*.json), re-scored from its labels. */
+export interface ClassReportRow {
+  file: string;
+  perClass: number;
+  N: number;
+  corrector: string;
+  guidance: number;
+  correct: number;
+  total: number;
+  perClassCorrect: number[];
+  seconds: number;
+  scoreModelStep: number;
+}
+
+export function committedClassReports(dir = INPAINT_RESULTS_DIR): ClassReportRow[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith("classes-") && f.endsWith(".json"))
+    .flatMap((f) => {
+      const r = readJsonFile<{
+        settings: { perClass: number; N: number; corrector: string };
+        rows: { guidance: number; correct: number; total: number; perClassCorrect: number[]; seconds: number }[];
+        predicted: Record<string, number[]>;
+        scoreModelStep: number;
+      }>(path.join(dir, f), "class-conditional report");
+      return r.rows.map((row) => {
+        const pred = r.predicted[`γ=${row.guidance}`] ?? [];
+        const correct = pred.filter((p, i) => p === Math.floor(i / r.settings.perClass)).length;
+        if (pred.length !== row.total || correct !== row.correct) {
+          throw new Error(`${f}: γ = ${row.guidance}: ${row.correct} / ${row.total} disagrees with its ${pred.length} per-sample labels (${correct} correct)`);
+        }
+        return { file: f, perClass: r.settings.perClass, N: r.settings.N, corrector: r.settings.corrector, ...row, scoreModelStep: r.scoreModelStep };
+      });
+    });
+}
+
+if (require.main === module && (process.argv[2] === "inpaint" || process.argv[2] === "classes")) {
   (async () => {
-    const a = parseInpaintEvalArgs(process.argv.slice(3));
-    await initBackend({ quiet: true, wasmThreads: a.threads });
-    await runInpaintEval(a);
+    if (process.argv[2] === "inpaint") {
+      const a = parseInpaintEvalArgs(process.argv.slice(3));
+      await initBackend({ quiet: true, wasmThreads: a.threads });
+      await runInpaintEval(a);
+    } else {
+      const a = parseClassEvalArgs(process.argv.slice(3));
+      await initBackend({ quiet: true, wasmThreads: a.threads });
+      await runClassEval(a);
+    }
   })().catch((e) => {
     console.error(e instanceof Error ? e.message : e);
     process.exit(1);
@@ -429,6 +546,8 @@ export interface MnistClassConditionalRow {
   /** Samples the images issue's classifier assigns to the requested class. */
   correct: number;
   total: number;
+  /** The same per requested digit 0 … 9 (of perClass each). */
+  perClassCorrect: number[];
   seconds: number;
 }
 
@@ -455,34 +574,60 @@ export interface MnistControlResult {
 }
 
 /**
+ * Class-conditional sampling with the committed MNIST score model (data/pretrained/mnist-vp) and its committed
+ * noise-conditional classifier (data/classifiers/mnist-vp): `perClass` samples of each digit 0 … 9 per guidance γ, in
+ * one batch per γ drawn from createRng(seed), judged by the images issue's MNIST classifier (data/pretrained/
+ * classifier-mnist). Reverse-diffusion predictor; no corrector unless `s.corrector` (official: Langevin, snr 0.16).
+ */
+export async function runMnistClassConditional(
+  s: Pick<MnistControlSettings, "N" | "perClass" | "guidances" | "corrector">,
+  seed = 1,
+): Promise<{ scoreModelStep: number; rows: MnistClassConditionalRow[]; images: Record<string, Float32Array>; predicted: Record<string, number[]> }> {
+  const m = loadScoreModel(path.join(ROOT, "data", "pretrained", "mnist-vp", "model.ckpt"));
+  const { sde, score } = m.withSteps(s.N);
+  const committed = loadCommittedClassifier("mnist-vp");
+  const judge = ImageClassifier.load(path.join(ROOT, "data", "pretrained", "classifier-mnist", "model.safetensors")).classifier;
+  const grad = classifierGradFn(committed.net, committed.sde);
+  const labels = Int32Array.from({ length: 10 * s.perClass }, (_, i) => Math.floor(i / s.perClass));
+  const rows: MnistClassConditionalRow[] = [];
+  const images: Record<string, Float32Array> = {};
+  const predicted: Record<string, number[]> = {};
+  try {
+    for (const g of s.guidances) {
+      const t0 = Date.now();
+      const out = await pcConditionalSample({
+        sde, score, shape: [labels.length, 28, 28, 1], classifierGrad: grad, labels, guidance: g, predictor: "reverse_diffusion", corrector: s.corrector ?? "none", snr: 0.16, rng: createRng(seed),
+      });
+      const img = m.toImages(out.samples);
+      const pixels = Float32Array.from(img.dataSync());
+      tf.dispose([out.samples, img]);
+      const pred = argmaxRows(judge.evaluate(pixels, labels.length).probs, 10);
+      const perClassCorrect = Array.from({ length: 10 }, (_, c) => pred.filter((p, i) => labels[i] === c && p === c).length);
+      rows.push({ guidance: g, correct: pred.filter((p, i) => p === labels[i]).length, total: labels.length, perClassCorrect, seconds: (Date.now() - t0) / 1000 });
+      images[`γ=${g}`] = pixels;
+      predicted[`γ=${g}`] = Array.from(pred);
+    }
+    return { scoreModelStep: m.step, rows, images, predicted };
+  } finally {
+    committed.net.dispose();
+    m.dispose();
+  }
+}
+
+/**
  * Class-conditional sampling and bottom-half inpainting with the committed MNIST score model (data/pretrained,
  * images issue) and the committed noise-conditional classifier; judged by the images issue's MNIST classifier
  * (data/pretrained/classifier-mnist). Reverse-diffusion predictor; no corrector unless `s.corrector` (official: Langevin,
  * snr 0.16).
  */
 export async function runMnistControl(s: MnistControlSettings, seed = 1): Promise<MnistControlResult> {
+  const cc = await runMnistClassConditional(s, seed);
   // Read from this checkout's data/pretrained (found from package.json, so it also works from the notebooks/ link).
   const m = loadScoreModel(path.join(ROOT, "data", "pretrained", "mnist-vp", "model.ckpt"));
   const { sde, score } = m.withSteps(s.N);
-  const committed = loadCommittedClassifier("mnist-vp");
-  const clf = committed.net;
   const judge = ImageClassifier.load(path.join(ROOT, "data", "pretrained", "classifier-mnist", "model.safetensors")).classifier;
-  const grad = classifierGradFn(clf, committed.sde);
-  const labels = Int32Array.from({ length: 10 * s.perClass }, (_, i) => Math.floor(i / s.perClass));
-  const classConditional: MnistClassConditionalRow[] = [];
-  const classImages: Record<string, Float32Array> = {};
-  for (const g of s.guidances) {
-    const t0 = Date.now();
-    const out = await pcConditionalSample({
-      sde, score, shape: [labels.length, 28, 28, 1], classifierGrad: grad, labels, guidance: g, predictor: "reverse_diffusion", corrector: s.corrector ?? "none", snr: 0.16, rng: createRng(seed),
-    });
-    const img = m.toImages(out.samples);
-    const pixels = Float32Array.from(img.dataSync());
-    tf.dispose([out.samples, img]);
-    const pred = argmaxRows(judge.evaluate(pixels, labels.length).probs, 10);
-    classConditional.push({ guidance: g, correct: pred.filter((p, i) => p === labels[i]).length, total: labels.length, seconds: (Date.now() - t0) / 1000 });
-    classImages[`γ=${g}`] = pixels;
-  }
+  const classConditional = cc.rows;
+  const classImages = cc.images;
   // Inpainting: the bottom half of the first inpaintCount test digits is unknown.
   const test = loadMnist({ split: "test" });
   const idx = Int32Array.from({ length: s.inpaintCount }, (_, i) => i);
@@ -513,7 +658,6 @@ export async function runMnistControl(s: MnistControlSettings, seed = 1): Promis
   };
   const first = (a: Float32Array) => a.slice(0, 10 * 784);
   const step = m.step;
-  clf.dispose();
   m.dispose();
   return { scoreModelStep: step, classConditional, classImages, inpainting, inpaintImages: { original: first(original), masked: first(masked), completed: first(completed) } };
 }

@@ -207,57 +207,81 @@ export async function trainMnistClassifier(o: TrainMnistClassifierOptions = {}):
   log(`wrote ${path.relative(ROOT, dir)}/model.safetensors and training.json (${wallSeconds.toFixed(0)} s)`);
 }
 
-/** Settings of the `inpaint` command (see the module doc), checked; a bad flag names itself, its value, what is allowed. */
-export interface InpaintEvalArgs {
-  count: number;
+/** The flags both measuring commands share (--N, --corrector, --seed, --threads, --out). */
+interface CommonEvalArgs {
   N: number;
   corrector: "none" | "langevin";
-  resample?: ResampleOptions;
-  /** Manifold-constraint step size ζ (absent: none). */
-  manifold?: number;
   seed: number;
   threads: number;
   out: string;
 }
 
-export function parseInpaintEvalArgs(argv: string[]): InpaintEvalArgs {
-  const usage = "usage: controllable-mnist.ts inpaint --count K --N STEPS --corrector none|langevin [--resample J,R] [--manifold ZETA] [--seed S] [--threads T] --out FILE.json";
+/**
+ * Parses `argv` as --flag value pairs for `command`: the shared flags here, the command's own by `own` (which
+ * returns false for a flag it does not know); a bad flag names itself, its value and what is allowed.
+ */
+function parseEvalArgs<A extends CommonEvalArgs>(
+  command: string,
+  usage: string,
+  argv: string[],
+  required: [keyof A & string, string][],
+  own: (k: string, v: string, a: Partial<A>, bad: (name: string, value: unknown, allowed: string) => never, int: (k: string, v: string, min: number, max: number) => number) => boolean,
+): A {
   const bad = (name: string, value: unknown, allowed: string): never => {
-    throw new RangeError(`controllable-mnist inpaint: ${name} = ${JSON.stringify(value)} is not allowed; ${name} must be ${allowed}\n${usage}`);
+    throw new RangeError(`controllable-mnist ${command}: ${name} = ${JSON.stringify(value)} is not allowed; ${name} must be ${allowed}\nusage: controllable-mnist.ts ${command} ${usage}`);
   };
-  const a: Partial<InpaintEvalArgs> = { seed: 1, threads: 1 };
   const int = (k: string, v: string, min: number, max: number, why = ""): number => {
     if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) bad(k, v, `an integer in ${min} … ${max}${why}`);
     return Number(v);
   };
+  const a = { seed: 1, threads: 1 } as Partial<A>;
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (v === undefined || v.startsWith("--")) bad(k, v, "followed by a value");
     switch (k) {
-      case "--count": a.count = int(k, v, 1, 10000); break;
-      case "--N": a.N = int(k, v, 21, 100000, " (the reverse-diffusion predictor needs β_max/N < 1; mnist-vp has β_max = 20)"); break;
+      case "--N": a.N = int(k, v, 21, 100000, " (the reverse-diffusion predictor needs β_max/N < 1; mnist-vp has β_max = 20)") as A["N"]; break;
       case "--corrector":
         if (v !== "none" && v !== "langevin") bad(k, v, `"none" or "langevin" (official: langevin, snr 0.16)`);
-        a.corrector = v as "none" | "langevin"; break;
+        a.corrector = v as A["corrector"]; break;
+      case "--seed": a.seed = int(k, v, 0, 2 ** 31) as A["seed"]; break;
+      case "--threads": a.threads = int(k, v, 1, 64) as A["threads"]; break;
+      case "--out":
+        if (!v.endsWith(".json")) bad(k, v, "a file name ending in .json");
+        a.out = v as A["out"]; break;
+      default:
+        if (!own(k, v, a, bad, int)) bad("argument", k, `one of ${usage.match(/--[A-Za-z-]+/g)!.join(", ")}`);
+    }
+  }
+  for (const [k, flag] of required) if (a[k] === undefined) bad(flag, undefined, "given");
+  return a as A;
+}
+
+/** Settings of the `inpaint` command (see the module doc). */
+export interface InpaintEvalArgs extends CommonEvalArgs {
+  count: number;
+  resample?: ResampleOptions;
+  /** Manifold-constraint step size ζ (absent: none). */
+  manifold?: number;
+}
+
+export function parseInpaintEvalArgs(argv: string[]): InpaintEvalArgs {
+  const usage = "--count K --N STEPS --corrector none|langevin [--resample J,R] [--manifold ZETA] [--seed S] [--threads T] --out FILE.json";
+  const required: [keyof InpaintEvalArgs & string, string][] = [["count", "--count"], ["N", "--N"], ["corrector", "--corrector"], ["out", "--out"]];
+  return parseEvalArgs<InpaintEvalArgs>("inpaint", usage, argv, required, (k, v, a, bad, int) => {
+    switch (k) {
+      case "--count": a.count = int(k, v, 1, 10000); return true;
       case "--resample": {
         const m = /^(\d+),(\d+)$/.exec(v);
         if (!m) bad(k, v, "J,R: jump length and number of resamplings, two positive integers (e.g. 10,4)");
         a.resample = { jumpLength: Number(m![1]), resamplings: Number(m![2]) };
-        break;
+        return true;
       }
       case "--manifold":
         if (!/^\d+(\.\d+)?(e-?\d+)?$/.test(v) || !(Number(v) > 0) || !Number.isFinite(Number(v))) bad(k, v, "a finite number > 0 (the manifold-constraint step size ζ, e.g. 1)");
-        a.manifold = Number(v); break;
-      case "--seed": a.seed = int(k, v, 0, 2 ** 31); break;
-      case "--threads": a.threads = int(k, v, 1, 64); break;
-      case "--out":
-        if (!v.endsWith(".json")) bad(k, v, "a file name ending in .json");
-        a.out = v; break;
-      default: bad("argument", k, "one of --count, --N, --corrector, --resample, --manifold, --seed, --threads, --out");
+        a.manifold = Number(v); return true;
+      default: return false;
     }
-  }
-  for (const k of ["count", "N", "corrector", "out"] as const) if (a[k] === undefined) bad(`--${k}`, undefined, "given");
-  return a as InpaintEvalArgs;
+  });
 }
 
 /** The `inpaint` command: bottom-half inpainting of the first `count` test digits; writes a JSON report. */
@@ -299,8 +323,17 @@ export async function runInpaintEval(a: InpaintEvalArgs, log: (line: string) => 
   log(`${a.count} digits: ${(100 * r.inpainting.keptLabel).toFixed(1)} % keep their label (originals ${(100 * r.inpainting.originalCorrect).toFixed(1)} %), NFE ${r.inpainting.nfe}, ${r.inpainting.seconds.toFixed(0)} s; wrote ${a.out}`);
 }
 
-/** Where committed `inpaint` reports live (measured by the command above, copied here when they are kept). */
-export const INPAINT_RESULTS_DIR = path.join(ROOT, "data", "results", "controllable");
+/** Where committed `inpaint` and `classes` reports live (measured by those commands, copied here when kept). */
+export const CONTROLLABLE_RESULTS_DIR = path.join(ROOT, "data", "results", "controllable");
+
+/** The committed reports `<prefix>*.json` in `dir`, read (a malformed one is refused naming its file). */
+function committedReports<R>(dir: string, prefix: string, what: string): { file: string; r: R }[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith(prefix) && f.endsWith(".json"))
+    .map((file) => ({ file, r: readJsonFile<R>(path.join(dir, file), what) }));
+}
 
 /** One committed inpainting measurement, as notebook 07 shows it. */
 export interface InpaintReportRow {
@@ -326,18 +359,14 @@ export interface InpaintReportRow {
  * The committed `inpaint` reports (data/results/controllable/inpaint-*.json), sorted by score evaluations. Each is re-scored from
  * its per-digit labels (the stored fraction must agree with them), so a hand-edited number cannot pass.
  */
-export function committedInpaintReports(dir = INPAINT_RESULTS_DIR): InpaintReportRow[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.startsWith("inpaint-") && f.endsWith(".json"))
-    .map((f) => {
-      const r = readJsonFile<{
-        settings: { count: number; N: number; corrector: string; resample: ResampleOptions | null; manifold?: number | null };
-        keptLabel: number; keptLabelFirst100: number | null; originalCorrect: number; nfePerDigit: number; seconds: number;
-        scoreEvalsPerDigit?: number;
-        scoreModelStep: number; completedLabels: number[]; testLabels: number[];
-      }>(path.join(dir, f), "inpainting report");
+export function committedInpaintReports(dir = CONTROLLABLE_RESULTS_DIR): InpaintReportRow[] {
+  return committedReports<{
+    settings: { count: number; N: number; corrector: string; resample: ResampleOptions | null; manifold?: number | null };
+    keptLabel: number; keptLabelFirst100: number | null; originalCorrect: number; nfePerDigit: number; seconds: number;
+    scoreEvalsPerDigit?: number;
+    scoreModelStep: number; completedLabels: number[]; testLabels: number[];
+  }>(dir, "inpaint-", "inpainting report")
+    .map(({ file: f, r }) => {
       const kept = r.completedLabels.filter((p, i) => p === r.testLabels[i]).length / r.completedLabels.length;
       if (r.completedLabels.length !== r.settings.count || Math.abs(kept - r.keptLabel) > 1e-12) {
         throw new Error(`${f}: keptLabel ${r.keptLabel} disagrees with its ${r.completedLabels.length} per-digit labels (${kept})`);
@@ -356,53 +385,27 @@ export function committedInpaintReports(dir = INPAINT_RESULTS_DIR): InpaintRepor
     .sort((a, b) => a.scoreEvalsPerDigit - b.scoreEvalsPerDigit);
 }
 
-/** Settings of the `classes` command (see the module doc), checked like the `inpaint` command's. */
-export interface ClassEvalArgs {
+/** Settings of the `classes` command (see the module doc). */
+export interface ClassEvalArgs extends CommonEvalArgs {
   perClass: number;
-  N: number;
-  corrector: "none" | "langevin";
   guidances: number[];
-  seed: number;
-  threads: number;
-  out: string;
 }
 
 export function parseClassEvalArgs(argv: string[]): ClassEvalArgs {
-  const usage = "usage: controllable-mnist.ts classes --per-class K --N STEPS --corrector none|langevin --guidance G[,G…] [--seed S] [--threads T] --out FILE.json";
-  const bad = (name: string, value: unknown, allowed: string): never => {
-    throw new RangeError(`controllable-mnist classes: ${name} = ${JSON.stringify(value)} is not allowed; ${name} must be ${allowed}\n${usage}`);
-  };
-  const a: Partial<ClassEvalArgs> = { seed: 1, threads: 1 };
-  const int = (k: string, v: string, min: number, max: number, why = ""): number => {
-    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) bad(k, v, `an integer in ${min} … ${max}${why}`);
-    return Number(v);
-  };
-  for (let i = 0; i < argv.length; i += 2) {
-    const [k, v] = [argv[i], argv[i + 1]];
-    if (v === undefined || v.startsWith("--")) bad(k, v, "followed by a value");
+  const usage = "--per-class K --N STEPS --corrector none|langevin --guidance G[,G…] [--seed S] [--threads T] --out FILE.json";
+  const required: [keyof ClassEvalArgs & string, string][] = [["perClass", "--per-class"], ["N", "--N"], ["corrector", "--corrector"], ["guidances", "--guidance"], ["out", "--out"]];
+  return parseEvalArgs<ClassEvalArgs>("classes", usage, argv, required, (k, v, a, bad, int) => {
     switch (k) {
-      case "--per-class": a.perClass = int(k, v, 1, 1000); break;
-      case "--N": a.N = int(k, v, 21, 100000, " (the reverse-diffusion predictor needs β_max/N < 1; mnist-vp has β_max = 20)"); break;
-      case "--corrector":
-        if (v !== "none" && v !== "langevin") bad(k, v, `"none" or "langevin" (official: langevin, snr 0.16)`);
-        a.corrector = v as "none" | "langevin"; break;
+      case "--per-class": a.perClass = int(k, v, 1, 1000); return true;
       case "--guidance": {
         const g = v.split(",").map(Number);
         if (!g.every((x) => Number.isFinite(x) && x >= 0)) bad(k, v, "guidance scales γ ≥ 0 separated by commas (0: unconditional, 1: the paper's Bayes rule)");
-        a.guidances = g; break;
+        a.guidances = g;
+        return true;
       }
-      case "--seed": a.seed = int(k, v, 0, 2 ** 31); break;
-      case "--threads": a.threads = int(k, v, 1, 64); break;
-      case "--out":
-        if (!v.endsWith(".json")) bad(k, v, "a file name ending in .json");
-        a.out = v; break;
-      default: bad("argument", k, "one of --per-class, --N, --corrector, --guidance, --seed, --threads, --out");
+      default: return false;
     }
-  }
-  for (const [k, flag] of [["perClass", "--per-class"], ["N", "--N"], ["corrector", "--corrector"], ["guidances", "--guidance"], ["out", "--out"]] as const) {
-    if (a[k] === undefined) bad(flag, undefined, "given");
-  }
-  return a as ClassEvalArgs;
+  });
 }
 
 /** The `classes` command: `perClass` class-conditional samples of every digit per γ; writes a JSON report. */
@@ -439,18 +442,15 @@ export interface ClassReportRow {
   scoreModelStep: number;
 }
 
-export function committedClassReports(dir = INPAINT_RESULTS_DIR): ClassReportRow[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.startsWith("classes-") && f.endsWith(".json"))
-    .flatMap((f) => {
-      const r = readJsonFile<{
-        settings: { perClass: number; N: number; corrector: string };
-        rows: { guidance: number; correct: number; total: number; perClassCorrect: number[]; seconds: number }[];
-        predicted: Record<string, number[]>;
-        scoreModelStep: number;
-      }>(path.join(dir, f), "class-conditional report");
+/** The committed `classes` reports, one row per γ; each is re-scored from its per-sample labels. */
+export function committedClassReports(dir = CONTROLLABLE_RESULTS_DIR): ClassReportRow[] {
+  return committedReports<{
+    settings: { perClass: number; N: number; corrector: string };
+    rows: { guidance: number; correct: number; total: number; perClassCorrect: number[]; seconds: number }[];
+    predicted: Record<string, number[]>;
+    scoreModelStep: number;
+  }>(dir, "classes-", "class-conditional report")
+    .flatMap(({ file: f, r }) => {
       return r.rows.map((row) => {
         const pred = r.predicted[`γ=${row.guidance}`] ?? [];
         const correct = pred.filter((p, i) => p === Math.floor(i / r.settings.perClass)).length;
@@ -510,12 +510,19 @@ export interface MnistControlSettings {
   resample?: ResampleOptions;
   /** Inpainting only: manifold-constraint step size ζ (lib/controllable/inpaint.ts; default none). */
   manifold?: number;
+  /**
+   * Also completes the 10 displayed digits with the manifold-constraint gradient of this step size (same N, same
+   * corrector, createRng(seed + 2)), for the figure beside the plain completions; absent: not run.
+   */
+  displayManifold?: number;
   /** Inpainting only: called after every grid step with the steps done and their total (progress display). */
   onInpaintStep?: (done: number, total: number) => void;
 }
 
 export function mnistControlSettings(quick: boolean): MnistControlSettings {
-  return quick ? { N: 100, perClass: 2, guidances: [1], inpaintCount: 20 } : { N: 200, perClass: 10, guidances: [0, 1, 3], inpaintCount: 500 };
+  return quick
+    ? { N: 100, perClass: 2, guidances: [1], inpaintCount: 20, displayManifold: 1 }
+    : { N: 200, perClass: 10, guidances: [0, 1, 3], inpaintCount: 500, displayManifold: 1 };
 }
 
 /** One image per row of `rows` (each [k·h·w] pixels in [0, 1]) laid out as a mosaic [rows·h][k·w] (for a heatmap). */
@@ -569,8 +576,8 @@ export interface MnistControlResult {
     /** The judge's label for each completion, digit by digit (test indices 0 … count − 1). */
     completedLabels: number[];
   };
-  /** First 10 digits: originals, masked inputs, completions ([10 · 784] each). */
-  inpaintImages: { original: Float32Array; masked: Float32Array; completed: Float32Array };
+  /** First 10 digits: originals, masked inputs, completions, and with `displayManifold` MCG's ([10 · 784] each). */
+  inpaintImages: { original: Float32Array; masked: Float32Array; completed: Float32Array; completedManifold?: Float32Array };
 }
 
 /**
@@ -657,7 +664,20 @@ export async function runMnistControl(s: MnistControlSettings, seed = 1): Promis
     completedLabels: Array.from(predDone),
   };
   const first = (a: Float32Array) => a.slice(0, 10 * 784);
+  let completedManifold: Float32Array | undefined;
+  if (s.displayManifold !== undefined) {
+    const shown = Int32Array.from({ length: Math.min(10, s.inpaintCount) }, (_, i) => i);
+    const [x10, mask10] = [imagesToTensor(test, shown), regionMask("bottom", 28, 28, 1)];
+    const data10 = m.fromImages(x10);
+    const mcg = await pcInpaint({
+      sde, score, data: data10, mask: mask10, predictor: "reverse_diffusion", corrector: s.corrector ?? "none", snr: 0.16, rng: createRng(seed + 2),
+      manifold: { weight: s.displayManifold },
+    });
+    const img = m.toImages(mcg.samples);
+    completedManifold = Float32Array.from(img.dataSync());
+    tf.dispose([x10, mask10, data10, mcg.samples, img]);
+  }
   const step = m.step;
   m.dispose();
-  return { scoreModelStep: step, classConditional, classImages, inpainting, inpaintImages: { original: first(original), masked: first(masked), completed: first(completed) } };
+  return { scoreModelStep: step, classConditional, classImages, inpainting, inpaintImages: { original: first(original), masked: first(masked), completed: first(completed), completedManifold } };
 }

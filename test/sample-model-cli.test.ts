@@ -16,6 +16,7 @@ import { decodeNpy } from "../lib/io";
 import { inpaintTestImages, main, parseModelArgs } from "../tools/sample/model";
 import { parseToyArgs } from "../tools/sample/toy";
 import { loadPretrained, pretrainedNames } from "../notebooks/experiments/pretrained";
+import { setup } from "./helpers";
 
 /** A committed model's image shape [H, W, C]. */
 const loadPretrainedShape = (name: string): number[] => {
@@ -24,7 +25,6 @@ const loadPretrainedShape = (name: string): number[] => {
   m.dispose();
   return shape;
 };
-import { setup } from "./helpers";
 
 before(setup);
 

@@ -590,10 +590,36 @@ export async function runMnistClassConditional(
   s: Pick<MnistControlSettings, "N" | "perClass" | "guidances" | "corrector">,
   seed = 1,
 ): Promise<{ scoreModelStep: number; rows: MnistClassConditionalRow[]; images: Record<string, Float32Array>; predicted: Record<string, number[]> }> {
+  const { m, judge } = loadMnistControlModels();
+  try {
+    return { scoreModelStep: m.step, ...(await classConditionalWith(m, judge, s, seed)) };
+  } finally {
+    m.dispose();
+  }
+}
+
+/** The images issue's MNIST classifier, which judges the samples. */
+type Judge = ReturnType<typeof ImageClassifier.load>["classifier"];
+
+/**
+ * The committed mnist-vp score model and the images issue's judge, read from this checkout's data/pretrained (found
+ * from package.json, so it also works from the notebooks/ link).
+ */
+function loadMnistControlModels(): { m: LoadedScoreModel; judge: Judge } {
   const m = loadScoreModel(path.join(ROOT, "data", "pretrained", "mnist-vp", "model.ckpt"));
+  const judge = ImageClassifier.load(path.join(ROOT, "data", "pretrained", "classifier-mnist", "model.safetensors")).classifier;
+  return { m, judge };
+}
+
+/** `runMnistClassConditional` with the models given (the caller disposes the score model). */
+async function classConditionalWith(
+  m: LoadedScoreModel,
+  judge: Judge,
+  s: Pick<MnistControlSettings, "N" | "perClass" | "guidances" | "corrector">,
+  seed: number,
+): Promise<{ rows: MnistClassConditionalRow[]; images: Record<string, Float32Array>; predicted: Record<string, number[]> }> {
   const { sde, score } = m.withSteps(s.N);
   const committed = loadCommittedClassifier("mnist-vp");
-  const judge = ImageClassifier.load(path.join(ROOT, "data", "pretrained", "classifier-mnist", "model.safetensors")).classifier;
   const grad = classifierGradFn(committed.net, committed.sde);
   const labels = Int32Array.from({ length: 10 * s.perClass }, (_, i) => Math.floor(i / s.perClass));
   const rows: MnistClassConditionalRow[] = [];
@@ -614,10 +640,9 @@ export async function runMnistClassConditional(
       images[`γ=${g}`] = pixels;
       predicted[`γ=${g}`] = Array.from(pred);
     }
-    return { scoreModelStep: m.step, rows, images, predicted };
+    return { rows, images, predicted };
   } finally {
     committed.net.dispose();
-    m.dispose();
   }
 }
 
@@ -628,13 +653,18 @@ export async function runMnistClassConditional(
  * snr 0.16).
  */
 export async function runMnistControl(s: MnistControlSettings, seed = 1): Promise<MnistControlResult> {
-  const cc = await runMnistClassConditional(s, seed);
-  // Read from this checkout's data/pretrained (found from package.json, so it also works from the notebooks/ link).
-  const m = loadScoreModel(path.join(ROOT, "data", "pretrained", "mnist-vp", "model.ckpt"));
+  const { m, judge } = loadMnistControlModels();
+  try {
+    return await controlWith(m, judge, s, seed);
+  } finally {
+    m.dispose();
+  }
+}
+
+/** `runMnistControl` with the models given (the caller disposes the score model). */
+async function controlWith(m: LoadedScoreModel, judge: Judge, s: MnistControlSettings, seed: number): Promise<MnistControlResult> {
+  const { rows: classConditional, images: classImages } = await classConditionalWith(m, judge, s, seed);
   const { sde, score } = m.withSteps(s.N);
-  const judge = ImageClassifier.load(path.join(ROOT, "data", "pretrained", "classifier-mnist", "model.safetensors")).classifier;
-  const classConditional = cc.rows;
-  const classImages = cc.images;
   // Inpainting: the bottom half of the first inpaintCount test digits is unknown.
   const test = loadMnist({ split: "test" });
   const idx = Int32Array.from({ length: s.inpaintCount }, (_, i) => i);
@@ -651,6 +681,18 @@ export async function runMnistControl(s: MnistControlSettings, seed = 1): Promis
   const completed = Float32Array.from(done.dataSync());
   const original = Float32Array.from(x01.dataSync());
   const masked = Float32Array.from(tf.tidy(() => x01.mul(mask)).dataSync());
+  // The displayed digits once more with the manifold gradient (same inputs and mask, its own generator).
+  let completedManifold: Float32Array | undefined;
+  if (s.displayManifold !== undefined) {
+    const data10 = data.slice(0, Math.min(10, s.inpaintCount));
+    const mcg = await pcInpaint({
+      sde, score, data: data10, mask, predictor: "reverse_diffusion", corrector: s.corrector ?? "none", snr: 0.16, rng: createRng(seed + 2),
+      manifold: { weight: s.displayManifold },
+    });
+    const img = m.toImages(mcg.samples);
+    completedManifold = Float32Array.from(img.dataSync());
+    tf.dispose([data10, mcg.samples, img]);
+  }
   tf.dispose([x01, data, mask, out.samples, done]);
   const predDone = argmaxRows(judge.evaluate(completed, idx.length).probs, 10);
   const predOrig = argmaxRows(judge.evaluate(original, idx.length).probs, 10);
@@ -664,20 +706,5 @@ export async function runMnistControl(s: MnistControlSettings, seed = 1): Promis
     completedLabels: Array.from(predDone),
   };
   const first = (a: Float32Array) => a.slice(0, 10 * 784);
-  let completedManifold: Float32Array | undefined;
-  if (s.displayManifold !== undefined) {
-    const shown = Int32Array.from({ length: Math.min(10, s.inpaintCount) }, (_, i) => i);
-    const [x10, mask10] = [imagesToTensor(test, shown), regionMask("bottom", 28, 28, 1)];
-    const data10 = m.fromImages(x10);
-    const mcg = await pcInpaint({
-      sde, score, data: data10, mask: mask10, predictor: "reverse_diffusion", corrector: s.corrector ?? "none", snr: 0.16, rng: createRng(seed + 2),
-      manifold: { weight: s.displayManifold },
-    });
-    const img = m.toImages(mcg.samples);
-    completedManifold = Float32Array.from(img.dataSync());
-    tf.dispose([x10, mask10, data10, mcg.samples, img]);
-  }
-  const step = m.step;
-  m.dispose();
-  return { scoreModelStep: step, classConditional, classImages, inpainting, inpaintImages: { original: first(original), masked: first(masked), completed: first(completed), completedManifold } };
+  return { scoreModelStep: m.step, classConditional, classImages, inpainting, inpaintImages: { original: first(original), masked: first(masked), completed: first(completed), completedManifold } };
 }

@@ -217,7 +217,7 @@ static const char* lookup(int kind, const Geom* g, int bias, int relu, Entry** o
 }
 
 /* Runs entry e on the caller's arrays (in argument order) and the bias (or its gradient). */
-static const char* run(Entry* e, const float* p0, const float* p1, float* p2, float* bias) {
+static const char* execute(Entry* e, const float* p0, const float* p1, float* p2, float* bias) {
   void* ptrs[3] = {(void*)p0, (void*)p1, (void*)p2};
   dnnl_exec_arg_t args[4];
   int n = 0;
@@ -251,6 +251,16 @@ static const char* run(Entry* e, const float* p0, const float* p1, float* p2, fl
   }
   TRY("stream wait", dnnl_stream_wait(stream));
   return NULL;
+}
+
+/* execute with signals held back: a convolution may run oneDNN's GEMM kernels, which a signal handler corrupts
+   the heap under (see parallel.c). */
+static const char* run(Entry* e, const float* p0, const float* p1, float* p2, float* bias) {
+  sigset_t saved;
+  hold_signals(&saved);
+  const char* err = execute(e, p0, p1, p2, bias);
+  release_signals(&saved);
+  return err;
 }
 
 const char* conv_forward(const Geom* g, const float* x, const float* w, const float* bias, int relu, float* y) {

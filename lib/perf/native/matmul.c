@@ -32,11 +32,14 @@ static void products_range(void* ctx, int tid, int lo, int hi) {
 const char* batch_matmul(const float* a, const float* b, float* c, int batch_a, int batch_b, int m, int n, int k, int ta, int tb) {
   Product p = {a, b, c, batch_a, batch_b, m, n, k, ta, tb, 0};
   const int batch = batch_a > batch_b ? batch_a : batch_b;
+  sigset_t saved;
+  hold_signals(&saved); /* oneDNN's GEMM kernels are not safe against signal handlers: see parallel.c */
   /* Below ~1 MFLOP a product is too small for sgemm to split over threads: split the batch instead. */
   if (batch > 1 && (size_t)m * n * k < (1u << 19)) run_parts(products_range, &p, batch, parts_for((size_t)batch, (size_t)m * n * k / 8 + 1));
   else
     for (int i = 0; i < batch && !p.failed; i++)
       if (!one(&p, i)) p.failed = 1;
+  release_signals(&saved);
   return p.failed ? "oneDNN sgemm failed" : NULL;
 }
 

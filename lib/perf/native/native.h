@@ -16,6 +16,7 @@
 #ifndef SCORE_SDE_NATIVE_H
 #define SCORE_SDE_NATIVE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,9 @@ void run_parts(range_fn fn, void* ctx, int n, int parts);
 int parts_for(size_t n, size_t work);
 /* For a range function that could not get its memory: the caller reports it once all ranges are done. */
 void mark_failed(int* failed);
+/* Every signal held back on this thread until release_signals (around each oneDNN call: see parallel.c). */
+void hold_signals(sigset_t* saved);
+void release_signals(const sigset_t* saved);
 
 /* ---- conv.c ---- */
 /* Convolution geometry, in the order lib/perf/native.ts passes it. */

@@ -55,20 +55,22 @@ const matMulOp = tf.customGrad((...args: (tf.Tensor | Save)[]) => {
  * Affine map on the last axis: x [..., in] · W [in, out] (+ b [out]) → [..., out]. Leading axes are flattened
  * into one matrix product (a 1×1 convolution / "NIN" layer is this on [B, H, W, C]).
  *
- * With lib/perf/fastGradients installed (initBackend does it): while a gradient is being recorded, a plain
- * tf.matMul + add, whose registered gradients are lazy (a VJP with respect to x alone never computes the weight
- * gradients) and transpose explicitly; otherwise the fused matMul + bias (one XNNPACK call); the measured gains
- * are in tools/bench/README.md. Without them (tfjs used without initBackend), the customGrad ops above.
+ * The dense kernel where the backend has it (oneDNN: product and bias in one call, lazy registered gradients).
+ * Otherwise, with lib/perf/fastGradients installed (initBackend does it): while a gradient is being recorded, a
+ * plain tf.matMul + add, whose registered gradients are lazy (a VJP with respect to x alone never computes the
+ * weight gradients) and transpose explicitly; otherwise the fused matMul + bias (one XNNPACK call); the measured
+ * gains are in tools/bench/README.md. Without them (tfjs used without initBackend), the customGrad ops above.
  */
 export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   const [inDim, outDim] = w.shape as [number, number];
   if (x.shape[x.rank - 1] !== inDim) fail("linear", "x.shape", x.shape, `[..., ${inDim}] to match the weight [${w.shape}]`);
   const lead = x.shape.slice(0, -1);
   const x2 = x.rank === 2 ? x : x.reshape([-1, inDim]);
-  let y: tf.Tensor;
-  if (!fastGradientsInstalled()) y = b ? linearOp(x2, w, b) : matMulOp(x2, w);
-  else if (tf.engine().isTapeOn()) y = b ? tf.matMul(x2, w).add(b) : tf.matMul(x2, w);
-  else y = b ? tf.fused.matMul({ a: x2 as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }) : tf.matMul(x2, w);
+  const y = kernelOr(KERNELS.dense, b ? { x: x2, w, b } : { x: x2, w }, {}, () => {
+    if (!fastGradientsInstalled()) return b ? linearOp(x2, w, b) : matMulOp(x2, w);
+    if (tf.engine().isTapeOn()) return b ? tf.matMul(x2, w).add(b) : tf.matMul(x2, w);
+    return b ? tf.fused.matMul({ a: x2 as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }) : tf.matMul(x2, w);
+  });
   return x.rank === 2 ? y : y.reshape([...lead, outDim]);
 }
 

@@ -13,6 +13,11 @@ import * as tf from "@tensorflow/tfjs";
 
 /** The kernels (tfjs kernel names of this project's own; no tfjs op uses them). */
 export const KERNELS = {
+  /**
+   * inputs {x [N, in], w [in, out], b [out] (optional)}: x·W (+ b) in one call. Differentiable, lazily: a gradient
+   * with respect to x alone (the likelihood's divergence, a sampler's score gradient) computes no weight gradient.
+   */
+  dense: "ScoreSdeDense",
   /** inputs {x}: x·σ(x); differentiable (gradient kernel siluGrad). */
   silu: "ScoreSdeSilu",
   siluGrad: "ScoreSdeSiluGrad",

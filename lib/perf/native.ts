@@ -16,7 +16,8 @@
  * (test/perf/native.test.ts).
  *
  * Kernels of its own (names in lib/perf/kernels, which library code calls them through, with a stock-tfjs
- * fallback for every other backend): SiLU and GroupNorm, each with its gradient as one kernel; a stride-1
+ * fallback for every other backend): the dense layer x·W + b in one call, with lazy gradients; SiLU and
+ * GroupNorm, each with its gradient as one kernel; a stride-1
  * convolution's three gradients (dx, dW and the bias gradient, the last two in one oneDNN pass); Adam and EMA
  * updates as one kernel per parameter; the global gradient norm's sum of squares read straight from the heap;
  * the time embedding's sin/cos rows in double. Each replaces 3–15 wasm kernels.
@@ -203,6 +204,24 @@ function matMulKernel(name: "BatchMatMul" | "_FusedMatMul"): KernelFunc {
     return out;
   };
 }
+
+/** dense: x [N, in] · w [in, out] (+ b [out]), the product and the bias epilogue of one _FusedMatMul. */
+const denseKernel: KernelFunc = ({ inputs, backend }) => {
+  const { x, w, b } = inputs as Record<"x" | "w" | "b", tf.TensorInfo>;
+  checkF32("dense", x, w, ...(b ? [b] : []));
+  const [n, k] = x.shape;
+  const [kw, m] = w.shape;
+  if (x.shape.length !== 2 || w.shape.length !== 2 || k !== kw || (b && (b.shape.length !== 1 || b.shape[0] !== m))) {
+    throw new Error(`dense: shapes x [${x.shape}], w [${w.shape}]${b ? `, b [${b.shape}]` : ""}: expected [N, in], [in, out], [out]`);
+  }
+  const out = output(backend, [n, m]);
+  if (n * m === 0) return out;
+  const lib = addon as NativeAddon;
+  const o = heap(backend, out);
+  lib.batchMatMul(heap(backend, x), heap(backend, w), o, 1, 1, n, m, k, 0, 0);
+  if (b) lib.biasAct(o, heap(backend, b), n, m, 0);
+  return out;
+};
 
 interface ConvAttrs {
   strides: number | [number, number];
@@ -418,6 +437,7 @@ const sinCosRowsKernel: KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 const OWN_KERNELS: [string, KernelFunc][] = [
+  [OWN.dense, denseKernel],
   [OWN.silu, siluKernel],
   [OWN.siluGrad, siluGradKernel],
   [OWN.groupNorm, groupNormKernel],
@@ -433,6 +453,20 @@ const OWN_KERNELS: [string, KernelFunc][] = [
 type GradFn = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Record<string, () => tf.Tensor>;
 
 const OWN_GRADIENTS: { kernelName: string; inputsToSave?: string[]; outputsToSave?: boolean[]; gradFunc: GradFn }[] = [
+  {
+    kernelName: OWN.dense,
+    inputsToSave: ["x", "w"],
+    gradFunc: (dy, [x, w]) => {
+      const d = dy as tf.Tensor2D;
+      const [rows, cols] = d.shape;
+      return {
+        x: () => tf.matMul(d, w, false, true),
+        w: () => tf.matMul(x, d, true, false),
+        // Column sums as one product with a row of ones (a Sum over axis 0 is a scalar loop on wasm).
+        b: () => tf.matMul(tf.ones([1, rows]), d).reshape([cols]),
+      };
+    },
+  },
   {
     kernelName: OWN.silu,
     inputsToSave: ["x"],

@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { setup } from "../helpers";
 import { fastGradientsInstalled, installFastGradients, uninstallFastGradients } from "../../lib/perf/fastGradients";
 import { linear } from "../../lib/models/ops";
+import { installNativeKernels, nativeKernelsInstalled, uninstallNativeKernels } from "../../lib/perf/native";
 
 function grads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]): Float32Array[] {
   return tf.tidy(() => tf.grads((...a: tf.Tensor[]) => f(...a).square().sum())(xs)).map((g) => {
@@ -73,7 +74,13 @@ describe("fast gradients", () => {
     uninstallFastGradients();
   });
 
-  it("lib/models/ops.linear: the same values and gradients on the fast path as with its customGrad, lazy in x", async () => {
+  it("lib/models/ops.linear without the dense kernel: the same values and gradients on the fast path as with its customGrad, lazy in x", async (t) => {
+    // The paths linear takes where the backend has no dense kernel (wasm without the native addon, cpu, webgl);
+    // the dense kernel itself is tested in test/perf/native.test.ts.
+    if (nativeKernelsInstalled()) {
+      uninstallNativeKernels();
+      t.after(() => void installNativeKernels(1));
+    }
     const x = r([3, 6, 5], 40);
     const w = r([5, 4], 41);
     const b = r([4], 42);

@@ -17,7 +17,7 @@ import {
   uninstallNativeKernels,
 } from "../../lib/perf/native";
 import { KERNELS } from "../../lib/perf/kernels";
-import { conv2dSame, groupNorm, silu } from "../../lib/models/ops";
+import { conv2dSame, groupNorm, linear, silu } from "../../lib/models/ops";
 import { createUNet, FourierEmbedding, PositionalEmbedding, ParamStore } from "../../lib/models";
 import { Adam, EMA } from "../../lib/train/optim";
 import { createRng } from "../../lib/random";
@@ -198,6 +198,42 @@ describe("native kernels (oneDNN)", () => {
         near(fused.dataSync(), want.map((v, i) => Math.max(v + bv[i % n], 0)), 1e-5, `fused matMul ${sa}·${sb} tA=${ta} tB=${tb}`);
       });
     }
+  });
+
+  it("dense (linear's kernel): x·W + b and its lazy gradients against float64 loops", (t) => {
+    if (skip) return t.skip(skip);
+    for (const [n, k, m] of [[5, 7, 3], [1, 34, 128], [64, 130, 2]]) {
+      tf.tidy(() => {
+        const x = normal([n, k]);
+        const w = normal([k, m]);
+        const b = normal([m]);
+        const dy = normal([n, m]);
+        const [xv, wv, bv, dyv] = [x, w, b, dy].map((v) => v.dataSync() as Float32Array);
+        const xw = refMatMul(xv, [n, k], wv, [k, m], false, false);
+        near(linear(x, w, b).dataSync(), xw.map((v, i) => v + bv[i % m]), 1e-5, `dense ${n}×${k}·${k}×${m} + b`);
+        near(linear(x, w).dataSync(), xw, 1e-5, `dense ${n}×${k}·${k}×${m}`);
+        const dx = refMatMul(dyv, [n, m], wv, [k, m], false, true);
+        const dw = refMatMul(xv, [n, k], dyv, [n, m], true, false);
+        const db = Array.from({ length: m }, (_, c) => Array.from({ length: n }, (_, r) => dyv[r * m + c]).reduce((p, q) => p + q, 0));
+        const [gx, gw, gb] = tf.grads((a: tf.Tensor, f: tf.Tensor, c: tf.Tensor) => linear(a, f, c).mul(dy).sum())([x, w, b]);
+        near(gx.dataSync(), dx, 1e-5, `dx ${n}×${k}`);
+        near(gw.dataSync(), dw, 1e-5, `dW ${n}×${k}`);
+        near(gb.dataSync(), db, 1e-5, `db ${n}×${k}`);
+      });
+    }
+  });
+
+  it("dense: a gradient with respect to the input alone computes no weight gradient", async (t) => {
+    if (skip) return t.skip(skip);
+    const x = normal([16, 8]);
+    const w = normal([8, 4]);
+    const b = normal([4]);
+    const dy = normal([16, 4]);
+    const prof = await tf.profile(() => tf.grad((a: tf.Tensor) => linear(a, w, b).mul(dy).sum())(x));
+    const products = prof.kernels.filter((e) => e.name === "BatchMatMul").map((e) => JSON.stringify(e.inputShapes));
+    assert.deepEqual(products, [JSON.stringify([[16, 4], [8, 4]])], "only dy·Wᵀ");
+    assert.ok(prof.kernels.some((e) => e.name === KERNELS.dense), "the forward ran the dense kernel");
+    tf.dispose([x, w, b, dy, prof.result as tf.Tensor]);
   });
 
   it("conv2d forward and both gradients (stride, padding, dilation, 1×1), against float64 loops", (t) => {

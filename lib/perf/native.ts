@@ -10,7 +10,8 @@
  * kind (environment.md has the measurements).
  *
  * What it replaces, for the wasm backend only: BatchMatMul, _FusedMatMul (bias and linear/relu epilogues; other
- * activations go to the wasm kernel), Conv2D and FusedConv2D (NHWC), and it registers the Conv2DBackpropInput /
+ * activations go to the wasm kernel), Conv2D and FusedConv2D (NHWC), Add and Multiply under the broadcasts the
+ * networks use, 2ᵏ× nearest-neighbour resizes, and it registers the Conv2DBackpropInput /
  * Conv2DBackpropFilter kernels, so tfjs' stock convolution gradients run; Identity shares data instead of copying
  * it (see identityKernel). Every other kernel stays wasm. Results equal the wasm kernels' to float32 rounding
  * (test/perf/native.test.ts).
@@ -46,6 +47,8 @@ interface NativeAddon {
   ema(shadow: Float32Array, p: Float32Array, out: Float32Array, decay: number): void;
   sumSquares(x: Float32Array): number;
   sinCosRows(args: Float64Array, f: Float64Array, out: Float32Array, dim: number): void;
+  binary(a: Float32Array, b: Float32Array, out: Float32Array, op: number, outer: number, mid: number, inner: number, bOuter: number): void;
+  upsampleNearest(x: Float32Array, out: Float32Array, b: number, h: number, w: number, c: number, fh: number, fw: number): void;
   concatRows(out: Float32Array, inputs: Float32Array[], inner: Int32Array, rows: number): void;
   splitRows(x: Float32Array, outputs: Float32Array[], inner: Int32Array, rows: number): void;
   setThreads(n: number): void;
@@ -63,7 +66,10 @@ interface WasmBackendLike {
 type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) => tf.TensorInfo | tf.TensorInfo[];
 
 export const ADDON_FILE = "score_sde_native.node";
-const STOCK = ["BatchMatMul", "_FusedMatMul", "Conv2D", "FusedConv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "Identity", "Concat", "SplitV"] as const;
+const STOCK = [
+  "BatchMatMul", "_FusedMatMul", "Conv2D", "FusedConv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "Identity", "Concat", "SplitV",
+  "Add", "Multiply", "ResizeNearestNeighbor",
+] as const;
 /** Kernels of this project's own (lib/perf/kernels: library code reaches them through kernelOr / kernelsOr). */
 const OWN = KERNELS;
 
@@ -562,7 +568,69 @@ const splitVKernel: KernelFunc = (args) => {
   return outs;
 };
 
+/**
+ * How b broadcasts against the output shape, as the addon's [outer, mid, inner] view (see binary_bcast in
+ * elementwise.c): trailing axes where b matches the output (inner), then axes where b has 1 (mid), then leading
+ * axes where b matches again (outer, b_outer). Undefined for any other pattern (the wasm kernel runs it).
+ */
+export function broadcastPlan(out: number[], bShape: number[]): { outer: number; mid: number; inner: number; bOuter: boolean } | undefined {
+  const b = [...new Array<number>(out.length - bShape.length).fill(1), ...bShape];
+  let k = out.length;
+  let inner = 1;
+  while (k > 0 && b[k - 1] === out[k - 1]) inner *= out[--k];
+  let mid = 1;
+  while (k > 0 && b[k - 1] === 1) mid *= out[--k];
+  let outer = 1;
+  while (k > 0 && b[k - 1] === out[k - 1]) outer *= out[--k];
+  if (k > 0) return undefined;
+  // A scalar-like b (every axis 1) is the scalar case: inner 1 without an outer axis.
+  if (inner === 1 && outer > 1) return undefined;
+  return { outer, mid, inner, bOuter: outer > 1 };
+}
+
+/** Add / Multiply of float32 tensors (commutative: either side may be the broadcast one). */
+function binaryKernel(name: "Add" | "Multiply", op: number): KernelFunc {
+  return (args) => {
+    let a = args.inputs.a as tf.TensorInfo;
+    let b = args.inputs.b as tf.TensorInfo;
+    if (a.dtype !== "float32" || b.dtype !== "float32") return fallback(name, args);
+    let out: number[];
+    try {
+      out = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    } catch {
+      return fallback(name, args); // incompatible shapes: the wasm kernel throws tfjs' own error
+    }
+    const same = (s: number[]) => s.length === out.length && s.every((d, i) => d === out[i]);
+    if (!same(a.shape)) [a, b] = [b, a];
+    const plan = same(a.shape) ? broadcastPlan(out, b.shape) : undefined;
+    if (!plan || size(out) === 0) return fallback(name, args);
+    const o = output(args.backend, out);
+    (addon as NativeAddon).binary(heap(args.backend, a), heap(args.backend, b), heap(args.backend, o), op, plan.outer, plan.mid, plan.inner, plan.bOuter ? 1 : 0);
+    return o;
+  };
+}
+
+/**
+ * ResizeNearestNeighbor by power-of-two factors without corner alignment or half-pixel centres (the U-Net's 2×
+ * upsampling): output (i, j) reads input (i / f, j / f) exactly. Other resizes: the wasm kernel.
+ */
+const resizeNearestKernel: KernelFunc = (args) => {
+  const x = args.inputs.images as tf.TensorInfo;
+  const { alignCorners, halfPixelCenters, size: hw } = args.attrs as { alignCorners: boolean; halfPixelCenters: boolean; size: [number, number] };
+  const pow2 = (n: number) => Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
+  if (x.dtype !== "float32" || x.shape.length !== 4 || alignCorners || halfPixelCenters || size(x.shape) === 0) return fallback("ResizeNearestNeighbor", args);
+  const [b, h, w, c] = x.shape;
+  const [fh, fw] = [hw[0] / h, hw[1] / w];
+  if (!pow2(fh) || !pow2(fw)) return fallback("ResizeNearestNeighbor", args);
+  const o = output(args.backend, [b, hw[0], hw[1], c]);
+  (addon as NativeAddon).upsampleNearest(heap(args.backend, x), heap(args.backend, o), b, h, w, c, fh, fw);
+  return o;
+};
+
 const IMPLEMENTATIONS: Record<(typeof STOCK)[number], KernelFunc> = {
+  Add: binaryKernel("Add", 0),
+  Multiply: binaryKernel("Multiply", 1),
+  ResizeNearestNeighbor: resizeNearestKernel,
   BatchMatMul: matMulKernel("BatchMatMul"),
   _FusedMatMul: matMulKernel("_FusedMatMul"),
   Conv2D: convKernel("Conv2D"),

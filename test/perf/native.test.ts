@@ -236,6 +236,75 @@ describe("native kernels (oneDNN)", () => {
     tf.dispose([x, w, b, dy, prof.result as tf.Tensor]);
   });
 
+  it("Add and Multiply under the networks' broadcasts equal float64 loops; other patterns and dtypes go to wasm", (t) => {
+    if (skip) return t.skip(skip);
+    // [a shape, b shape]: same shapes, per-image bias, channel bias, scalar, either side broadcast, 1-sized axes.
+    const cases: [number[], number[]][] = [
+      [[3, 5, 4, 6], [3, 5, 4, 6]],
+      [[3, 5, 4, 6], [3, 1, 1, 6]],
+      [[3, 1, 1, 6], [3, 5, 4, 6]],
+      [[3, 5, 4, 6], [6]],
+      [[3, 5, 4, 6], []],
+      [[], [2, 7]],
+      [[2, 1, 7], [2, 1, 7]],
+      [[4, 3], [4, 1]], // not one of the patterns: wasm's kernel
+      [[2, 3, 4], [3, 1]], // neither
+      [[1], [1]],
+    ];
+    for (const [sa, sb] of cases) {
+      tf.tidy(() => {
+        const a = normal(sa);
+        const b = normal(sb);
+        const out = tf.broadcast_util.assertAndGetBroadcastShape(sa, sb);
+        const av = a.dataSync();
+        const bv = b.dataSync();
+        // Reference by explicit index arithmetic on the broadcast shape.
+        const idx = (shape: number[], pos: number[]) => {
+          const p = pos.slice(pos.length - shape.length);
+          return p.reduce((acc, v, i) => acc * shape[i] + (shape[i] === 1 ? 0 : v), 0);
+        };
+        const total = out.reduce((p, q) => p * q, 1);
+        const sum: number[] = [];
+        const prod: number[] = [];
+        for (let f = 0; f < total; f++) {
+          const pos: number[] = [];
+          let r = f;
+          for (let d = out.length - 1; d >= 0; d--) {
+            pos.unshift(r % out[d]);
+            r = Math.floor(r / out[d]);
+          }
+          sum.push(av[idx(sa, pos)] + bv[idx(sb, pos)]);
+          prod.push(av[idx(sa, pos)] * bv[idx(sb, pos)]);
+        }
+        near(tf.add(a, b).dataSync(), sum, 1e-6, `add ${sa} + ${sb}`);
+        near(tf.mul(a, b).dataSync(), prod, 1e-6, `mul ${sa} · ${sb}`);
+        assert.deepEqual(tf.add(a, b).shape, out);
+      });
+    }
+    tf.tidy(() => {
+      near(tf.add(tf.tensor1d([1, 2], "int32"), tf.tensor1d([3, 4], "int32")).dataSync(), [4, 6], 0, "int32 add (wasm)");
+      assert.equal(tf.add(tf.tensor1d([1, 2], "int32"), tf.tensor1d([3, 4], "int32")).dtype, "int32");
+      assert.throws(() => tf.add(tf.ones([2, 3]), tf.ones([4])), /broadcast/i, "incompatible shapes: tfjs' own error");
+    });
+  });
+
+  it("nearest-neighbour upsampling by 2 and 4 equals index arithmetic; other resizes go to wasm", (t) => {
+    if (skip) return t.skip(skip);
+    for (const [shape, size] of [[[2, 3, 5, 4], [6, 10]], [[1, 2, 2, 3], [8, 4]], [[2, 3, 3, 2], [9, 9]], [[1, 4, 4, 1], [2, 2]]] as [number[], [number, number]][]) {
+      tf.tidy(() => {
+        const x = normal(shape) as tf.Tensor4D;
+        const xv = x.dataSync();
+        const [b, h, w, c] = shape;
+        const want: number[] = [];
+        for (let n = 0; n < b; n++)
+          for (let i = 0; i < size[0]; i++)
+            for (let j = 0; j < size[1]; j++)
+              for (let k = 0; k < c; k++) want.push(xv[((n * h + Math.floor((i * h) / size[0])) * w + Math.floor((j * w) / size[1])) * c + k]);
+        near(tf.image.resizeNearestNeighbor(x, size, false, false).dataSync(), want, 0, `resize ${shape} → ${size}`);
+      });
+    }
+  });
+
   it("conv2d forward and both gradients (stride, padding, dilation, 1×1), against float64 loops", (t) => {
     if (skip) return t.skip(skip);
     for (const c of CONV_CASES) checkConv(c);

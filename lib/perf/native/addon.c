@@ -316,6 +316,45 @@ static napi_value rows_op(napi_env env, napi_callback_info info, int split) {
 static napi_value js_concat_rows(napi_env env, napi_callback_info info) { return rows_op(env, info, 0); }
 static napi_value js_split_rows(napi_env env, napi_callback_info info) { return rows_op(env, info, 1); }
 
+/* binary(a, b, out, op, outer, mid, inner, bOuter): out [outer, mid, inner] = a op b (see binary_bcast). */
+static napi_value js_binary(napi_env env, napi_callback_info info) {
+  Args a;
+  float *pa, *pb, *po;
+  size_t la, lb, lo;
+  int32_t d[5];
+  if (!get_args(env, info, &a) || !get_f32(env, a.v[0], &pa, &la) || !get_f32(env, a.v[1], &pb, &lb) ||
+      !get_f32(env, a.v[2], &po, &lo) || !get_ints(env, &a, 3, 5, d))
+    return NULL;
+  const int op = d[0], b_outer = d[4];
+  const size_t outer = (size_t)d[1], mid = (size_t)d[2], inner = (size_t)d[3], n = outer * mid * inner;
+  if (op < 0 || op > 1 || d[1] < 1 || d[2] < 1 || d[3] < 1) {
+    napi_throw_range_error(env, NULL, "score_sde_native.binary: op must be 0 or 1 and the sizes positive");
+    return NULL;
+  }
+  if (la < n || lo < n || lb < (b_outer ? outer : 1) * inner) return shorter(env, "binary");
+  binary_bcast(op, pa, pb, po, outer, mid, inner, b_outer);
+  return NULL;
+}
+
+/* upsampleNearest(x, out, B, H, W, C, fh, fw) */
+static napi_value js_upsample_nearest(napi_env env, napi_callback_info info) {
+  Args a;
+  float *x, *o;
+  size_t lx, lo;
+  int32_t d[6];
+  if (!get_args(env, info, &a) || !get_f32(env, a.v[0], &x, &lx) || !get_f32(env, a.v[1], &o, &lo) || !get_ints(env, &a, 2, 6, d))
+    return NULL;
+  for (int i = 0; i < 6; i++)
+    if (d[i] < 1) {
+      napi_throw_range_error(env, NULL, "score_sde_native.upsampleNearest: sizes and factors must be positive");
+      return NULL;
+    }
+  const size_t n = (size_t)d[0] * d[1] * d[2] * d[3];
+  if (lx < n || lo < n * d[4] * d[5]) return shorter(env, "upsampleNearest");
+  upsample_nearest(x, o, d[0], d[1], d[2], d[3], d[4], d[5]);
+  return NULL;
+}
+
 /* ---- optimiser ---- */
 
 /* adam(p, g, m, v, pOut, mOut, vOut, gradScale, β1, 1 − β1, β2, 1 − β2, stepSize, sqrtBc2, eps) */
@@ -403,6 +442,8 @@ NAPI_MODULE_INIT() {
   EXPORT("siluGrad", js_silu_grad);
   EXPORT("groupNorm", js_group_norm);
   EXPORT("groupNormGrad", js_group_norm_grad);
+  EXPORT("binary", js_binary);
+  EXPORT("upsampleNearest", js_upsample_nearest);
   EXPORT("adam", js_adam);
   EXPORT("ema", js_ema);
   EXPORT("sumSquares", js_sum_squares);

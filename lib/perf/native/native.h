@@ -21,13 +21,16 @@
 #include <stdint.h>
 
 /*
- * The elementwise loops are compiled twice, for AVX2+FMA (x86-64-v3) and for the baseline, and the loader picks
- * one for the CPU it runs on (GCC function multiversioning).
+ * The elementwise loops are compiled three times, for AVX-512 (x86-64-v4: both of our CPU kinds), AVX2+FMA
+ * (x86-64-v3) and the baseline, and the loader picks one for the CPU it runs on (GCC function multiversioning).
  */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+/* GroupNorm's per-channel loops (C = 16–64 wide) ran slower in their AVX-512 build (see elementwise.c). */
+#define HOT_AVX2 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define HOT
+#define HOT_AVX2
 #endif
 
 /* ---- parallel.c ---- */
@@ -75,6 +78,12 @@ void sin_cos_rows(const double* args, int rows, const double* f, int half, int d
 /* Concatenation (and its inverse) along an axis, as [rows, inner_i] blocks. */
 void concat_rows(float* out, const float* const* ins, const int* inner, int n, size_t rows);
 void split_rows(const float* x, float* const* outs, const int* inner, int n, size_t rows);
+
+/* out [outer, mid, inner] = a op b[o or 0, i] (b_outer: b has the outer axis); inner 1 without b_outer: b is a
+   scalar. op 0 add, 1 multiply. */
+void binary_bcast(int op, const float* a, const float* b, float* out, size_t outer, size_t mid, size_t inner, int b_outer);
+/* out [B, H·fh, W·fw, C]: nearest-neighbour upsampling of x [B, H, W, C] by integer factors. */
+void upsample_nearest(const float* x, float* out, int B, int H, int W, int C, int fh, int fw);
 
 /* ---- optim.c ---- */
 void adam(const float* p, const float* g, const float* m, const float* v, float* po, float* mo, float* vo, size_t n,

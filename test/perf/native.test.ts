@@ -288,6 +288,30 @@ describe("native kernels (oneDNN)", () => {
     });
   });
 
+  it("Add, Multiply, Concat, SplitV and upsampling split over 3 threads give the 1-thread results exactly", (t) => {
+    if (skip) return t.skip(skip);
+    // Large enough (≥ 64k floats per part) for the work to be split.
+    const x = normal([8, 64, 64, 16]);
+    const y = normal([8, 64, 64, 16]);
+    const bias = normal([8, 1, 1, 16]);
+    const small = normal([8, 32, 32, 16]) as tf.Tensor4D;
+    const run = () =>
+      tf.tidy(() => {
+        const cat = tf.concat([x, y, x], 3);
+        const [p, q] = tf.split(cat, [16, 32], 3);
+        return [tf.add(x, y), tf.add(x, bias), tf.mul(x, 0.5), tf.mul(x, y), cat, p, q, tf.image.resizeNearestNeighbor(small, [64, 64])].map((v) => Array.from(v.dataSync()));
+      });
+    const one = run();
+    installNativeKernels(3);
+    try {
+      const three = run();
+      one.forEach((v, i) => assert.deepEqual(three[i], v, `output ${i}`));
+    } finally {
+      installNativeKernels(1);
+      tf.dispose([x, y, bias, small]);
+    }
+  });
+
   it("nearest-neighbour upsampling by 2 and 4 equals index arithmetic; other resizes go to wasm", (t) => {
     if (skip) return t.skip(skip);
     for (const [shape, size] of [[[2, 3, 5, 4], [6, 10]], [[1, 2, 2, 3], [8, 4]], [[2, 3, 3, 2], [9, 9]], [[1, 4, 4, 1], [2, 2]]] as [number[], [number, number]][]) {

@@ -291,29 +291,45 @@ HOT void sin_cos_rows(const double* restrict args, int rows, const double* restr
  * [rows, inner_i] and the output [rows, Σ inner_i]. wasm's Concat copies row by row from JavaScript and its SplitV
  * slices one output at a time (the U-Net's skip connections: 13 ms and 18 ms per call at [64, 28, 28, 32]).
  */
-void concat_rows(float* out, const float* const* ins, const int* inner, int n, size_t rows) {
-  size_t width = 0;
-  for (int i = 0; i < n; i++) width += (size_t)inner[i];
-  for (size_t r = 0; r < rows; r++) {
-    float* dst = out + r * width;
-    for (int i = 0; i < n; i++) {
-      memcpy(dst, ins[i] + r * inner[i], (size_t)inner[i] * sizeof(float));
-      dst += inner[i];
+typedef struct {
+  float* whole;
+  float* const* parts;
+  const int* inner;
+  int n, split;
+  size_t width;
+} Rows;
+
+/* Rows [lo, hi): whole [rows, width] from the parts (concat) or the parts from whole (split). */
+static void rows_range(void* ctx, int tid, int lo, int hi) {
+  const Rows* j = (const Rows*)ctx;
+  (void)tid;
+  for (size_t r = (size_t)lo; r < (size_t)hi; r++) {
+    float* row = j->whole + r * j->width;
+    for (int i = 0; i < j->n; i++) {
+      const size_t w = (size_t)j->inner[i];
+      if (j->split)
+        memcpy(j->parts[i] + r * w, row, w * sizeof(float));
+      else
+        memcpy(row, j->parts[i] + r * w, w * sizeof(float));
+      row += w;
     }
   }
 }
 
-/* The inverse: out_i [rows, inner_i] from x [rows, Σ inner_i]. */
-void split_rows(const float* x, float* const* outs, const int* inner, int n, size_t rows) {
+static void rows_copy(float* whole, float* const* parts, const int* inner, int n, size_t rows, int split) {
   size_t width = 0;
   for (int i = 0; i < n; i++) width += (size_t)inner[i];
-  for (size_t r = 0; r < rows; r++) {
-    const float* src = x + r * width;
-    for (int i = 0; i < n; i++) {
-      memcpy(outs[i] + r * inner[i], src, (size_t)inner[i] * sizeof(float));
-      src += inner[i];
-    }
-  }
+  Rows j = {whole, parts, inner, n, split, width};
+  run_parts(rows_range, &j, (int)rows, parts_for(rows, width));
+}
+
+void concat_rows(float* out, const float* const* ins, const int* inner, int n, size_t rows) {
+  rows_copy(out, (float* const*)ins, inner, n, rows, 0);
+}
+
+/* The inverse: out_i [rows, inner_i] from x [rows, Σ inner_i]. */
+void split_rows(const float* x, float* const* outs, const int* inner, int n, size_t rows) {
+  rows_copy((float*)x, outs, inner, n, rows, 1);
 }
 
 /*
@@ -360,11 +376,22 @@ static void binary_scalar_range(void* ctx, int tid, int lo, int hi) {
   binary_scalar(j->a + lo, j->b[0], j->out + lo, (size_t)(hi - lo), j->op);
 }
 
+/* Same shapes: elements [lo, hi). */
+static void binary_same_range(void* ctx, int tid, int lo, int hi) {
+  const Binary* j = (const Binary*)ctx;
+  (void)tid;
+  binary_row(j->a + lo, j->b + lo, j->out + lo, (size_t)(hi - lo), j->op);
+}
+
 void binary_bcast(int op, const float* a, const float* b, float* out, size_t outer, size_t mid, size_t inner, int b_outer) {
   Binary j = {a, b, out, mid, inner, b_outer, op};
   const size_t n = outer * mid * inner;
   if (inner == 1 && !b_outer) {
     run_parts(binary_scalar_range, &j, (int)n, parts_for(n, 1));
+    return;
+  }
+  if (outer * mid == 1) { /* one row: split its elements */
+    run_parts(binary_same_range, &j, (int)n, parts_for(n, 1));
     return;
   }
   const size_t rows = outer * mid;

@@ -125,7 +125,10 @@ const WORKLOADS = [
     {
       workload: "image_likelihood",
       label: quick ? "ODE likelihood 16 images 28×28, Hutchinson, first 50 RK45 steps (quick)" : "ODE likelihood 16 images 28×28, Hutchinson (RK45 1e-5)",
-      params: { config: IMAGE_CONFIG, size: 28, n: 16, steps: quick ? 50 : 1e9, warmup: quick },
+      // Always warmed up: with its own random weights the library's RK45 takes ~80 evaluations here against the
+      // twin's ~1000, so first-call costs (primitive creation, V8 compiling the VJP path) would weigh ~13× more
+      // on the library's side of the per-evaluation ratio (full run 2026-12-02 without warm-up: 1.13×).
+      params: { config: IMAGE_CONFIG, size: 28, n: 16, steps: quick ? 50 : 1e9, warmup: true },
       runs: runs(1, 1),
     },
   ] : []),

@@ -211,22 +211,11 @@ function matMulKernel(name: "BatchMatMul" | "_FusedMatMul"): KernelFunc {
   };
 }
 
-/** dense: x [N, in] · w [in, out] (+ b [out]), the product and the bias epilogue of one _FusedMatMul. */
+/** dense: x [N, in] · w [in, out] (+ b [out]), computed as the _FusedMatMul above (its checks and fallbacks too). */
+const fusedMatMul = matMulKernel("_FusedMatMul");
 const denseKernel: KernelFunc = ({ inputs, backend }) => {
   const { x, w, b } = inputs as Record<"x" | "w" | "b", tf.TensorInfo>;
-  checkF32("dense", x, w, ...(b ? [b] : []));
-  const [n, k] = x.shape;
-  const [kw, m] = w.shape;
-  if (x.shape.length !== 2 || w.shape.length !== 2 || k !== kw || (b && (b.shape.length !== 1 || b.shape[0] !== m))) {
-    throw new Error(`dense: shapes x [${x.shape}], w [${w.shape}]${b ? `, b [${b.shape}]` : ""}: expected [N, in], [in, out], [out]`);
-  }
-  const out = output(backend, [n, m]);
-  if (n * m === 0) return out;
-  const lib = addon as NativeAddon;
-  const o = heap(backend, out);
-  lib.batchMatMul(heap(backend, x), heap(backend, w), o, 1, 1, n, m, k, 0, 0);
-  if (b) lib.biasAct(o, heap(backend, b), n, m, 0);
-  return out;
+  return fusedMatMul({ inputs: b ? { a: x, b: w, bias: b } : { a: x, b: w }, backend, attrs: {} });
 };
 
 interface ConvAttrs {
@@ -573,7 +562,7 @@ const splitVKernel: KernelFunc = (args) => {
  * elementwise.c): trailing axes where b matches the output (inner), then axes where b has 1 (mid), then leading
  * axes where b matches again (outer, b_outer). Undefined for any other pattern (the wasm kernel runs it).
  */
-export function broadcastPlan(out: number[], bShape: number[]): { outer: number; mid: number; inner: number; bOuter: boolean } | undefined {
+function broadcastPlan(out: number[], bShape: number[]): { outer: number; mid: number; inner: number; bOuter: boolean } | undefined {
   const b = [...new Array<number>(out.length - bShape.length).fill(1), ...bShape];
   let k = out.length;
   let inner = 1;
@@ -632,7 +621,7 @@ const IMPLEMENTATIONS: Record<(typeof STOCK)[number], KernelFunc> = {
   Multiply: binaryKernel("Multiply", 1),
   ResizeNearestNeighbor: resizeNearestKernel,
   BatchMatMul: matMulKernel("BatchMatMul"),
-  _FusedMatMul: matMulKernel("_FusedMatMul"),
+  _FusedMatMul: fusedMatMul,
   Conv2D: convKernel("Conv2D"),
   FusedConv2D: convKernel("FusedConv2D"),
   Conv2DBackpropInput: convGradKernel("input"),

@@ -72,7 +72,18 @@ function start(cmd: string, args: string[], tmp: string): Run {
   let text = "";
   child.stdout!.on("data", (d) => (text += d));
   child.stderr!.on("data", (d) => (text += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on("exit", (code, signal) => res({ code, signal })));
+  // "exit" can come before the last bytes on the pipes are read ("close" comes after them). Wait for "close", but
+  // at most 5 s: a grandchild that outlived the child (the npm case) may still hold the pipes open.
+  let closed = false;
+  child.on("close", () => (closed = true));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    child.on("exit", (code, signal) => {
+      const done = () => res({ code, signal });
+      if (closed) return done();
+      const timer = setTimeout(done, 5000);
+      child.once("close", () => (clearTimeout(timer), done()));
+    }),
+  );
   return { child, out: () => text, exited };
 }
 async function waitFor(what: string, cond: () => boolean, seconds: number, run?: Run): Promise<void> {

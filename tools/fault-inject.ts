@@ -115,7 +115,18 @@ function startChild(args: string[], env: NodeJS.ProcessEnv = {}, cmd = process.e
   let text = "";
   proc.stdout!.on("data", (d) => (text += d));
   proc.stderr!.on("data", (d) => (text += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.on("exit", (code, signal) => res({ code, signal })));
+  // "exit" can come before the pipes' last bytes are read; wait for "close" too (at most 5 s, in case a grandchild
+  // holds the pipes), so that out() is complete once exited resolves.
+  let closed = false;
+  proc.on("close", () => (closed = true));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    proc.on("exit", (code, signal) => {
+      const done = () => res({ code, signal });
+      if (closed) return done();
+      const timer = setTimeout(done, 5000);
+      proc.once("close", () => (clearTimeout(timer), done()));
+    }),
+  );
   return { proc, out: () => text, exited };
 }
 /** This script again, under ts-node (transpile only), in a child mode. */

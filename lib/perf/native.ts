@@ -49,6 +49,7 @@ interface NativeAddon {
   sinCosRows(args: Float64Array, f: Float64Array, out: Float32Array, dim: number): void;
   binary(a: Float32Array, b: Float32Array, out: Float32Array, op: number, outer: number, mid: number, inner: number, bOuter: number): void;
   upsampleNearest(x: Float32Array, out: Float32Array, b: number, h: number, w: number, c: number, fh: number, fw: number): void;
+  sumMid(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void;
   concatRows(out: Float32Array, inputs: Float32Array[], inner: Int32Array, rows: number): void;
   splitRows(x: Float32Array, outputs: Float32Array[], inner: Int32Array, rows: number): void;
   setThreads(n: number): void;
@@ -68,7 +69,7 @@ type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attr
 export const ADDON_FILE = "score_sde_native.node";
 const STOCK = [
   "BatchMatMul", "_FusedMatMul", "Conv2D", "FusedConv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "Identity", "Concat", "SplitV",
-  "Add", "Multiply", "ResizeNearestNeighbor",
+  "Add", "Multiply", "ResizeNearestNeighbor", "Sum",
 ] as const;
 /** Kernels of this project's own (lib/perf/kernels: library code reaches them through kernelOr / kernelsOr). */
 const OWN = KERNELS;
@@ -340,17 +341,16 @@ const groupNormKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   return [y, mean, rstd];
 };
 
-/** attrs.which: "x" → dx; "gamma" → dγ [C]; "beta" → dβ [C]. One output per call: tfjs asks for each separately. */
+/** [dx, dγ [C], dβ [C]] from one pass (see group_norm_grad in elementwise.c). */
 const groupNormGradKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, x, gamma, mean, rstd } = inputs as Record<"dy" | "x" | "gamma" | "mean" | "rstd", tf.TensorInfo>;
-  const { groups, which } = attrs as { groups: number; which: "x" | "gamma" | "beta" };
+  const { groups } = attrs as { groups: number };
   checkF32("groupNormGrad", dy, x, gamma, mean, rstd);
   const [b, s, c] = bsc(x.shape);
-  const out = output(backend, which === "x" ? x.shape : [c]);
+  const outs = [output(backend, x.shape), output(backend, [c]), output(backend, [c])];
   const h = (t: tf.TensorInfo) => heap(backend, t);
-  const o = h(out);
-  (addon as NativeAddon).groupNormGrad(h(dy), h(x), h(gamma), h(mean), h(rstd), which === "x" ? o : null, which === "gamma" ? o : null, which === "beta" ? o : null, b, s, c, groups);
-  return out;
+  (addon as NativeAddon).groupNormGrad(h(dy), h(x), h(gamma), h(mean), h(rstd), h(outs[0]), h(outs[1]), h(outs[2]), b, s, c, groups);
+  return outs;
 };
 
 const adamKernel: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -503,11 +503,12 @@ const OWN_GRADIENTS: { kernelName: string; inputsToSave?: string[]; outputsToSav
     outputsToSave: [false, true, true],
     gradFunc: (dys, [x, gamma, mean, rstd], attrs) => {
       // mean and rstd are statistics saved for this gradient, not outputs anyone differentiates (their incoming
-      // gradients are ignored). tfjs calls each input's thunk inside its own tidy, or not at all when the input is
-      // pruned, so each thunk computes only its own output.
-      const grad = (which: "x" | "gamma" | "beta") => () =>
-        tf.engine().runKernel(OWN.groupNormGrad, { dy: (dys as tf.Tensor[])[0], x, gamma, mean, rstd }, { groups: attrs.groups, which }) as tf.Tensor;
-      return { x: grad("x"), gamma: grad("gamma"), beta: grad("beta") };
+      // gradients are ignored). All three gradients are computed here, at once, not in the thunks: the kernel
+      // gets them from one pass (three separate passes cost 3× in the MNIST train step), and tfjs calls this
+      // function inside its backward tidy, so a gradient whose input was pruned (γ and β when only dx is asked
+      // for) is freed when the backward pass ends. The thunks return the tensors themselves (no copy).
+      const [dx, dgamma, dbeta] = tf.engine().runKernel(OWN.groupNormGrad, { dy: (dys as tf.Tensor[])[0], x, gamma, mean, rstd }, { groups: attrs.groups }) as tf.Tensor[];
+      return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },
   },
 ];
@@ -616,10 +617,29 @@ const resizeNearestKernel: KernelFunc = (args) => {
   return o;
 };
 
+/**
+ * Sum of a float32 tensor over axes that form one contiguous run (x seen as [outer, mid, inner], mid reduced):
+ * the per-image bias gradient over H, W, a softmax gradient's last axis, a total. Summed in double (wasm sums
+ * in float). Other axis sets, dtypes and empty tensors: the wasm kernel.
+ */
+const sumKernel: KernelFunc = (args) => {
+  const x = args.inputs.x as tf.TensorInfo;
+  const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+  if (x.dtype !== "float32" || size(x.shape) === 0) return fallback("Sum", args);
+  const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+  if (axes.length === 0 || axes.some((a, i) => a !== axes[0] + i)) return fallback("Sum", args);
+  const [first, last] = [axes[0], axes[axes.length - 1]];
+  const outShape = keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : x.shape.filter((_, i) => i < first || i > last);
+  const o = output(args.backend, outShape);
+  (addon as NativeAddon).sumMid(heap(args.backend, x), heap(args.backend, o), size(x.shape.slice(0, first)), size(x.shape.slice(first, last + 1)), size(x.shape.slice(last + 1)));
+  return o;
+};
+
 const IMPLEMENTATIONS: Record<(typeof STOCK)[number], KernelFunc> = {
   Add: binaryKernel("Add", 0),
   Multiply: binaryKernel("Multiply", 1),
   ResizeNearestNeighbor: resizeNearestKernel,
+  Sum: sumKernel,
   BatchMatMul: matMulKernel("BatchMatMul"),
   _FusedMatMul: fusedMatMul,
   Conv2D: convKernel("Conv2D"),

@@ -149,6 +149,10 @@ function checkGroupNorm(shape: number[], groups: number, tol: number): void {
   const before = tf.memory().numTensors;
   const native = run();
   assert.equal(tf.memory().numTensors, before, "no tensors left behind");
+  // Outside any tidy: the gradients computed for pruned inputs (γ, β) are freed when the backward pass ends.
+  const gx = tf.grad((a: tf.Tensor) => groupNorm(a, gamma, beta, groups).mul(dy).sum())(x);
+  assert.equal(tf.memory().numTensors, before + 1, "only the returned gradient remains");
+  gx.dispose();
   const threads = nativeKernelsInfo()?.threads ?? 1;
   uninstallNativeKernels();
   try {
@@ -288,7 +292,50 @@ describe("native kernels (oneDNN)", () => {
     });
   });
 
-  it("Add, Multiply, Concat, SplitV and upsampling split over 3 threads give the 1-thread results exactly", (t) => {
+  it("Sum over a contiguous run of axes equals float64 sums (keepDims, negative axes); other axis sets go to wasm", (t) => {
+    if (skip) return t.skip(skip);
+    const cases: [number[], number[]][] = [
+      [[3, 5, 4, 6], [1, 2]], // the per-image bias gradient
+      [[3, 5, 4, 6], [0]],
+      [[3, 5, 4, 6], [-1]],
+      [[2, 7, 300], [2]], // a last axis longer than the 16 lanes, with a tail
+      [[2, 3000, 1], [1]],
+      [[4, 6], [0, 1]], // a total
+      [[1, 129, 70], [1]], // one image: columns split, rows past one block
+      [[3, 5, 4, 6], [0, 2]], // not contiguous: wasm's kernel
+      [[5], []],
+    ];
+    for (const [shape, axes] of cases) {
+      for (const keepDims of [false, true]) {
+        tf.tidy(() => {
+          const x = normal(shape).mul(3).add(1);
+          const xv = x.dataSync();
+          const ax = axes.map((a) => (a < 0 ? a + shape.length : a));
+          const outShape = keepDims ? shape.map((d, i) => (ax.includes(i) ? 1 : d)) : shape.filter((_, i) => !ax.includes(i));
+          const want = new Float64Array(outShape.reduce((p, q) => p * q, 1));
+          const absSum = new Float64Array(want.length);
+          const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, q) => p * q, 1));
+          for (let f = 0; f < xv.length; f++) {
+            let o = 0;
+            for (let d = 0; d < shape.length; d++) if (!ax.includes(d)) o = o * shape[d] + (Math.floor(f / strides[d]) % shape[d]);
+            want[o] += xv[f];
+            absSum[o] += Math.abs(xv[f]);
+          }
+          const got = tf.sum(x, axes, keepDims);
+          assert.deepEqual(got.shape, outShape, `shape of sum ${shape} over ${axes}`);
+          const gv = got.dataSync();
+          for (let i = 0; i < want.length; i++) assert.ok(Math.abs(gv[i] - want[i]) <= 1e-6 * absSum[i] + 1e-6, `sum ${shape} over ${axes}[${i}]: ${gv[i]} vs ${want[i]}`);
+        });
+      }
+    }
+    tf.tidy(() => {
+      assert.deepEqual(Array.from(tf.sum(tf.tensor2d([[1, 2], [3, 4]], undefined, "int32"), 0).dataSync()), [4, 6], "int32 (wasm)");
+      assert.equal(tf.sum(tf.tensor1d([true, true, false], "bool")).dataSync()[0], 2, "bool (wasm)");
+      assert.equal(tf.sum(tf.zeros([0, 3]), 0).shape[0], 3, "empty (wasm)");
+    });
+  });
+
+  it("Add, Multiply, Concat, SplitV, upsampling and Sum split over 3 threads give the 1-thread results exactly", (t) => {
     if (skip) return t.skip(skip);
     // Large enough (≥ 64k floats per part) for the work to be split.
     const x = normal([8, 64, 64, 16]);
@@ -299,7 +346,8 @@ describe("native kernels (oneDNN)", () => {
       tf.tidy(() => {
         const cat = tf.concat([x, y, x], 3);
         const [p, q] = tf.split(cat, [16, 32], 3);
-        return [tf.add(x, y), tf.add(x, bias), tf.mul(x, 0.5), tf.mul(x, y), cat, p, q, tf.image.resizeNearestNeighbor(small, [64, 64])].map((v) => Array.from(v.dataSync()));
+        const sums = [tf.sum(x, [1, 2]), tf.sum(x, 3), tf.sum(x.reshape([1, 8 * 64 * 64, 16]), 1), tf.sum(x.reshape([1, 8 * 64, 64 * 16]), 1), tf.sum(x.reshape([8 * 64 * 64 * 16]))];
+        return [tf.add(x, y), tf.add(x, bias), tf.mul(x, 0.5), tf.mul(x, y), cat, p, q, tf.image.resizeNearestNeighbor(small, [64, 64]), ...sums].map((v) => Array.from(v.dataSync()));
       });
     const one = run();
     installNativeKernels(3);

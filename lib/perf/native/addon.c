@@ -355,6 +355,23 @@ static napi_value js_upsample_nearest(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* sumMid(x, out, outer, mid, inner) */
+static napi_value js_sum_mid(napi_env env, napi_callback_info info) {
+  Args a;
+  float *x, *o;
+  size_t lx, lo;
+  int32_t d[3];
+  if (!get_args(env, info, &a) || !get_f32(env, a.v[0], &x, &lx) || !get_f32(env, a.v[1], &o, &lo) || !get_ints(env, &a, 2, 3, d))
+    return NULL;
+  if (d[0] < 1 || d[1] < 1 || d[2] < 1) {
+    napi_throw_range_error(env, NULL, "score_sde_native.sumMid: sizes must be positive");
+    return NULL;
+  }
+  const size_t outer = (size_t)d[0], mid = (size_t)d[1], inner = (size_t)d[2];
+  if (lx < outer * mid * inner || lo < outer * inner) return shorter(env, "sumMid");
+  return sum_mid(x, o, outer, mid, inner) ? NULL : failed(env, "sumMid", "out of memory");
+}
+
 /* ---- optimiser ---- */
 
 /* adam(p, g, m, v, pOut, mOut, vOut, gradScale, β1, 1 − β1, β2, 1 − β2, stepSize, sqrtBc2, eps) */
@@ -444,6 +461,7 @@ NAPI_MODULE_INIT() {
   EXPORT("groupNormGrad", js_group_norm_grad);
   EXPORT("binary", js_binary);
   EXPORT("upsampleNearest", js_upsample_nearest);
+  EXPORT("sumMid", js_sum_mid);
   EXPORT("adam", js_adam);
   EXPORT("ema", js_ema);
   EXPORT("sumSquares", js_sum_squares);

@@ -6,7 +6,8 @@
  *   parallel.c     the thread pool (OpenMP, shared with oneDNN) and the work split of the elementwise kernels
  *   conv.c         convolutions on oneDNN (forward, input gradient, filter + bias gradient), primitives cached
  *   matmul.c       matrix products on oneDNN's sgemm, with the bias/relu epilogue
- *   elementwise.c  SiLU, GroupNorm (both directions), the time embedding's sin/cos rows
+ *   elementwise.c  SiLU, GroupNorm (both directions), the time embedding's sin/cos rows, broadcast Add/Multiply,
+ *                  Concat/Split, upsampling, sums over an axis
  *   optim.c        Adam, EMA, the global gradient norm's sum of squares
  *
  * Contract: every array is a float32 view the caller (addon.c, after lib/perf/native.ts) checked against its
@@ -82,6 +83,8 @@ void split_rows(const float* x, float* const* outs, const int* inner, int n, siz
 /* out [outer, mid, inner] = a op b[o or 0, i] (b_outer: b has the outer axis); inner 1 without b_outer: b is a
    scalar. op 0 add, 1 multiply. */
 void binary_bcast(int op, const float* a, const float* b, float* out, size_t outer, size_t mid, size_t inner, int b_outer);
+/* out [outer, inner] = Σ over the middle axis of x [outer, mid, inner] (double accumulation). 0: out of memory. */
+int sum_mid(const float* x, float* out, size_t outer, size_t mid, size_t inner);
 /* out [B, H·fh, W·fw, C]: nearest-neighbour upsampling of x [B, H, W, C] by integer factors. */
 void upsample_nearest(const float* x, float* out, int B, int H, int W, int C, int fh, int fw);
 

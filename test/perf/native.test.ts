@@ -102,6 +102,12 @@ const CONV_CASES: ConvCase[] = [
   // Stride 1 takes the input gradient as a forward conv of the flipped filter: full padding, uneven padding.
   { x: [2, 7, 6, 3], w: [3, 2, 3, 4], stride: 1, pad: "valid", dil: 1 },
   { x: [2, 6, 6, 2], w: [2, 2, 2, 3], stride: 1, pad: "same", dil: 1 },
+  // 16 and 8 channels: oneDNN's channel-blocked layouts (nChw16c on AVX-512, nChw8c on AVX2) then place every
+  // element where NHWC does, and the caller's buffers are used with no reorder.
+  { x: [2, 6, 5, 16], w: [3, 3, 16, 16], stride: 1, pad: "same", dil: 1 },
+  { x: [2, 5, 5, 16], w: [3, 3, 16, 32], stride: 1, pad: "same", dil: 1 },
+  { x: [2, 5, 5, 32], w: [3, 3, 32, 16], stride: 2, pad: "same", dil: 1 },
+  { x: [3, 4, 4, 8], w: [1, 1, 8, 8], stride: 1, pad: "valid", dil: 1 },
 ];
 
 /**

@@ -7,7 +7,9 @@
  * AVX-512 and AVX2 the direct JIT kernels with channel-blocked nChw16c / nChw8c activations) and reorders its
  * inputs into them and its output back. With the layouts fixed to NHWC oneDNN 2.6 falls back to im2col + GEMM
  * (2–4× slower); the reorders cost ~5 % of a convolution, so keeping activations blocked between layers (which
- * would need blocked GroupNorm, SiLU, additions, pooling and concatenation) is not worth it.
+ * would need blocked GroupNorm, SiLU, additions, pooling and concatenation) is not worth it. Where oneDNN's layout
+ * places every element where NHWC does (a channel block as wide as the channels: 16 channels on AVX-512), there is
+ * no reorder at all.
  *
  * Primitives are created once per (direction, geometry, bias, relu, thread count) and cached: creating one
  * JIT-compiles its kernel (~1 ms). The blocked copies live in three scratch buffers shared by all entries (one
@@ -82,13 +84,47 @@ static void free_entry(Entry* e) {
   memset(e, 0, sizeof *e);
 }
 
+/* Offset (in elements) of index i along dimension d, every other index 0, in a blocked memory desc. */
+static dnnl_dim_t offset_along(const dnnl_memory_desc_t* md, int d, dnnl_dim_t i) {
+  const dnnl_blocking_desc_t* b = &md->format_desc.blocking;
+  dnnl_dim_t block = 1, inner = 0, stride = 1;
+  for (int k = b->inner_nblks - 1; k >= 0; k--) { /* innermost block first */
+    if (b->inner_idxs[k] == d) {
+      inner += ((i / block) % b->inner_blks[k]) * stride;
+      block *= b->inner_blks[k];
+    }
+    stride *= b->inner_blks[k];
+  }
+  return (i / block) * b->strides[d] + inner;
+}
+
+/*
+ * Whether two memory descs put every element at the same place: then oneDNN's layout can be used on the caller's
+ * buffer as it is, with no reorder. That is the case for a channel block as wide as the channels (nChw16c with 16
+ * channels is NHWC byte for byte; the U-Net's 28×28 layers). Blocked offsets are a sum over the dimensions of a
+ * function of each index alone, so comparing each dimension's offsets over its whole range is a complete check.
+ */
+static int same_placement(const dnnl_memory_desc_t* a, const dnnl_memory_desc_t* b) {
+  if (a->format_kind != dnnl_blocked || b->format_kind != dnnl_blocked || a->ndims != b->ndims || a->offset0 != b->offset0 ||
+      a->data_type != b->data_type)
+    return 0;
+  for (int d = 0; d < a->ndims; d++) {
+    if (a->dims[d] != b->dims[d] || a->padded_dims[d] != a->dims[d] || b->padded_dims[d] != b->dims[d]) return 0;
+    for (dnnl_dim_t i = 0; i < a->dims[d]; i++)
+      if (offset_along(a, d, i) != offset_along(b, d, i)) return 0;
+  }
+  return 1;
+}
+
 /* The argument `exec_arg` of primitive descriptor pd, in user layout `user_md`: memories and reorder. */
 static const char* make_arg(Arg* a, dnnl_primitive_desc_t pd, int exec_arg, int output, const dnnl_memory_desc_t* user_md) {
   a->exec_arg = exec_arg;
   a->output = output;
   const dnnl_memory_desc_t* want = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, exec_arg);
-  TRY("memory creation", dnnl_memory_create(&a->user, user_md, engine, DNNL_MEMORY_NONE));
-  if (dnnl_memory_desc_equal(want, user_md)) return NULL;
+  /* The caller's buffer in oneDNN's own layout when that places every element where the caller's does. */
+  const int same = dnnl_memory_desc_equal(want, user_md) || same_placement(want, user_md);
+  TRY("memory creation", dnnl_memory_create(&a->user, same ? want : user_md, engine, DNNL_MEMORY_NONE));
+  if (same) return NULL;
   TRY("memory creation", dnnl_memory_create(&a->inner, want, engine, DNNL_MEMORY_NONE));
   a->inner_bytes = dnnl_memory_desc_get_size(want);
   dnnl_primitive_desc_t rpd;

@@ -24,4 +24,4 @@ export {
 } from "./layers";
 export type { Activation, EmbeddingType, Init } from "./layers";
 export { remat } from "./remat";
-export { linear, bmm, conv2dSame, silu, avgPool2, upsampleNearest2, groupNorm } from "./ops";
+export { linear, bmm, conv2dSame, silu, avgPool2, upsampleNearest2, groupNorm, groupNormSilu } from "./ops";

@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../random";
 import { checkOneOf, checkPositive, checkPositiveInt, fail } from "../validate";
-import { avgPool2, conv2dSame, groupNorm, linear, silu, bmm, upsampleNearest2 } from "./ops";
+import { avgPool2, conv2dSame, groupNorm, groupNormSilu, linear, silu, bmm, upsampleNearest2 } from "./ops";
 import { KERNELS, kernelOr } from "../perf/kernels";
 
 /** How a weight is initialised. 'varianceScaling' is the official `default_init` (fan_avg, uniform). */
@@ -202,8 +202,11 @@ export class GroupNorm {
     this.gamma = store.variable(`${name}/gamma`, [channels], { kind: "ones" });
     this.beta = store.variable(`${name}/beta`, [channels], { kind: "zeros" });
   }
-  apply(x: tf.Tensor): tf.Tensor {
-    return groupNorm(x, this.gamma, this.beta, this.groups);
+  /** GroupNorm(x), followed by the activation `act` when given (SiLU fused into the same kernel). */
+  apply(x: tf.Tensor, act?: Activation): tf.Tensor {
+    if (act === "silu") return groupNormSilu(x, this.gamma, this.beta, this.groups);
+    const y = groupNorm(x, this.gamma, this.beta, this.groups);
+    return act ? activation(act)(y) : y;
   }
 }
 

@@ -225,6 +225,18 @@ export function groupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, group
   return kernelOr(KERNELS.groupNorm, { x, gamma, beta }, { groups, eps }, () => groupNormOp(groups, eps)(x, gamma, beta));
 }
 
+/**
+ * silu(groupNorm(x, γ, β, groups)): the U-Net's GroupNorm → SiLU pairs. With the groupNorm kernel it is one pass
+ * each way (the activation applied to GroupNorm's output, and its derivative applied to dy before GroupNorm's
+ * gradient, from the recomputed output: nothing more is saved); otherwise the two ops.
+ */
+export function groupNormSilu(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps = 1e-6): tf.Tensor {
+  const c = x.shape[x.rank - 1];
+  if (c % groups !== 0) fail("groupNormSilu", "groups", groups, `a divisor of the channel count ${c}`);
+  if (x.rank < 2) fail("groupNormSilu", "x.shape", x.shape, "[B, ..., C]");
+  return kernelOr(KERNELS.groupNorm, { x, gamma, beta }, { groups, eps, silu: true }, () => silu(groupNormOp(groups, eps)(x, gamma, beta)));
+}
+
 const gnOps = new Map<string, (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor>();
 
 function groupNormOp(groups: number, eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor {

@@ -183,11 +183,11 @@ class ResBlock {
   }
   /** With `mask` given (gradient checkpointing) it is used as is; otherwise a mask is drawn when training. */
   apply(x: tf.Tensor, ctx: Ctx, mask?: tf.Tensor): tf.Tensor {
-    let h = this.conv0.apply(this.act(this.gn0.apply(x)));
+    let h = this.conv0.apply(this.gn0.apply(x, this.cfg.activation));
     // The time embedding enters as a per-channel bias, broadcast over the pixels.
     const b = this.tproj.apply(this.act(ctx.temb));
     h = h.add(b.reshape([b.shape[0], 1, 1, this.outCh]));
-    h = this.act(this.gn1.apply(h));
+    h = this.gn1.apply(h, this.cfg.activation);
     const m = mask ?? this.dropoutMask(x, ctx);
     if (m) h = h.mul(m);
     h = this.conv1.apply(h);
@@ -327,7 +327,7 @@ class UNet extends ParamStoreNetwork implements ScoreNetwork {
         h = this.run(block, h, ctx);
       }
       const last = h;
-      return tf.tidy(() => this.convOut.apply(this.act(this.normOut.apply(last))));
+      return tf.tidy(() => this.convOut.apply(this.normOut.apply(last, this.cfg.activation)));
     });
   }
 

@@ -21,7 +21,10 @@ export const KERNELS = {
   /** inputs {x}: x·σ(x); differentiable (gradient kernel siluGrad). */
   silu: "ScoreSdeSilu",
   siluGrad: "ScoreSdeSiluGrad",
-  /** inputs {x [B, …, C], gamma [C], beta [C]}, attrs {groups, eps}: outputs [y, mean, rstd]; differentiable in x, γ, β. */
+  /**
+   * inputs {x [B, …, C], gamma [C], beta [C]}, attrs {groups, eps, silu}: outputs [y, mean, rstd], y = GroupNorm(x)
+   * or, with attrs.silu, silu(GroupNorm(x)) in the same pass; differentiable in x, γ, β.
+   */
   groupNorm: "ScoreSdeGroupNorm",
   groupNormGrad: "ScoreSdeGroupNormGrad",
   /**

@@ -41,8 +41,8 @@ interface NativeAddon {
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dbias: Float32Array | null, ...geom: number[]): void;
   silu(x: Float32Array, y: Float32Array): void;
   siluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
-  groupNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, b: number, s: number, c: number, g: number, eps: number): void;
-  groupNormGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null, b: number, s: number, c: number, g: number): void;
+  groupNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, b: number, s: number, c: number, g: number, eps: number, silu: number): void;
+  groupNormGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null, b: number, s: number, c: number, g: number, silu: number): void;
   adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, gradScale: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, stepSize: number, sqrtBc2: number, eps: number): void;
   ema(shadow: Float32Array, p: Float32Array, out: Float32Array, decay: number): void;
   sumSquares(x: Float32Array): number;
@@ -330,26 +330,26 @@ function bsc(shape: number[]): [number, number, number] {
 
 const groupNormKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, gamma, beta } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
-  const { groups, eps } = attrs as { groups: number; eps: number };
+  const { groups, eps, silu } = attrs as { groups: number; eps: number; silu?: boolean };
   checkF32("groupNorm", x, gamma, beta);
   const [b, s, c] = bsc(x.shape);
   const y = output(backend, x.shape);
   const mean = output(backend, [b, groups]);
   const rstd = output(backend, [b, groups]);
   const h = (t: tf.TensorInfo) => heap(backend, t);
-  (addon as NativeAddon).groupNorm(h(x), h(gamma), h(beta), h(y), h(mean), h(rstd), b, s, c, groups, eps);
+  (addon as NativeAddon).groupNorm(h(x), h(gamma), h(beta), h(y), h(mean), h(rstd), b, s, c, groups, eps, silu ? 1 : 0);
   return [y, mean, rstd];
 };
 
-/** [dx, dγ [C], dβ [C]] from one pass (see group_norm_grad in elementwise.c). */
+/** [dx, dγ [C], dβ [C]] from one pass (see group_norm_grad in elementwise.c); attrs.silu: through the fused SiLU. */
 const groupNormGradKernel: KernelFunc = ({ inputs, backend, attrs }) => {
-  const { dy, x, gamma, mean, rstd } = inputs as Record<"dy" | "x" | "gamma" | "mean" | "rstd", tf.TensorInfo>;
-  const { groups } = attrs as { groups: number };
-  checkF32("groupNormGrad", dy, x, gamma, mean, rstd);
+  const { dy, x, gamma, beta, mean, rstd } = inputs as Record<"dy" | "x" | "gamma" | "beta" | "mean" | "rstd", tf.TensorInfo>;
+  const { groups, silu } = attrs as { groups: number; silu?: boolean };
+  checkF32("groupNormGrad", dy, x, gamma, beta, mean, rstd);
   const [b, s, c] = bsc(x.shape);
   const outs = [output(backend, x.shape), output(backend, [c]), output(backend, [c])];
   const h = (t: tf.TensorInfo) => heap(backend, t);
-  (addon as NativeAddon).groupNormGrad(h(dy), h(x), h(gamma), h(mean), h(rstd), h(outs[0]), h(outs[1]), h(outs[2]), b, s, c, groups);
+  (addon as NativeAddon).groupNormGrad(h(dy), h(x), h(gamma), h(beta), h(mean), h(rstd), h(outs[0]), h(outs[1]), h(outs[2]), b, s, c, groups, silu ? 1 : 0);
   return outs;
 };
 
@@ -499,15 +499,16 @@ const OWN_GRADIENTS: { kernelName: string; inputsToSave?: string[]; outputsToSav
   },
   {
     kernelName: OWN.groupNorm,
-    inputsToSave: ["x", "gamma"],
+    inputsToSave: ["x", "gamma", "beta"],
     outputsToSave: [false, true, true],
-    gradFunc: (dys, [x, gamma, mean, rstd], attrs) => {
+    gradFunc: (dys, [x, gamma, beta, mean, rstd], attrs) => {
       // mean and rstd are statistics saved for this gradient, not outputs anyone differentiates (their incoming
       // gradients are ignored). All three gradients are computed here, at once, not in the thunks: the kernel
       // gets them from one pass (three separate passes cost 3× in the MNIST train step), and tfjs calls this
       // function inside its backward tidy, so a gradient whose input was pruned (γ and β when only dx is asked
       // for) is freed when the backward pass ends. The thunks return the tensors themselves (no copy).
-      const [dx, dgamma, dbeta] = tf.engine().runKernel(OWN.groupNormGrad, { dy: (dys as tf.Tensor[])[0], x, gamma, mean, rstd }, { groups: attrs.groups }) as tf.Tensor[];
+      const inputs = { dy: (dys as tf.Tensor[])[0], x, gamma, beta, mean, rstd };
+      const [dx, dgamma, dbeta] = tf.engine().runKernel(OWN.groupNormGrad, inputs, { groups: attrs.groups, silu: attrs.silu }) as tf.Tensor[];
       return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },
   },

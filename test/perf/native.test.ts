@@ -17,7 +17,9 @@ import {
   uninstallNativeKernels,
 } from "../../lib/perf/native";
 import { KERNELS } from "../../lib/perf/kernels";
-import { conv2dSame, groupNorm, linear, silu } from "../../lib/models/ops";
+import { conv2dSame, groupNorm, groupNormSilu, linear, silu } from "../../lib/models/ops";
+
+const groupNormPlain = groupNorm;
 import { createUNet, FourierEmbedding, PositionalEmbedding, ParamStore } from "../../lib/models";
 import { Adam, EMA } from "../../lib/train/optim";
 import { createRng } from "../../lib/random";
@@ -136,8 +138,12 @@ function checkConv(c: ConvCase, tol = 1e-5): void {
   });
 }
 
-/** groupNorm and its three gradients (and dx alone) with the native kernels, then without, compared. */
-function checkGroupNorm(shape: number[], groups: number, tol: number): void {
+/**
+ * groupNorm (or, with `fused`, groupNormSilu) and its three gradients (and dx alone) with the native kernels, then
+ * without (the library's tfjs formulation; silu(groupNorm) as two ops), compared.
+ */
+function checkGroupNorm(shape: number[], groups: number, tol: number, fused = false): void {
+  const groupNorm = fused ? groupNormSilu : groupNormPlain;
   const c = shape[shape.length - 1];
   const x = normal(shape).mul(3).add(1.5);
   const gamma = normal([c]);
@@ -163,7 +169,7 @@ function checkGroupNorm(shape: number[], groups: number, tol: number): void {
   uninstallNativeKernels();
   try {
     const plain = run();
-    ["y", "dx", "dγ", "dβ", "dx (x only)"].forEach((name, i) => near(native[i], plain[i], tol, `groupNorm ${shape} ${name}`));
+    ["y", "dx", "dγ", "dβ", "dx (x only)"].forEach((name, i) => near(native[i], plain[i], tol, `groupNorm${fused ? "Silu" : ""} ${shape} ${name}`));
   } finally {
     installNativeKernels(threads);
   }
@@ -560,6 +566,12 @@ describe("native kernels (oneDNN)", () => {
     checkGroupNorm([3, 5, 4, 8], 4, 2e-5);
   });
 
+  it("GroupNorm with SiLU fused (one pass each way) equals silu(groupNorm) in tfjs ops", (t) => {
+    if (skip) return t.skip(skip);
+    checkGroupNorm([3, 5, 4, 8], 4, 2e-5, true);
+    checkGroupNorm([2, 7, 7, 32], 8, 2e-5, true);
+  });
+
   it("GroupNorm split over threads (whole images per thread) equals the tfjs formulation", (t) => {
     if (skip) return t.skip(skip);
     // Large enough (≥ 64k floats per range) for the addon to split batches of 5 and 2 over 3 threads. The tfjs
@@ -568,6 +580,7 @@ describe("native kernels (oneDNN)", () => {
     try {
       checkGroupNorm([5, 32, 32, 32], 8, 1e-4);
       checkGroupNorm([2, 32, 32, 32], 8, 1e-4);
+      checkGroupNorm([5, 32, 32, 32], 8, 1e-4, true);
     } finally {
       installNativeKernels(1);
     }

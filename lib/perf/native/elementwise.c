@@ -87,6 +87,7 @@ typedef struct {
   float *y, *mean_out, *rstd_out, *dx;
   double* dparams; /* gradient: per-thread sums [dγ (C) | dβ (C)], thread t's at dparams + 2·C·t */
   int S, C, G, want_params;
+  int silu; /* fused activation: y = silu(GroupNorm(x)); the gradient goes through it first */
   double eps;
   int failed;
 } GnJob;
@@ -149,6 +150,8 @@ static HOT_AVX2 void gn_range(void* ctx, int tid, int lo, int hi) {
       const float* row = xb + (size_t)s * C;
       float* out = yb + (size_t)s * C;
       for (int c = 0; c < C; c++) out[c] = row[c] * scale[c] + scale[C + c];
+      if (j->silu)
+        for (int c = 0; c < C; c++) out[c] = out[c] * sigmoid_f32(out[c]);
     }
   }
   free(f);
@@ -157,11 +160,13 @@ static HOT_AVX2 void gn_range(void* ctx, int tid, int lo, int hi) {
 
 /*
  * Per (b, g) the mean and population variance over S × C/G (sums in double), y = (x − mean)·rstd·γ + β,
- * rstd = 1/√(var + eps). Returns 0 when out of memory.
+ * rstd = 1/√(var + eps), then y = silu(y) when `silu` (the U-Net's GN → act pairs: one pass instead of two
+ * kernels). Returns 0 when out of memory.
  */
 int group_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int B, int S,
-               int C, int G, double eps) {
-  GnJob j = {.x = x, .gamma = gamma, .beta = beta, .y = y, .mean_out = mean, .rstd_out = rstd, .S = S, .C = C, .G = G, .eps = eps};
+               int C, int G, double eps, int silu) {
+  GnJob j = {.x = x, .gamma = gamma, .beta = beta, .y = y, .mean_out = mean, .rstd_out = rstd, .S = S, .C = C, .G = G, .eps = eps,
+             .silu = silu};
   run_parts(gn_range, &j, B, parts_for((size_t)B, (size_t)S * C));
   return !j.failed;
 }
@@ -173,14 +178,28 @@ static HOT_AVX2 void gn_normalise(const float* restrict x, const float* restrict
     for (int c = 0; c < C; c++) xh[(size_t)s * C + c] = (x[(size_t)s * C + c] - mu[c]) * r[c];
 }
 
+/* de = dy·silu'(z) with z = x·scale_c + shift_c, silu'(z) = σ(z)(1 + z(1 − σ(z))), for one image. */
+static HOT void silu_through(const float* restrict x, const float* restrict dy, const float* restrict scale,
+                             const float* restrict shift, int S, int C, float* restrict de) {
+  for (int s = 0; s < S; s++)
+    for (int c = 0; c < C; c++) {
+      const size_t o = (size_t)s * C + c;
+      const float z = x[o] * scale[c] + shift[c];
+      const float sg = sigmoid_f32(z);
+      de[o] = dy[o] * sg * (1.0f + z * (1.0f - sg));
+    }
+}
+
 static HOT_AVX2 void gn_grad_range(void* ctx, int tid, int lo, int hi) {
   GnJob* j = (GnJob*)ctx;
   const int S = j->S, C = j->C, G = j->G, cg = C / G;
-  /* xh [S·C], mu, r, f1, f2, coef (2C) floats; d (2C) doubles */
-  float* f = (float*)malloc(((size_t)S * C + 6 * (size_t)C) * sizeof(float));
+  /* xh [S·C], de [S·C] (with silu), mu, r, f1, f2, coef (2C) floats; d (2C) doubles */
+  const size_t sc = (size_t)S * C;
+  float* f = (float*)malloc(((j->silu ? 2 : 1) * sc + 6 * (size_t)C) * sizeof(float));
   double* d = (double*)malloc(2 * (size_t)C * sizeof(double));
   if (!f || !d) { free(f); free(d); mark_failed(&j->failed); return; }
-  float *xh = f, *mu = xh + (size_t)S * C, *r = mu + C, *f1 = r + C, *f2 = f1 + C, *coef = f2 + C;
+  float *xh = f, *de = j->silu ? xh + sc : NULL, *mu = xh + (j->silu ? 2 : 1) * sc, *r = mu + C, *f1 = r + C, *f2 = f1 + C,
+        *coef = f2 + C;
   double* dp = j->dparams + 2 * (size_t)C * tid; /* this thread's [dγ | dβ] */
   const double count = (double)S * cg;
   for (int b = lo; b < hi; b++) {
@@ -188,6 +207,13 @@ static HOT_AVX2 void gn_grad_range(void* ctx, int tid, int lo, int hi) {
     const float* db = j->dy + (size_t)b * S * C;
     for (int c = 0; c < C; c++) { mu[c] = j->mean[b * G + c / cg]; r[c] = j->rstd[b * G + c / cg]; }
     gn_normalise(xb, mu, r, S, C, xh);
+    if (j->silu) {
+      /* Through the activation first: z = GroupNorm(x) as the forward pass computed it (same float operations),
+         de = dy·silu'(z). From here on de is the gradient at GroupNorm's output. */
+      for (int c = 0; c < C; c++) { f1[c] = r[c] * j->gamma[c]; f2[c] = j->beta[c] - mu[c] * r[c] * j->gamma[c]; }
+      silu_through(xb, db, f1, f2, S, C, de);
+      db = de;
+    }
     /* One pass of sums serves all three gradients: d[c] = Σ_s dy, d[C + c] = Σ_s dy x̂. */
     channel_sums(db, xh, S, C, f1, f2, d, d + C);
     if (j->want_params)
@@ -215,15 +241,16 @@ static HOT_AVX2 void gn_grad_range(void* ctx, int tid, int lo, int hi) {
  * With x̂ = (x − mean)·rstd, g = dy·γ and means over each group: dx = rstd (g − mean(g) − x̂ mean(g x̂)),
  * dγ = Σ dy x̂, dβ = Σ dy. All three come from one pass of per-channel sums (Σ dy and Σ dy x̂; mean(g) and
  * mean(g x̂) are their γ-weighted group totals), so asking for all of them costs little more than dx alone.
- * Computes the outputs given (NULL: skipped). Returns 0 when out of memory.
+ * With `silu` the forward pass was silu(GroupNorm(x)) and dy is first taken through the activation (z recomputed
+ * from x, mean, rstd, γ, β). Computes the outputs given (NULL: skipped). Returns 0 when out of memory.
  */
-int group_norm_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd, float* dx,
-                    float* dgamma, float* dbeta, int B, int S, int C, int G) {
+int group_norm_grad(const float* dy, const float* x, const float* gamma, const float* beta, const float* mean, const float* rstd,
+                    float* dx, float* dgamma, float* dbeta, int B, int S, int C, int G, int silu) {
   const int parts = parts_for((size_t)B, (size_t)S * C);
   double* dparams = (double*)calloc(2 * (size_t)C * parts, sizeof(double));
   if (!dparams) return 0;
-  GnJob j = {.x = x, .dy = dy, .gamma = gamma, .mean = mean, .rstd = rstd, .dx = dx, .dparams = dparams, .S = S, .C = C,
-             .G = G, .want_params = dgamma || dbeta};
+  GnJob j = {.x = x, .dy = dy, .gamma = gamma, .beta = beta, .mean = mean, .rstd = rstd, .dx = dx, .dparams = dparams, .S = S,
+             .C = C, .G = G, .want_params = dgamma || dbeta, .silu = silu};
   run_parts(gn_grad_range, &j, B, parts);
   if (j.failed) { free(dparams); return 0; }
   for (int c = 0; c < C; c++) {

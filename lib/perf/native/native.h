@@ -72,9 +72,9 @@ void silu(const float* x, float* y, size_t n);
 void silu_grad(const float* dy, const float* x, float* dx, size_t n);
 /* Returns 0 when out of memory. */
 int group_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int B, int S,
-               int C, int G, double eps);
-int group_norm_grad(const float* dy, const float* x, const float* gamma, const float* mean, const float* rstd, float* dx,
-                    float* dgamma, float* dbeta, int B, int S, int C, int G);
+               int C, int G, double eps, int silu);
+int group_norm_grad(const float* dy, const float* x, const float* gamma, const float* beta, const float* mean, const float* rstd,
+                    float* dx, float* dgamma, float* dbeta, int B, int S, int C, int G, int silu);
 void sin_cos_rows(const double* args, int rows, const double* f, int half, int dim, float* out);
 /* Concatenation (and its inverse) along an axis, as [rows, inner_i] blocks. */
 void concat_rows(float* out, const float* const* ins, const int* inner, int n, size_t rows);

@@ -29,9 +29,9 @@ import {
 import { bitsPerDimOffset as fromLikelihood } from "../lib/likelihood";
 import { bitsPerDimOffset } from "../lib/data";
 import { createRng } from "../lib/random";
-import { setup } from "./helpers";
+import { setup, tempDir } from "./helpers";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "score-sde-data-"));
+const tmp = tempDir("score-sde-data-");
 
 function pixelRange(d: ImageDataset): [number, number] {
   let lo = 255;

@@ -2,6 +2,7 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
@@ -20,6 +21,18 @@ export const ROOT = (() => {
   }
   return d;
 })();
+
+const tempDirs = new Set<string>();
+/**
+ * A new empty folder under the OS temporary directory (`prefix` + random suffix), removed when this test file's
+ * process exits (node's test runner runs each file in its own process), whether its tests passed or not.
+ */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (tempDirs.size === 0) process.on("exit", () => tempDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  tempDirs.add(dir);
+  return dir;
+}
 
 /**
  * Runs a TypeScript command-line tool of tools/ (e.g. "train-toy.ts") as users run it (ts-node, transpile only) from

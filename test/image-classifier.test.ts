@@ -14,9 +14,9 @@ import { loadImageDataset, type ImageDatasetName } from "../lib/data/images";
 import { encodeSafetensors, readSafetensors } from "../lib/io/safetensors";
 import { ImageClassifier, classifierAccuracy, maxPool2, randomShift, trainClassifier } from "../lib/metrics/images";
 import { createRng } from "../lib/random";
-import { ROOT, setup } from "./helpers";
+import { ROOT, setup, tempDir } from "./helpers";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "score-sde-classifier-"));
+const tmp = tempDir("score-sde-classifier-");
 
 /** Issue #14's thresholds, which are about the whole 10k test set. */
 const REQUIRED: Record<ImageDatasetName, number> = { mnist: 0.99, "fashion-mnist": 0.9 };

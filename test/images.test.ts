@@ -17,12 +17,12 @@ import { networkFromConfig } from "../lib/models/registry";
 import { train } from "../lib/train/train";
 import { classifierSummary, featureStats, frechetDistance, kernelInceptionDistance } from "../lib/metrics/images";
 import { createRng } from "../lib/random";
-import { ROOT } from "./helpers";
+import { ROOT, tempDir } from "./helpers";
 import { loadPretrained, pretrainedNames, pretrainedPath } from "../notebooks/experiments/pretrained";
 import { sampleImages } from "../tools/sample/model";
 import { setup } from "./helpers";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "score-sde-images-"));
+const tmp = tempDir("score-sde-images-");
 
 function tinyConfig(steps: number) {
   return checkImageConfig(

@@ -4,8 +4,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
 import { decodeNpy, encodeNpy, readJsonFile, readNpy, writeFileAtomic, writeJsonAtomic, writeNpy } from "../lib/io";
+import { tempDir } from "./helpers";
 
-const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "score-sde-io-"));
+const tmpDir = () => tempDir("score-sde-io-");
 
 test("npy: the header numpy writes for float32 (3, 2), and a byte-exact round trip", () => {
   const data = new Float32Array([1, 2, 3, 4, 5, 6.5]);

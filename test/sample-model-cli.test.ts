@@ -16,7 +16,7 @@ import { decodeNpy } from "../lib/io";
 import { inpaintTestImages, main, parseModelArgs } from "../tools/sample/model";
 import { parseToyArgs } from "../tools/sample/toy";
 import { loadPretrained, pretrainedNames } from "../notebooks/experiments/pretrained";
-import { setup } from "./helpers";
+import { setup, tempDir } from "./helpers";
 
 /** A committed model's image shape [H, W, C]. */
 const loadPretrainedShape = (name: string): number[] => {
@@ -28,7 +28,7 @@ const loadPretrainedShape = (name: string): number[] => {
 
 before(setup);
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sample-model-"));
+const dir = tempDir("sample-model-");
 const out = (name: string) => path.join(dir, name);
 const read = (file: string) => decodeNpy(fs.readFileSync(file), file);
 /** PNG width and height from the IHDR chunk. */

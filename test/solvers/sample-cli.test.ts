@@ -6,11 +6,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { decodeNpy } from "../../lib/io";
 import { main, parseToyArgs } from "../../tools/sample/toy";
-import { setup } from "../helpers";
+import { setup, tempDir } from "../helpers";
 
 before(setup);
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sample-toy-"));
+const dir = tempDir("sample-toy-");
 const base = ["--toy", "eight-gaussians", "--sde", "vp", "--sampler", "dpm_solver_pp_2m", "--steps", "20", "--n", "2000", "--seed", "0", "--out", path.join(dir, "x.npy")];
 const without = (flag: string) => base.filter((_, i) => base[i] !== flag && base[i - 1] !== flag);
 const withValue = (flag: string, v: string) => base.map((a, i) => (base[i - 1] === flag ? v : a));

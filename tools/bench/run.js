@@ -6,11 +6,13 @@
 //   npm run bench                    full suite (tens of minutes on 2 cores)
 //   npm run bench -- --quick         short version (fewer runs, 100 sampler steps instead of 1000: labelled)
 //   options: --only=mlp_train,matmul   --threads=1,2   --runs=N   --no-peer   --out=path.json   --smoke
+//            (a full run writes figures/bench/latest.json; quick, smoke and partial runs figures/quick/bench.json)
 //            --image-config=data/configs/mnist-vp.json  the configuration of the image_* rows (MNIST training)
 //            --wasm-kernels  also measure the library without its native oneDNN kernels (a third process with
 //                          SCORE_SDE_NATIVE=0: wasm's own kernels; rows with variant "wasm-kernels"), interleaved
 //
-// Writes figures/bench/latest.json (an array of result rows, see `row` below) and prints a table.
+// Writes figures/bench/latest.json (an array of result rows, see `row` below; figures/quick/bench.json for a quick,
+// smoke or partial run) and prints a table.
 // Thread counts: each count gets its own tfjs process (wasm threads are fixed when the backend starts:
 // SCORE_SDE_WASM_THREADS) and its own torch process (torch.set_num_threads + OMP_NUM_THREADS).
 "use strict";
@@ -37,9 +39,13 @@ const quick = flag("quick");
 const smoke = flag("smoke");
 const only = opt("only", "") ? opt("only", "").split(",") : undefined;
 const threadList = opt("threads", "1,2").split(",").map(Number);
-const outFile = path.resolve(root, opt("out", path.join("figures", "bench", "latest.json")));
 const withPeer = !flag("no-peer");
 const withWasmOnly = flag("wasm-kernels");
+// Only a full run (every workload, the default runs, both thread counts, the PyTorch twin) replaces the committed
+// figures/bench/latest.json. A quick, smoke or partial run writes figures/quick/bench.json (git-ignored) unless
+// --out names a file: checking the speed must not overwrite the committed results with a shorter run.
+const partial = quick || smoke || Boolean(only) || !withPeer || ["threads", "runs"].some((n) => args.some((a) => a.startsWith(`--${n}=`)));
+const outFile = path.resolve(root, opt("out", partial ? path.join("figures", "quick", "bench.json") : path.join("figures", "bench", "latest.json")));
 
 // ---------------------------------------------------------------------------------------------------------
 // Workloads. `flops` (per run) where the count is known exactly enough to quote GFLOP/s.
@@ -375,11 +381,13 @@ async function main() {
     note: "ratio = tfjs ms_median / PyTorch ms_median at the same thread count, measured in the same run with runs interleaved. Load is the 1/5/15-min load average: other processes shared the machine.",
     rows,
   };
+  // latest.json is the array the issue asks for; the run's context goes next to it. Both written atomically (a
+  // run killed while writing leaves the previous files). Every row says which machine it came from: results of
+  // different CPU kinds are not comparable.
+  const { writeFileAtomic } = require("../ts-lib").io();
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
-  // latest.json is the array the issue asks for; the run's context goes next to it.
-  // Every row says which machine it came from: results of different CPU kinds are not comparable.
-  fs.writeFileSync(outFile, JSON.stringify(rows.map((r) => ({ ...r, date: result.date, cpu: result.machine.cpu, isa: result.machine.isa, load: result.load.before })), null, 1) + "\n");
-  fs.writeFileSync(outFile.replace(/\.json$/, ".meta.json"), JSON.stringify({ ...result, rows: undefined }, null, 1) + "\n");
+  writeFileAtomic(outFile, JSON.stringify(rows.map((r) => ({ ...r, date: result.date, cpu: result.machine.cpu, isa: result.machine.isa, load: result.load.before })), null, 1) + "\n");
+  writeFileAtomic(outFile.replace(/\.json$/, ".meta.json"), JSON.stringify({ ...result, rows: undefined }, null, 1) + "\n");
   printTable(rows);
   console.log(`\nload after: ${result.load.after.join(" ")}; written ${path.relative(root, outFile)}`);
 }

@@ -563,7 +563,13 @@ def main():
                     raise ValueError(f"no PyTorch twin for workload {msg['workload']}")
                 current = kind(msg["params"])
                 if msg["params"].get("warmup", True):
-                    current.run()  # warm-up (allocator, OpenMP pool, first-call dispatch)
+                    # warm-up (allocator, OpenMP pool, first-call dispatch): runs until 1 s has passed, at most
+                    # 50 runs, at least one (the same rule as the tfjs worker)
+                    t0 = time.perf_counter()
+                    for i in range(50):
+                        if i > 0 and time.perf_counter() - t0 >= 1.0:
+                            break
+                        current.run()
                 out = {"ok": True, "info": {}}
             elif cmd == "run":
                 if current is None:

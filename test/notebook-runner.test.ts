@@ -10,11 +10,12 @@
  */
 import { after, before, describe, it } from "node:test";
 import * as assert from "node:assert/strict";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT } from "./helpers";
+import { startChild, type Child } from "../tools/child";
 
 const RUNNER = path.join(ROOT, "tools", "notebooks", "run.js");
 let base: string;
@@ -62,30 +63,8 @@ function processesWith(needle: string): string[] {
 }
 const kernelDirs = (tmp: string) => fs.readdirSync(tmp).filter((f) => f.startsWith("score-sde-kernel-"));
 
-interface Run {
-  child: ChildProcess;
-  out: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-function start(cmd: string, args: string[], tmp: string): Run {
-  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, TMPDIR: tmp, SCORE_SDE_QUICK: "" }, stdio: ["ignore", "pipe", "pipe"] });
-  let text = "";
-  child.stdout!.on("data", (d) => (text += d));
-  child.stderr!.on("data", (d) => (text += d));
-  // "exit" can come before the last bytes on the pipes are read ("close" comes after them). Wait for "close", but
-  // at most 5 s: a grandchild that outlived the child (the npm case) may still hold the pipes open.
-  let closed = false;
-  child.on("close", () => (closed = true));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
-    child.on("exit", (code, signal) => {
-      const done = () => res({ code, signal });
-      if (closed) return done();
-      const timer = setTimeout(done, 5000);
-      child.once("close", () => (clearTimeout(timer), done()));
-    }),
-  );
-  return { child, out: () => text, exited };
-}
+type Run = Child;
+const start = (cmd: string, args: string[], tmp: string): Run => startChild(cmd, args, { cwd: ROOT, env: { TMPDIR: tmp, SCORE_SDE_QUICK: "" } });
 async function waitFor(what: string, cond: () => boolean, seconds: number, run?: Run): Promise<void> {
   const t0 = Date.now();
   while (!cond()) {
@@ -111,7 +90,7 @@ describe("notebook runner: signals leave no kernel and no temporary folder", { c
       const { dir, tmp } = scratch(sig, { "hang.ipynb": HANG });
       const run = start(process.execPath, [RUNNER, "--quick", path.join(dir, "hang.ipynb")], tmp);
       await inHangingCell(run, tmp);
-      run.child.kill(sig);
+      run.proc.kill(sig);
       const { code } = await run.exited;
       assert.equal(code, sig === "SIGINT" ? 130 : 143, run.out());
       assert.match(run.out(), new RegExp(`${sig} while running .*hang\\.ipynb \\(not written\\): kernel stopped, its temporary folder removed`));
@@ -123,7 +102,7 @@ describe("notebook runner: signals leave no kernel and no temporary folder", { c
     const { dir, tmp } = scratch("SIGKILL", { "hang.ipynb": HANG });
     const run = start(process.execPath, [RUNNER, "--quick", path.join(dir, "hang.ipynb")], tmp);
     await inHangingCell(run, tmp);
-    run.child.kill("SIGKILL");
+    run.proc.kill("SIGKILL");
     assert.equal((await run.exited).signal, "SIGKILL");
     await nothingLeft(tmp, run);
   });
@@ -133,7 +112,7 @@ describe("notebook runner: signals leave no kernel and no temporary folder", { c
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
     const run = start(npm, ["run", "--silent", "notebooks", "--", "--quick", path.join(dir, "hang.ipynb")], tmp);
     await inHangingCell(run, tmp);
-    run.child.kill("SIGKILL");
+    run.proc.kill("SIGKILL");
     await run.exited;
     // The runner, npm's `sh -c` and the kernel all mention the notebook or the folder on their command lines.
     await waitFor("runner, shell and kernel gone", () => processesWith(tmp).length === 0 && processesWith(path.join(dir, "hang.ipynb")).length === 0, 45, run);
@@ -177,7 +156,7 @@ describe("notebook runner: outputs", () => {
     assert.equal(fs.readFileSync(path.join(dir, "failing.ipynb"), "utf8"), committed, "the committed notebook is byte for byte unchanged");
     const nb = JSON.parse(fs.readFileSync(executed, "utf8"));
     assert.match(JSON.stringify(nb.cells[1].outputs.find((o: { output_type: string }) => o.output_type === "error")), /Error: boom/);
-    run.child.kill("SIGTERM");
+    run.proc.kill("SIGTERM");
     await run.exited;
     assert.equal(fs.readFileSync(path.join(dir, "hang.ipynb"), "utf8"), hangBefore, "the interrupted notebook is untouched");
     assert.ok(!fs.existsSync(path.join(dir, ".executed", "hang.ipynb")), "and not written anywhere");

@@ -21,7 +21,8 @@
  * Takes a few minutes (kernel start-ups dominate); not part of `npm test`, whose test/notebook-runner.test.ts and
  * test/train-resume.test.ts check each mechanism once.
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
+import { startChild as start, type Child } from "./child";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -105,29 +106,8 @@ interface Report {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Child {
-  proc: ChildProcess;
-  out: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
 function startChild(args: string[], env: NodeJS.ProcessEnv = {}, cmd = process.execPath): Child {
-  const proc = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let text = "";
-  proc.stdout!.on("data", (d) => (text += d));
-  proc.stderr!.on("data", (d) => (text += d));
-  // "exit" can come before the pipes' last bytes are read; wait for "close" too (at most 5 s, in case a grandchild
-  // holds the pipes), so that out() is complete once exited resolves.
-  let closed = false;
-  proc.on("close", () => (closed = true));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
-    proc.on("exit", (code, signal) => {
-      const done = () => res({ code, signal });
-      if (closed) return done();
-      const timer = setTimeout(done, 5000);
-      proc.once("close", () => (clearTimeout(timer), done()));
-    }),
-  );
-  return { proc, out: () => text, exited };
+  return start(cmd, args, { cwd: ROOT, env });
 }
 /** This script again, under ts-node (transpile only), in a child mode. */
 const selfArgs = (...mode: string[]) => ["-r", "ts-node/register/transpile-only", __filename, ...mode];

@@ -108,25 +108,27 @@ const WORKLOADS = [
     runs: runs(3, 1),
   },
   { workload: "unet_forward", label: "U-Net forward 28×28 b64", params: { batch: 64, size: 28 }, runs: runs(10, 4) },
-  { workload: "unet_train", label: "U-Net train step 28×28 b64", params: { batch: 64, size: 28 }, runs: runs(5, 3) },
+  // Quick mode keeps 5 runs of the train steps (and 7 of the MNIST one, 3 of the quick image sampling): with 3 runs
+  // a median on this shared VM swung by 1.5x between quick runs (MNIST step at 1 thread: 236-348 ms in one run).
+  { workload: "unet_train", label: "U-Net train step 28×28 b64", params: { batch: 64, size: 28 }, runs: runs(5, 5) },
   // The library's default recomputes each block in the backward pass (gradient checkpointing: half the wasm heap);
   // the PyTorch twin keeps its activations. This row is the like-for-like comparison.
   {
     workload: "unet_train",
     label: "U-Net train step 28×28 b64, no checkpointing",
     params: { batch: 64, size: 28, checkpointing: false },
-    runs: runs(5, 3),
+    runs: runs(5, 5),
   },
   // Image scale, on the MNIST training configuration (its SDE, U-Net, loss and optimiser; tools/bench/image_workloads.ts).
   ...(fs.existsSync(path.join(root, IMAGE_CONFIG)) ? [
-    { workload: "image_train", label: `MNIST train step (${path.basename(IMAGE_CONFIG, ".json")}) 28×28 b64`, params: { config: IMAGE_CONFIG, size: 28, batch: 64 }, runs: runs(5, 3), items: 64 },
+    { workload: "image_train", label: `MNIST train step (${path.basename(IMAGE_CONFIG, ".json")}) 28×28 b64`, params: { config: IMAGE_CONFIG, size: 28, batch: 64 }, runs: runs(7, 7), items: 64 },
     {
       workload: "image_pc",
       label: quick ? "PC sampling 64 images 28×28, first 20 of 1000 steps (quick)" : "PC sampling 64 images 28×28 × 1000 steps",
       // Quick mode times only the first 20 steps: one untimed run first (the full run's 1000 steps amortise the
       // first steps, which cost PyTorch ~1.8× its steady-state step: primitive creation, allocator warm-up).
       params: { config: IMAGE_CONFIG, size: 28, n: 64, steps: quick ? 20 : 1000, snr: 0.16, warmup: quick },
-      runs: runs(1, 1),
+      runs: runs(1, 3),
     },
     {
       workload: "image_likelihood",

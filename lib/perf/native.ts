@@ -42,7 +42,7 @@ interface NativeAddon {
   silu(x: Float32Array, y: Float32Array): void;
   siluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   groupNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, b: number, s: number, c: number, g: number, eps: number, silu: number): void;
-  groupNormGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array | null, dgamma: Float32Array | null, dbeta: Float32Array | null, b: number, s: number, c: number, g: number, silu: number): void;
+  groupNormGrad(dy: Float32Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array, rstd: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, b: number, s: number, c: number, g: number, silu: number): void;
   adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, gradScale: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, stepSize: number, sqrtBc2: number, eps: number): void;
   ema(shadow: Float32Array, p: Float32Array, out: Float32Array, decay: number): void;
   sumSquares(x: Float32Array): number;

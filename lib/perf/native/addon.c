@@ -226,7 +226,7 @@ static napi_value js_group_norm(napi_env env, napi_callback_info info) {
   return group_norm(x, gamma, beta, y, mean, rstd, B, S, C, G, eps, silu) ? NULL : failed(env, "groupNorm", "out of memory");
 }
 
-/* groupNormGrad(dy, x, gamma, beta, mean, rstd, dx|null, dgamma|null, dbeta|null, B, S, C, G, silu) */
+/* groupNormGrad(dy, x, gamma, beta, mean, rstd, dx, dgamma, dbeta, B, S, C, G, silu) */
 static napi_value js_group_norm_grad(napi_env env, napi_callback_info info) {
   Args a;
   float *dy, *x, *gamma, *beta, *mean, *rstd, *dx, *dgamma, *dbeta;
@@ -234,13 +234,13 @@ static napi_value js_group_norm_grad(napi_env env, napi_callback_info info) {
   int32_t d[5];
   if (!get_args(env, info, &a) || !get_f32(env, a.v[0], &dy, &l[0]) || !get_f32(env, a.v[1], &x, &l[1]) ||
       !get_f32(env, a.v[2], &gamma, &l[2]) || !get_f32(env, a.v[3], &beta, &l[3]) || !get_f32(env, a.v[4], &mean, &l[4]) ||
-      !get_f32(env, a.v[5], &rstd, &l[5]) || !get_f32_opt(env, a.v[6], &dx, &l[6]) ||
-      !get_f32_opt(env, a.v[7], &dgamma, &l[7]) || !get_f32_opt(env, a.v[8], &dbeta, &l[8]) || !get_ints(env, &a, 9, 5, d))
+      !get_f32(env, a.v[5], &rstd, &l[5]) || !get_f32(env, a.v[6], &dx, &l[6]) ||
+      !get_f32(env, a.v[7], &dgamma, &l[7]) || !get_f32(env, a.v[8], &dbeta, &l[8]) || !get_ints(env, &a, 9, 5, d))
     return NULL;
   const int B = d[0], S = d[1], C = d[2], G = d[3], silu = d[4];
   const size_t n = (size_t)B * S * C;
-  if (G < 1 || C % G != 0 || l[0] < n || l[1] < n || (dx && l[6] < n) || l[2] < (size_t)C || l[3] < (size_t)C ||
-      (dgamma && l[7] < (size_t)C) || (dbeta && l[8] < (size_t)C) || l[4] < (size_t)B * G || l[5] < (size_t)B * G)
+  if (G < 1 || C % G != 0 || l[0] < n || l[1] < n || l[6] < n || l[2] < (size_t)C || l[3] < (size_t)C || l[7] < (size_t)C ||
+      l[8] < (size_t)C || l[4] < (size_t)B * G || l[5] < (size_t)B * G)
     return shorter(env, "groupNormGrad");
   return group_norm_grad(dy, x, gamma, beta, mean, rstd, dx, dgamma, dbeta, B, S, C, G, silu) ? NULL
                                                                                            : failed(env, "groupNormGrad", "out of memory");

@@ -32,15 +32,22 @@ static inline __attribute__((always_inline)) float exp_f32(float x) {
 
 static inline __attribute__((always_inline)) float sigmoid_f32(float x) { return 1.0f / (1.0f + exp_f32(-x)); }
 
+/* SiLU and its gradient for one element: the SiLU kernels and GroupNorm's fused SiLU share these expressions, so the
+   fused path gives the separate kernels' numbers. */
+static inline __attribute__((always_inline)) float silu_of(float x) { return x * sigmoid_f32(x); }
+
+/* dy·silu'(x), silu'(x) = σ(x)(1 + x(1 − σ(x))). */
+static inline __attribute__((always_inline)) float silu_grad_of(float dy, float x) {
+  const float s = sigmoid_f32(x);
+  return dy * s * (1.0f + x * (1.0f - s));
+}
+
 static HOT void silu_f32(const float* restrict x, float* restrict y, size_t n) {
-  for (size_t i = 0; i < n; i++) y[i] = x[i] * sigmoid_f32(x[i]);
+  for (size_t i = 0; i < n; i++) y[i] = silu_of(x[i]);
 }
 
 static HOT void silu_grad_f32(const float* restrict dy, const float* restrict x, float* restrict dx, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    const float s = sigmoid_f32(x[i]);
-    dx[i] = dy[i] * s * (1.0f + x[i] * (1.0f - s));
-  }
+  for (size_t i = 0; i < n; i++) dx[i] = silu_grad_of(dy[i], x[i]);
 }
 
 /* Elementwise work split over the threads: a (and b) read, out written, over [lo, hi). */
@@ -82,11 +89,18 @@ void silu_grad(const float* dy, const float* x, float* dx, size_t n) {
  */
 #define GN_BLOCK 128
 
+/* GroupNorm's per-channel affine map y = x·scale + shift, from the group's mean m and 1/σ r: the forward pass and
+   the fused SiLU's gradient (which recomputes y) both use this, so they get the same floats. */
+static inline __attribute__((always_inline)) void gn_affine(float m, float r, float gamma, float beta, float* scale, float* shift) {
+  *scale = r * gamma;
+  *shift = beta - m * r * gamma;
+}
+
 typedef struct {
   const float *x, *dy, *gamma, *beta, *mean, *rstd;
   float *y, *mean_out, *rstd_out, *dx;
   double* dparams; /* gradient: per-thread sums [dγ (C) | dβ (C)], thread t's at dparams + 2·C·t */
-  int S, C, G, want_params;
+  int S, C, G;
   int silu; /* fused activation: y = silu(GroupNorm(x)); the gradient goes through it first */
   double eps;
   int failed;
@@ -140,10 +154,7 @@ static HOT_AVX2 void gn_range(void* ctx, int tid, int lo, int hi) {
       const float r = (float)(1.0 / __builtin_sqrt(var + j->eps));
       j->mean_out[b * G + g] = (float)m;
       j->rstd_out[b * G + g] = r;
-      for (int c = g * cg; c < (g + 1) * cg; c++) {
-        scale[c] = r * j->gamma[c];
-        scale[C + c] = j->beta[c] - (float)m * r * j->gamma[c];
-      }
+      for (int c = g * cg; c < (g + 1) * cg; c++) gn_affine((float)m, r, j->gamma[c], j->beta[c], &scale[c], &scale[C + c]);
     }
     float* yb = j->y + (size_t)b * S * C;
     for (int s = 0; s < S; s++) {
@@ -151,7 +162,7 @@ static HOT_AVX2 void gn_range(void* ctx, int tid, int lo, int hi) {
       float* out = yb + (size_t)s * C;
       for (int c = 0; c < C; c++) out[c] = row[c] * scale[c] + scale[C + c];
       if (j->silu)
-        for (int c = 0; c < C; c++) out[c] = out[c] * sigmoid_f32(out[c]);
+        for (int c = 0; c < C; c++) out[c] = silu_of(out[c]);
     }
   }
   free(f);
@@ -178,15 +189,13 @@ static HOT_AVX2 void gn_normalise(const float* restrict x, const float* restrict
     for (int c = 0; c < C; c++) xh[(size_t)s * C + c] = (x[(size_t)s * C + c] - mu[c]) * r[c];
 }
 
-/* de = dy·silu'(z) with z = x·scale_c + shift_c, silu'(z) = σ(z)(1 + z(1 − σ(z))), for one image. */
+/* de = dy·silu'(z) with z = x·scale_c + shift_c, for one image. */
 static HOT void silu_through(const float* restrict x, const float* restrict dy, const float* restrict scale,
                              const float* restrict shift, int S, int C, float* restrict de) {
   for (int s = 0; s < S; s++)
     for (int c = 0; c < C; c++) {
       const size_t o = (size_t)s * C + c;
-      const float z = x[o] * scale[c] + shift[c];
-      const float sg = sigmoid_f32(z);
-      de[o] = dy[o] * sg * (1.0f + z * (1.0f - sg));
+      de[o] = silu_grad_of(dy[o], x[o] * scale[c] + shift[c]);
     }
 }
 
@@ -210,15 +219,13 @@ static HOT_AVX2 void gn_grad_range(void* ctx, int tid, int lo, int hi) {
     if (j->silu) {
       /* Through the activation first: z = GroupNorm(x) as the forward pass computed it (same float operations),
          de = dy·silu'(z). From here on de is the gradient at GroupNorm's output. */
-      for (int c = 0; c < C; c++) { f1[c] = r[c] * j->gamma[c]; f2[c] = j->beta[c] - mu[c] * r[c] * j->gamma[c]; }
+      for (int c = 0; c < C; c++) gn_affine(mu[c], r[c], j->gamma[c], j->beta[c], &f1[c], &f2[c]);
       silu_through(xb, db, f1, f2, S, C, de);
       db = de;
     }
     /* One pass of sums serves all three gradients: d[c] = Σ_s dy, d[C + c] = Σ_s dy x̂. */
     channel_sums(db, xh, S, C, f1, f2, d, d + C);
-    if (j->want_params)
-      for (int c = 0; c < C; c++) { dp[c] += d[C + c]; dp[C + c] += d[c]; } /* dγ_c = Σ dy x̂, dβ_c = Σ dy */
-    if (!j->dx) continue;
+    for (int c = 0; c < C; c++) { dp[c] += d[C + c]; dp[C + c] += d[c]; } /* dγ_c = Σ dy x̂, dβ_c = Σ dy */
     /* with g = dy·γ: per group m1 = mean(g) = Σ_c γ_c d[c] / count, m2 = mean(g x̂) = Σ_c γ_c d[C + c] / count */
     for (int g = 0; g < G; g++) {
       double s1 = 0, s2 = 0;
@@ -242,7 +249,7 @@ static HOT_AVX2 void gn_grad_range(void* ctx, int tid, int lo, int hi) {
  * dγ = Σ dy x̂, dβ = Σ dy. All three come from one pass of per-channel sums (Σ dy and Σ dy x̂; mean(g) and
  * mean(g x̂) are their γ-weighted group totals), so asking for all of them costs little more than dx alone.
  * With `silu` the forward pass was silu(GroupNorm(x)) and dy is first taken through the activation (z recomputed
- * from x, mean, rstd, γ, β). Computes the outputs given (NULL: skipped). Returns 0 when out of memory.
+ * from x, mean, rstd, γ, β). Returns 0 when out of memory.
  */
 int group_norm_grad(const float* dy, const float* x, const float* gamma, const float* beta, const float* mean, const float* rstd,
                     float* dx, float* dgamma, float* dbeta, int B, int S, int C, int G, int silu) {
@@ -250,14 +257,14 @@ int group_norm_grad(const float* dy, const float* x, const float* gamma, const f
   double* dparams = (double*)calloc(2 * (size_t)C * parts, sizeof(double));
   if (!dparams) return 0;
   GnJob j = {.x = x, .dy = dy, .gamma = gamma, .beta = beta, .mean = mean, .rstd = rstd, .dx = dx, .dparams = dparams, .S = S,
-             .C = C, .G = G, .want_params = dgamma || dbeta, .silu = silu};
+             .C = C, .G = G, .silu = silu};
   run_parts(gn_grad_range, &j, B, parts);
   if (j.failed) { free(dparams); return 0; }
   for (int c = 0; c < C; c++) {
     double sg = 0, sb = 0;
     for (int t = 0; t < parts; t++) { sg += dparams[2 * (size_t)C * t + c]; sb += dparams[2 * (size_t)C * t + C + c]; }
-    if (dgamma) dgamma[c] = (float)sg;
-    if (dbeta) dbeta[c] = (float)sb;
+    dgamma[c] = (float)sg;
+    dbeta[c] = (float)sb;
   }
   free(dparams);
   return 1;

@@ -219,10 +219,7 @@ export function upsampleNearest2(x: tf.Tensor): tf.Tensor4D {
  * (fewer kernels than differentiating tf.moments: ~15 % faster on wasm, equal to the stock gradient to 1e-6).
  */
 export function groupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps = 1e-6): tf.Tensor {
-  const c = x.shape[x.rank - 1];
-  if (c % groups !== 0) fail("groupNorm", "groups", groups, `a divisor of the channel count ${c}`);
-  if (x.rank < 2) fail("groupNorm", "x.shape", x.shape, "[B, ..., C]");
-  return kernelOr(KERNELS.groupNorm, { x, gamma, beta }, { groups, eps }, () => groupNormOp(groups, eps)(x, gamma, beta));
+  return groupNormThen("groupNorm", false, x, gamma, beta, groups, eps);
 }
 
 /**
@@ -231,10 +228,19 @@ export function groupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, group
  * gradient, from the recomputed output: nothing more is saved); otherwise the two ops.
  */
 export function groupNormSilu(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps = 1e-6): tf.Tensor {
+  return groupNormThen("groupNormSilu", true, x, gamma, beta, groups, eps);
+}
+
+/** GroupNorm, then SiLU when `withSilu`: the groupNorm kernel (attrs.silu), else the ops; errors name `where`. */
+function groupNormThen(where: string, withSilu: boolean, x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps: number): tf.Tensor {
   const c = x.shape[x.rank - 1];
-  if (c % groups !== 0) fail("groupNormSilu", "groups", groups, `a divisor of the channel count ${c}`);
-  if (x.rank < 2) fail("groupNormSilu", "x.shape", x.shape, "[B, ..., C]");
-  return kernelOr(KERNELS.groupNorm, { x, gamma, beta }, { groups, eps, silu: true }, () => silu(groupNormOp(groups, eps)(x, gamma, beta)));
+  if (c % groups !== 0) fail(where, "groups", groups, `a divisor of the channel count ${c}`);
+  if (x.rank < 2) fail(where, "x.shape", x.shape, "[B, ..., C]");
+  const attrs: tf.NamedAttrMap = withSilu ? { groups, eps, silu: true } : { groups, eps };
+  return kernelOr(KERNELS.groupNorm, { x, gamma, beta }, attrs, () => {
+    const y = groupNormOp(groups, eps)(x, gamma, beta);
+    return withSilu ? silu(y) : y;
+  });
 }
 
 const gnOps = new Map<string, (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor>();

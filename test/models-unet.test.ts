@@ -4,9 +4,12 @@ import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { createRng } from "../lib/random";
 import { VESDE } from "../lib/sde";
+import { Trainer } from "../lib/train";
 import {
+  AUTO_CHECKPOINT_BYTES,
   ScoreNetwork,
   UNetConfig,
+  UNetNetwork,
   createUNet,
   getWeights,
   groupsFor,
@@ -186,6 +189,54 @@ describe("U-Net", () => {
     tf.dispose([x, label]);
   });
 
+  it('gradientCheckpointing "auto" (default) checkpoints only above AUTO_CHECKPOINT_BYTES of estimated memory, an estimate on the safe side', async () => {
+    const cfg: UNetConfig = { channels: 16, channelMult: [1, 2], imageSize: 16, imageChannels: 1, attentionResolutions: [8], seed: 3 };
+    const batch = 8;
+    const x0 = createRng(4).uniform([batch, 16, 16, 1]);
+    // A train step's peak heap above what it started with, and its kernel calls.
+    const step = async (net: UNetNetwork) => {
+      const trainer = new Trainer({ model: net, sde: new VESDE({ sigmaMin: 0.01, sigmaMax: 50 }), batchSource: () => x0.clone(), seed: 5 });
+      trainer.trainStep();
+      const before = tf.memory().numBytes;
+      const p = await tf.profile(() => void trainer.trainStep());
+      trainer.dispose();
+      return { peak: p.peakBytes - before, kernels: p.kernels.length };
+    };
+    const auto = createUNet(cfg);
+    const plain = createUNet({ ...cfg, gradientCheckpointing: false });
+    const remat = createUNet({ ...cfg, gradientCheckpointing: true });
+    assert.equal(auto.getConfig().gradientCheckpointing, "auto");
+    const [a, p, r] = [await step(auto), await step(plain), await step(remat)];
+    // At this batch "auto" does not checkpoint: the plain step's kernels, not the recomputing one's.
+    assert.equal(auto.checkpoints(batch), false);
+    assert.equal(a.kernels, p.kernels);
+    assert.ok(r.kernels > p.kernels && r.peak < p.peak / 2, `checkpointed: ${r.kernels} kernels, peak ${r.peak} vs ${p.kernels}, ${p.peak}`);
+    // The estimate errs on the safe side, by less than 60 %, on this backend (with or without the fast kernels).
+    const ratio = auto.trainStepBytes(batch) / p.peak;
+    assert.ok(ratio >= 1 && ratio < 1.6, `trainStepBytes(${batch}) / measured peak = ${ratio.toFixed(3)}`);
+    // The switch is at the batch whose estimate passes AUTO_CHECKPOINT_BYTES; true / false never switch.
+    const bStar = Math.floor(AUTO_CHECKPOINT_BYTES / auto.trainStepBytes(1));
+    assert.equal(auto.checkpoints(bStar), false);
+    assert.equal(auto.checkpoints(bStar + 1), true);
+    assert.deepEqual([plain.checkpoints(bStar + 1), remat.checkpoints(1)], [false, true]);
+    // Checkpointing changes no weight: a run saved with it on (the old default) resumes with "auto"; a real change
+    // of architecture is still refused.
+    const sde = new VESDE({ sigmaMin: 0.01, sigmaMax: 50 });
+    const saved = new Trainer({ model: remat, sde, batchSource: () => x0.clone(), seed: 5 });
+    saved.trainStep();
+    const snap = saved.snapshot();
+    const resumed = new Trainer({ model: auto, sde, batchSource: () => x0.clone(), seed: 5 });
+    resumed.restore(snap);
+    assert.equal(resumed.step, 1);
+    const wider = createUNet({ ...cfg, channels: 8 });
+    const other = new Trainer({ model: wider, sde, batchSource: () => x0.clone() });
+    assert.throws(() => other.restore(snap), /another architecture.*channels: 16 vs 8/);
+    [saved, resumed, other].forEach((t) => t.dispose());
+    wider.dispose();
+    [auto, plain, remat].forEach((n) => n.dispose());
+    x0.dispose();
+  });
+
   it("rejects bad configurations and inputs with errors naming the parameter", () => {
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ imageSize: 30, channelMult: [1, 2, 2] }, /imageSize = 30.*divisible by .* 4/],
@@ -197,7 +248,7 @@ describe("U-Net", () => {
       [{ activation: "gelu" }, /activation = "gelu"/],
       [{ imageChannels: undefined }, /imageChannels/],
       [{ numResBlock: 2 }, /config key = "numResBlock"/],
-      [{ gradientCheckpointing: 1 }, /gradientCheckpointing = 1/],
+      [{ gradientCheckpointing: 1 }, /gradientCheckpointing = 1.*true, false or "auto"/],
     ];
     for (const [patch, re] of bad) assert.throws(() => createUNet({ ...TINY, ...patch } as UNetConfig), re, JSON.stringify(patch));
     const net = createUNet(TINY);

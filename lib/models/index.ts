@@ -1,8 +1,8 @@
 export type { ScoreNetwork, ApplyOptions } from "./network";
 export { createToyMLP, resolveToyMLPConfig } from "./mlp";
 export type { ToyMLPConfig, ResolvedToyMLPConfig } from "./mlp";
-export { createUNet, resolveUNetConfig, groupsFor } from "./unet";
-export type { UNetConfig, ResolvedUNetConfig } from "./unet";
+export { createUNet, resolveUNetConfig, groupsFor, AUTO_CHECKPOINT_BYTES } from "./unet";
+export type { UNetConfig, ResolvedUNetConfig, UNetNetwork } from "./unet";
 export { scoreFnFromModel, labelsForTime } from "./score";
 export type { ScoreFnOptions } from "./score";
 export { getWeights, setWeights } from "./weights";

@@ -43,6 +43,7 @@ import {
 } from "./layers";
 import type { ApplyOptions, ScoreNetwork } from "./network";
 import { remat } from "./remat";
+import { KERNELS, hasKernel } from "../perf/kernels";
 
 export interface UNetConfig {
   /** Base width nf. Default 32. */
@@ -65,13 +66,13 @@ export interface UNetConfig {
   initScale?: number;
   /**
    * Gradient checkpointing of every residual and attention block (see ./remat): the backward pass recomputes each
-   * block instead of keeping its intermediates — much less memory (needed for large batches in the 4 GB wasm
-   * heap) for one extra forward pass. Same values and gradients. Default true, for the memory: the wasm heap is
-   * capped at 4 GB and checkpointing about halves what a train step keeps, so large batches or images need it; the
-   * price is a third more convolutions. Turn it off for speed when the batch fits (measured heap sizes and step
-   * times, with and without: tools/bench/README.md).
+   * block instead of keeping its intermediates — about 2.7× less memory for a train step, for one extra forward
+   * pass of each block (~25 % more time per step). Values and gradients equal to float32 rounding.
+   * "auto" (default): checkpoint a call only when the un-checkpointed train step is estimated to need more than
+   * AUTO_CHECKPOINT_BYTES (2 GiB; the wasm heap is capped at 4 GB) for its batch — `trainStepBytes` — so batches
+   * that fit run at full speed and large ones still fit. true / false: always / never.
    */
-  gradientCheckpointing?: boolean;
+  gradientCheckpointing?: boolean | "auto";
   /** Map inputs x → 2x − 1 first (official, for data in [0, 1] with data.centered = False). Default false. */
   centerInput?: boolean;
   /** Image side (square images). Required. */
@@ -119,14 +120,16 @@ export function resolveUNetConfig(cfg: UNetConfig): ResolvedUNetConfig {
     fourierScale: checkPositive(WHERE, "fourierScale", cfg.fourierScale ?? 16),
     activation: checkOneOf(WHERE, "activation", cfg.activation ?? "silu", ACTIVATIONS),
     initScale: checkNonNegative(WHERE, "initScale", cfg.initScale ?? 0),
-    gradientCheckpointing: cfg.gradientCheckpointing ?? true,
+    gradientCheckpointing: cfg.gradientCheckpointing ?? "auto",
     centerInput: cfg.centerInput ?? false,
     imageSize,
     imageChannels: checkPositiveInt(WHERE, "imageChannels", cfg.imageChannels),
     seed: cfg.seed ?? 0,
   };
   if (r.dropout >= 1) fail(WHERE, "dropout", r.dropout, "in [0, 1)");
-  if (typeof r.gradientCheckpointing !== "boolean") fail(WHERE, "gradientCheckpointing", r.gradientCheckpointing, "true or false");
+  if (typeof r.gradientCheckpointing !== "boolean" && r.gradientCheckpointing !== "auto") {
+    fail(WHERE, "gradientCheckpointing", r.gradientCheckpointing, 'true, false or "auto"');
+  }
   if (typeof r.centerInput !== "boolean") fail(WHERE, "centerInput", r.centerInput, "true or false");
   if (!Number.isSafeInteger(r.seed)) fail(WHERE, "seed", r.seed, "a safe integer");
   if (r.embedding === "positional" && r.channels < 4) fail(WHERE, "channels", r.channels, "≥ 4 for the positional embedding");
@@ -143,7 +146,21 @@ interface Ctx {
   temb: tf.Tensor;
   training: boolean;
   opts?: ApplyOptions;
+  /** Whether this call checkpoints its blocks (the config's setting, "auto" decided for the batch). */
+  checkpoint: boolean;
 }
+
+/** "auto" checkpointing turns on above this estimated train-step memory (trainStepBytes): half the 4 GB wasm heap. */
+export const AUTO_CHECKPOINT_BYTES = 2 ** 31;
+
+/**
+ * Bytes an un-checkpointed train step keeps per example at its peak, per float of the forward pass's main
+ * activations (the sum UNet.activationFloats adds up block by block). Measured with tf.profile's peakBytes on wasm,
+ * six configurations (8×8 to 32×32×3; 1–2 res blocks; attention at 0–2 resolutions): 2.4–2.8 floats kept per
+ * float counted with this project's kernels, 5.4–7.5 with the tfjs fallbacks (their gradients keep more
+ * intermediates). Rounded up, so the estimate errs on the safe side (test/models-unet.test.ts checks one).
+ */
+const BYTES_PER_FLOAT = { kernels: 3 * 4, fallback: 7.5 * 4 };
 
 class ResBlock {
   private readonly gn0: GroupNorm;
@@ -214,6 +231,8 @@ class UNet extends ParamStoreNetwork implements ScoreNetwork {
   private readonly normOut: GroupNorm;
   private readonly convOut: Conv2d;
   private readonly act: (x: tf.Tensor) => tf.Tensor;
+  /** Σ of the forward pass's main activation sizes per example (floats), for trainStepBytes. */
+  readonly activationFloats: number;
 
   constructor(private readonly cfg: ResolvedUNetConfig) {
     super(new ParamStore(createRng(cfg.seed), "unet"));
@@ -232,14 +251,20 @@ class UNet extends ParamStoreNetwork implements ScoreNetwork {
     let ch = nf;
     let res = cfg.imageSize;
     const attnHere = (r: number) => cfg.attentionResolutions.includes(r);
+    // Activation sizes per example, for the memory estimate of a train step (see trainStepBytes).
+    let floats = res * res * (cfg.imageChannels + 2 * nf);
+    const resFloats = (r: number, cin: number, cout: number) => r * r * (2 * cin + 6 * cout);
+    const attnFloats = (r: number, c: number) => r * r * 8 * c + 6 * r ** 4;
     for (let i = 0; i < levels; i++) {
       for (let j = 0; j < cfg.numResBlocks; j++) {
         const out = nf * cfg.channelMult[i];
         const rb = new ResBlock(s, `unet/down${i}.res${j}`, ch, out, tembDim, cfg, act);
+        floats += resFloats(res, ch, out);
         ch = out;
         const hasAttn = attnHere(res);
         this.down.push({ block: { type: "res", block: rb }, skip: !hasAttn });
         if (hasAttn) {
+          floats += attnFloats(res, ch);
           this.down.push({ block: { type: "attn", block: new Attention(s, `unet/down${i}.attn${j}`, ch, groupsFor(ch, cfg.groups), cfg.initScale) }, skip: true });
         }
         skipCh.push(ch);
@@ -248,9 +273,11 @@ class UNet extends ParamStoreNetwork implements ScoreNetwork {
         this.down.push({ block: { type: "down", conv: new Conv2d(s, `unet/down${i}.downsample`, ch, ch) }, skip: true });
         skipCh.push(ch);
         res /= 2;
+        floats += 2 * res * res * ch;
       }
     }
     this.mid.push({ type: "res", block: new ResBlock(s, "unet/mid.res0", ch, ch, tembDim, cfg, act) });
+    floats += 2 * resFloats(res, ch, ch) + (attnHere(res) ? attnFloats(res, ch) : 0);
     if (attnHere(res)) this.mid.push({ type: "attn", block: new Attention(s, "unet/mid.attn", ch, groupsFor(ch, cfg.groups), cfg.initScale) });
     this.mid.push({ type: "res", block: new ResBlock(s, "unet/mid.res1", ch, ch, tembDim, cfg, act) });
     for (let i = levels - 1; i >= 0; i--) {
@@ -258,18 +285,22 @@ class UNet extends ParamStoreNetwork implements ScoreNetwork {
         const out = nf * cfg.channelMult[i];
         const inCh = ch + (skipCh.pop() as number);
         this.up.push({ block: { type: "res", block: new ResBlock(s, `unet/up${i}.res${j}`, inCh, out, tembDim, cfg, act) }, popSkip: true });
+        floats += res * res * inCh + resFloats(res, inCh, out);
         ch = out;
       }
       if (attnHere(res)) {
+        floats += attnFloats(res, ch);
         this.up.push({ block: { type: "attn", block: new Attention(s, `unet/up${i}.attn`, ch, groupsFor(ch, cfg.groups), cfg.initScale) }, popSkip: false });
       }
       if (i !== 0) {
         this.up.push({ block: { type: "up", conv: new Conv2d(s, `unet/up${i}.upsample`, ch, ch) }, popSkip: false });
         res *= 2;
+        floats += 2 * res * res * ch;
       }
     }
     if (skipCh.length !== 0) throw new Error("UNet: skip bookkeeping is inconsistent (a bug)");
     this.normOut = new GroupNorm(s, "unet/norm_out", ch, groupsFor(ch, cfg.groups));
+    this.activationFloats = floats + res * res * (2 * ch + cfg.imageChannels);
     this.convOut = new Conv2d(s, "unet/conv_out", ch, cfg.imageChannels, 3, cfg.initScale);
   }
 
@@ -278,6 +309,21 @@ class UNet extends ParamStoreNetwork implements ScoreNetwork {
    * (about twice the forward heap). Under a gradient tape this is still safe: tfjs
    * keeps its own clones of what each gradient needs (and our custom ops save explicitly).
    */
+  /**
+   * Estimated peak bytes an un-checkpointed train step (loss and backward) on `batch` examples adds to the heap on
+   * the active backend: what "auto" compares with AUTO_CHECKPOINT_BYTES (checkpointing keeps ~2.7× less).
+   */
+  trainStepBytes(batch: number): number {
+    const withKernels = hasKernel(KERNELS.conv2dSame, {}) && hasKernel(KERNELS.groupNorm, {});
+    return batch * this.activationFloats * (withKernels ? BYTES_PER_FLOAT.kernels : BYTES_PER_FLOAT.fallback);
+  }
+
+  /** Whether a call on `batch` examples checkpoints its blocks: the config's setting, "auto" decided by trainStepBytes. */
+  checkpoints(batch: number): boolean {
+    const mode = this.cfg.gradientCheckpointing;
+    return mode === "auto" ? this.trainStepBytes(batch) > AUTO_CHECKPOINT_BYTES : mode;
+  }
+
   private run(b: Block, h: tf.Tensor, ctx: Ctx): tf.Tensor {
     return tf.tidy(() => this.runBlock(b, h, ctx));
   }
@@ -286,7 +332,7 @@ class UNet extends ParamStoreNetwork implements ScoreNetwork {
     switch (b.type) {
       case "res": {
         const block = b.block;
-        if (!this.cfg.gradientCheckpointing) return block.apply(h, ctx);
+        if (!ctx.checkpoint) return block.apply(h, ctx);
         // The mask is drawn once, outside, so that the backward recomputation uses the same one.
         const mask = block.dropoutMask(h, ctx);
         const inputs = mask ? [h, ctx.temb, mask] : [h, ctx.temb];
@@ -294,7 +340,7 @@ class UNet extends ParamStoreNetwork implements ScoreNetwork {
       }
       case "attn": {
         const block = b.block;
-        return this.cfg.gradientCheckpointing ? remat((x) => block.apply(x), [h], block.params) : block.apply(h);
+        return ctx.checkpoint ? remat((x) => block.apply(x), [h], block.params) : block.apply(h);
       }
       case "down":
         return b.conv.apply(avgPool2(h));
@@ -314,7 +360,7 @@ class UNet extends ParamStoreNetwork implements ScoreNetwork {
     return tf.tidy(() => {
       // The embedding (sin/cos, slow on wasm) is computed once per call and shared by every block.
       const temb = this.temb1.apply(this.act(this.temb0.apply(this.embed.apply(label))));
-      const ctx: Ctx = { temb, training: opts?.training ?? false, opts };
+      const ctx: Ctx = { temb, training: opts?.training ?? false, opts, checkpoint: this.checkpoints(x.shape[0]) };
       let h = this.convIn.apply(this.cfg.centerInput ? x.mul(2).sub(1) : x);
       const skips: tf.Tensor[] = [h];
       for (const { block, skip } of this.down) {
@@ -337,7 +383,15 @@ class UNet extends ParamStoreNetwork implements ScoreNetwork {
 
 }
 
+/** The U-Net as createUNet returns it: a ScoreNetwork that can estimate a train step's memory. */
+export interface UNetNetwork extends ScoreNetwork {
+  /** Estimated peak bytes of an un-checkpointed train step on `batch` examples (see UNet.trainStepBytes). */
+  trainStepBytes(batch: number): number;
+  /** Whether a call on `batch` examples checkpoints its blocks (gradientCheckpointing, "auto" decided). */
+  checkpoints(batch: number): boolean;
+}
+
 /** A small NCSN++/DDPM++-style U-Net (see the file comment); weights and Fourier frequencies drawn from `seed`. */
-export function createUNet(cfg: UNetConfig): ScoreNetwork {
+export function createUNet(cfg: UNetConfig): UNetNetwork {
   return new UNet(resolveUNetConfig(cfg));
 }

@@ -168,7 +168,9 @@ export function configDiff(a: Record<string, unknown>, b: Record<string, unknown
 }
 
 /** Config keys that do not define the architecture: the init seed (the fixed state it draws is stored too). */
-const NOT_ARCHITECTURE = ["seed"];
+// Settings that change no weight: the initialisation seed, and gradient checkpointing (memory against time; values
+// equal to float32 rounding, so a run resumed with another setting continues within rounding, not bit for bit).
+const NOT_ARCHITECTURE = ["seed", "gradientCheckpointing"];
 
 /** Throws a clear error unless the checkpoint was written for this network's architecture. */
 export function checkCompatible(c: CheckpointData, model: ScoreNetwork, file = "checkpoint"): void {

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       r.samples.dispose();
     };
   } else if (what === "unet_train") {
-    const unet = createUNet({ imageSize: 28, imageChannels: 1, seed: 0 });
+    const unet = createUNet({ imageSize: 28, imageChannels: 1, seed: 0, gradientCheckpointing: p.ckpt !== 0 });
     const x0 = tf.keep(createRng(1).uniform([p.batch === 512 ? 64 : p.batch, 28, 28, 1]));
     const trainer = new Trainer({ model: unet, sde, batchSource: () => x0.clone(), seed: 42 });
     step = async () => void trainer.trainStep();

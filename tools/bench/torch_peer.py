@@ -22,6 +22,7 @@ import traceback
 try:
     import torch
     import torch.nn.functional as F
+    import torch.utils.checkpoint
 except Exception as e:  # noqa: BLE001 - report any import failure as "unavailable"
     print(json.dumps({"ok": False, "error": f"torch unavailable: {e}"}), flush=True)
     sys.exit(3)
@@ -281,9 +282,12 @@ class UNet(torch.nn.Module):
     """embedding "fourier": features of log σ (VE), width 2·nf; "positional": DDPM sinusoids of the label
     (999·t for VP), width nf — as lib/models/unet.ts."""
 
-    def __init__(self, size, channels=1, nf=32, mult=(1, 1, 2), nres=1, fourier_scale=16, embedding="fourier"):
+    def __init__(self, size, channels=1, nf=32, mult=(1, 1, 2), nres=1, fourier_scale=16, embedding="fourier", checkpoint=False):
         super().__init__()
         self.embedding = embedding
+        # Gradient checkpointing of every residual and attention block, as the library's gradientCheckpointing:
+        # the backward pass recomputes each block (torch.utils.checkpoint, non-reentrant).
+        self.checkpoint = checkpoint
         if embedding == "fourier":
             self.register_buffer("W", torch.randn(nf) * fourier_scale * 2 * math.pi)
             emb = 2 * nf
@@ -342,21 +346,27 @@ class UNet(torch.nn.Module):
         temb = self.temb1(F.silu(self.temb0(e)))
         h = self.conv_in(x)
         hs = [h]
+
+        def block(mod, *args):
+            if self.checkpoint and torch.is_grad_enabled():
+                return torch.utils.checkpoint.checkpoint(mod, *args, use_reentrant=False)
+            return mod(*args)
+
         for (kind, keep), mod in zip(self.down_kind, self.down):
             if kind == "res":
-                h = mod(h, temb)
+                h = block(mod, h, temb)
             elif kind == "attn":
-                h = mod(h)
+                h = block(mod, h)
             else:
                 h = mod(F.avg_pool2d(h, 2))
             if keep:
                 hs.append(h)
-        h = self.mid[2](self.mid[1](self.mid[0](h, temb)), temb)
+        h = block(self.mid[2], block(self.mid[1], block(self.mid[0], h, temb)), temb)
         for kind, mod in zip(self.up_kind, self.up):
             if kind == "res":
-                h = mod(torch.cat([h, hs.pop()], dim=1), temb)
+                h = block(mod, torch.cat([h, hs.pop()], dim=1), temb)
             elif kind == "attn":
-                h = mod(h)
+                h = block(mod, h)
             else:
                 h = mod(F.interpolate(h, scale_factor=2, mode="nearest"))
         return self.conv_out(F.silu(self.norm_out(h)))
@@ -376,11 +386,12 @@ class UNetForward:
 
 
 class UNetTrain(MlpTrain):
-    """The same step as MlpTrain (VE DSM, clip, Adam, EMA) with the U-Net on a fixed [B, 1, size, size] batch."""
+    """The same step as MlpTrain (VE DSM, clip, Adam, EMA) with the U-Net on a fixed [B, 1, size, size] batch;
+    p["checkpointing"] True checkpoints the blocks as the library's row does (its default "auto" does not at b64)."""
 
     def __init__(self, p):
         torch.manual_seed(0)
-        self.model = UNet(p["size"])
+        self.model = UNet(p["size"], checkpoint=p.get("checkpointing") is True)
         self.sde = VESDE(0.01, 50, 1000)
         self.score = lambda x, t: self.model(x, self.sde.sigma(t)) / self.sde.sigma(t)[:, None, None, None]
         self.x0 = torch.rand(p["batch"], 1, p["size"], p["size"])

@@ -20,8 +20,9 @@ interface Workload {
 export function unetWorkload(name: string, p: Params): Workload {
   const batch = Number(p.batch);
   const size = Number(p.size);
-  // checkpointing: false gives the like-for-like row (the PyTorch twin keeps its activations); default as users get it.
-  const gradientCheckpointing = p.checkpointing !== false;
+  // checkpointing: true / false forces the setting (the PyTorch twin then does the same); absent: the default, as
+  // users get it ("auto", which does not checkpoint at these batch sizes).
+  const gradientCheckpointing = typeof p.checkpointing === "boolean" ? p.checkpointing : "auto";
   const model: ScoreNetwork & { paramCount?: number } = createUNet({ imageSize: size, imageChannels: 1, seed: 0, gradientCheckpointing });
   const params = model.paramCount ?? model.trainableVariables.reduce((n, v) => n + v.size, 0);
   const x0 = tf.keep(createRng(1).uniform([batch, size, size, 1]));

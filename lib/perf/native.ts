@@ -37,8 +37,9 @@ interface NativeAddon {
   batchMatMul(a: Float32Array, b: Float32Array, out: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number, transA: number, transB: number): void;
   biasAct(c: Float32Array, bias: Float32Array | null, rows: number, n: number, act: number): void;
   conv2d(x: Float32Array, w: Float32Array, y: Float32Array, bias: Float32Array | null, act: number, ...geom: number[]): void;
-  conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, ...geom: number[]): void;
-  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dbias: Float32Array | null, ...geom: number[]): void;
+  /** geom: the 15 numbers of `geometry`, then optionally dy's token (dataToken). */
+  conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, ...geomAndToken: number[]): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dbias: Float32Array | null, ...geomAndToken: number[]): void;
   silu(x: Float32Array, y: Float32Array): void;
   siluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   groupNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, b: number, s: number, c: number, g: number, eps: number, silu: number): void;
@@ -230,6 +231,23 @@ interface ConvAttrs {
   filterShape?: number[];
 }
 
+/**
+ * A number naming a tensor's data (its dataId), never given to other data: the convolution gradients pass dy's, so
+ * that the second backward direction on the same dy reuses the blocked copy the first made (conv.c). Tensors'
+ * data never changes (no kernel writes into its inputs), so equal tokens mean equal contents. Wraps after 2³¹ − 1.
+ */
+const dataTokens = new WeakMap<object, number>();
+let lastToken = 0;
+function dataToken(t: tf.TensorInfo): number {
+  let k = dataTokens.get(t.dataId);
+  if (k === undefined) {
+    lastToken = lastToken === 0x7fffffff ? 1 : lastToken + 1;
+    k = lastToken;
+    dataTokens.set(t.dataId, k);
+  }
+  return k;
+}
+
 /** The geometry the addon takes, in its argument order. */
 function geometry(c: tf.backend_util.Conv2DInfo): number[] {
   return [
@@ -294,8 +312,8 @@ function convGradKernel(which: "input" | "filter"): KernelFunc {
     const out = output(backend, which === "input" ? xShape : wShape);
     if (size(out.shape) === 0) return out;
     const lib = addon as NativeAddon;
-    if (which === "input") lib.conv2dBackpropInput(heap(backend, dy), heap(backend, other), heap(backend, out), ...geometry(info));
-    else lib.conv2dBackpropFilter(heap(backend, other), heap(backend, dy), heap(backend, out), null, ...geometry(info));
+    if (which === "input") lib.conv2dBackpropInput(heap(backend, dy), heap(backend, other), heap(backend, out), ...geometry(info), dataToken(dy));
+    else lib.conv2dBackpropFilter(heap(backend, other), heap(backend, dy), heap(backend, out), null, ...geometry(info), dataToken(dy));
     return out;
   };
 }
@@ -392,7 +410,7 @@ const convFilterGradKernel: KernelFunc = ({ inputs, backend, attrs }) => {
   const outs = [output(backend, filterShape)];
   if (bias) outs.push(output(backend, [filterShape[3]]));
   const h = (t: tf.TensorInfo) => heap(backend, t);
-  (addon as NativeAddon).conv2dBackpropFilter(h(x), h(dy), h(outs[0]), bias ? h(outs[1]) : null, ...geometry(info));
+  (addon as NativeAddon).conv2dBackpropFilter(h(x), h(dy), h(outs[0]), bias ? h(outs[1]) : null, ...geometry(info), dataToken(dy));
   return outs;
 };
 

@@ -149,7 +149,10 @@ static napi_value js_conv2d(napi_env env, napi_callback_info info) {
   return err ? failed(env, "conv2d", err) : NULL;
 }
 
-/* conv2dBackpropInput(dy, w, dx, ...geom): dx = the input gradient of conv(x, w) for output gradient dy. */
+/*
+ * conv2dBackpropInput(dy, w, dx, ...geom, dyToken?): dx = the input gradient of conv(x, w) for output gradient dy.
+ * dyToken (optional, 0 = none) names dy's data: see conv_backward_data in native.h.
+ */
 static napi_value js_conv2d_backprop_input(napi_env env, napi_callback_info info) {
   Args a;
   float *dy, *w, *dx;
@@ -159,12 +162,14 @@ static napi_value js_conv2d_backprop_input(napi_env env, napi_callback_info info
       !get_f32(env, a.v[2], &dx, &ldx) || !get_geom(env, &a, 3, &g))
     return NULL;
   if (!conv_lengths_ok(&g, ldx, lw, ldy)) return shorter(env, "conv2dBackpropInput");
-  const char* err = conv_backward_data(&g, dy, w, dx);
+  int32_t token = 0;
+  if (a.n > 18 && !get_ints(env, &a, 18, 1, &token)) return NULL;
+  const char* err = conv_backward_data(&g, dy, w, dx, token);
   return err ? failed(env, "conv2dBackpropInput", err) : NULL;
 }
 
 /*
- * conv2dBackpropFilter(x, dy, dw, dbias|null, ...geom): dw = the filter gradient of conv(x, w) for output gradient
+ * conv2dBackpropFilter(x, dy, dw, dbias|null, ...geom, dyToken?): dw = the filter gradient of conv(x, w) for output gradient
  * dy and, when given, dbias = Σ dy over batch and positions, in the same pass.
  */
 static napi_value js_conv2d_backprop_filter(napi_env env, napi_callback_info info) {
@@ -176,7 +181,9 @@ static napi_value js_conv2d_backprop_filter(napi_env env, napi_callback_info inf
       !get_f32(env, a.v[2], &dw, &ldw) || !get_f32_opt(env, a.v[3], &db, &ldb) || !get_geom(env, &a, 4, &g))
     return NULL;
   if (!conv_lengths_ok(&g, lx, ldw, ldy) || (db && ldb < (size_t)g.cout)) return shorter(env, "conv2dBackpropFilter");
-  const char* err = conv_backward_weights(&g, x, dy, dw, db);
+  int32_t token = 0;
+  if (a.n > 19 && !get_ints(env, &a, 19, 1, &token)) return NULL;
+  const char* err = conv_backward_weights(&g, x, dy, dw, db, token);
   return err ? failed(env, "conv2dBackpropFilter", err) : NULL;
 }
 

@@ -12,8 +12,11 @@
  * no reorder at all.
  *
  * Primitives are created once per (direction, geometry, bias, relu, thread count) and cached: creating one
- * JIT-compiles its kernel (~1 ms). The blocked copies live in three scratch buffers shared by all entries (one
- * call runs at a time: Node's thread).
+ * JIT-compiles its kernel (~1 ms). The blocked copies live in scratch buffers shared by all entries (one call runs
+ * at a time: Node's thread): one per argument slot, and one for the output gradient dy of the two backward
+ * directions. A convolution's backward pass runs both on the same dy; the caller names dy's data with a token
+ * (never reused for other data, tensors being immutable), and the second direction reuses the blocked copy the
+ * first one made while the scratch still holds it (one reorder of dy instead of two).
  */
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
@@ -31,6 +34,7 @@ typedef struct {
   dnnl_memory_t inner;      /* NULL: the primitive reads/writes the user layout directly */
   dnnl_primitive_t reorder; /* user → inner for inputs, inner → user for outputs */
   size_t inner_bytes;
+  int slot; /* its scratch buffer */
 } Arg;
 
 typedef struct {
@@ -48,9 +52,17 @@ static int cache_used, cache_next;
 static dnnl_engine_t engine;
 static dnnl_stream_t stream;
 
-/* Scratch for the blocked copies, one per argument slot, grown on demand and kept. */
-static void* scratch[3];
-static size_t scratch_bytes[3];
+/* Scratch for the blocked copies, grown on demand and kept: slots 0–2 by argument position, DY_SLOT for the
+   output gradient of both backward directions. */
+enum { DY_SLOT = 3, SLOTS = 4 };
+static void* scratch[SLOTS];
+static size_t scratch_bytes[SLOTS];
+
+/* What scratch[DY_SLOT] holds: the blocked copy (layout md) of the dy named by token (0: nothing reusable). */
+static struct {
+  int32_t token;
+  dnnl_memory_desc_t md;
+} dy_held;
 
 static char message[256];
 
@@ -117,9 +129,10 @@ static int same_placement(const dnnl_memory_desc_t* a, const dnnl_memory_desc_t*
 }
 
 /* The argument `exec_arg` of primitive descriptor pd, in user layout `user_md`: memories and reorder. */
-static const char* make_arg(Arg* a, dnnl_primitive_desc_t pd, int exec_arg, int output, const dnnl_memory_desc_t* user_md) {
+static const char* make_arg(Arg* a, int slot, dnnl_primitive_desc_t pd, int exec_arg, int output, const dnnl_memory_desc_t* user_md) {
   a->exec_arg = exec_arg;
   a->output = output;
+  a->slot = exec_arg == DNNL_ARG_DIFF_DST ? DY_SLOT : slot;
   const dnnl_memory_desc_t* want = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, exec_arg);
   /* The caller's buffer in oneDNN's own layout when that places every element where the caller's does. */
   const int same = dnnl_memory_desc_equal(want, user_md) || same_placement(want, user_md);
@@ -196,17 +209,17 @@ static const char* build(Entry* e, int kind, const Geom* g, int bias, int relu) 
     if (s != dnnl_success) return failure("backward convolution descriptor", s);
   }
   if (kind == FWD) {
-    err = make_arg(&e->args[0], pd, DNNL_ARG_SRC, 0, &s_user);
-    if (!err) err = make_arg(&e->args[1], pd, DNNL_ARG_WEIGHTS, 0, &w_user);
-    if (!err) err = make_arg(&e->args[2], pd, DNNL_ARG_DST, 1, &d_user);
+    err = make_arg(&e->args[0], 0, pd, DNNL_ARG_SRC, 0, &s_user);
+    if (!err) err = make_arg(&e->args[1], 1, pd, DNNL_ARG_WEIGHTS, 0, &w_user);
+    if (!err) err = make_arg(&e->args[2], 2, pd, DNNL_ARG_DST, 1, &d_user);
   } else if (kind == BWD_DATA) {
-    err = make_arg(&e->args[0], pd, DNNL_ARG_DIFF_DST, 0, &d_user);
-    if (!err) err = make_arg(&e->args[1], pd, DNNL_ARG_WEIGHTS, 0, &w_user);
-    if (!err) err = make_arg(&e->args[2], pd, DNNL_ARG_DIFF_SRC, 1, &s_user);
+    err = make_arg(&e->args[0], 0, pd, DNNL_ARG_DIFF_DST, 0, &d_user);
+    if (!err) err = make_arg(&e->args[1], 1, pd, DNNL_ARG_WEIGHTS, 0, &w_user);
+    if (!err) err = make_arg(&e->args[2], 2, pd, DNNL_ARG_DIFF_SRC, 1, &s_user);
   } else {
-    err = make_arg(&e->args[0], pd, DNNL_ARG_SRC, 0, &s_user);
-    if (!err) err = make_arg(&e->args[1], pd, DNNL_ARG_DIFF_DST, 0, &d_user);
-    if (!err) err = make_arg(&e->args[2], pd, DNNL_ARG_DIFF_WEIGHTS, 1, &w_user);
+    err = make_arg(&e->args[0], 0, pd, DNNL_ARG_SRC, 0, &s_user);
+    if (!err) err = make_arg(&e->args[1], 1, pd, DNNL_ARG_DIFF_DST, 0, &d_user);
+    if (!err) err = make_arg(&e->args[2], 2, pd, DNNL_ARG_DIFF_WEIGHTS, 1, &w_user);
   }
   if (!err && bias) {
     s = dnnl_memory_create(&e->bias_mem, &b_md, engine, DNNL_MEMORY_NONE);
@@ -252,8 +265,11 @@ static const char* lookup(int kind, const Geom* g, int bias, int relu, Entry** o
   return NULL;
 }
 
-/* Runs entry e on the caller's arrays (in argument order) and the bias (or its gradient). */
-static const char* execute(Entry* e, const float* p0, const float* p1, float* p2, float* bias) {
+/*
+ * Runs entry e on the caller's arrays (in argument order) and the bias (or its gradient); dy_token names the data
+ * of the output gradient (backward directions; 0: unnamed).
+ */
+static const char* execute(Entry* e, const float* p0, const float* p1, float* p2, float* bias, int32_t dy_token) {
   void* ptrs[3] = {(void*)p0, (void*)p1, (void*)p2};
   dnnl_exec_arg_t args[4];
   int n = 0;
@@ -261,16 +277,25 @@ static const char* execute(Entry* e, const float* p0, const float* p1, float* p2
     Arg* a = &e->args[i];
     TRY("set handle", dnnl_memory_set_data_handle(a->user, ptrs[i]));
     if (a->inner) {
-      if (scratch_bytes[i] < a->inner_bytes) {
-        free(scratch[i]);
-        scratch[i] = aligned_alloc(64, (a->inner_bytes + 63) / 64 * 64);
-        scratch_bytes[i] = scratch[i] ? a->inner_bytes : 0;
-        if (!scratch[i]) return "out of memory";
+      const int k = a->slot;
+      const dnnl_memory_desc_t* md;
+      TRY("memory desc", dnnl_memory_get_memory_desc(a->inner, &md));
+      const int held = k == DY_SLOT && dy_token != 0 && dy_held.token == dy_token && dnnl_memory_desc_equal(&dy_held.md, md);
+      if (k == DY_SLOT && !held) dy_held.token = 0; /* about to be overwritten */
+      if (scratch_bytes[k] < a->inner_bytes) {
+        free(scratch[k]);
+        scratch[k] = aligned_alloc(64, (a->inner_bytes + 63) / 64 * 64);
+        scratch_bytes[k] = scratch[k] ? a->inner_bytes : 0;
+        if (!scratch[k]) return "out of memory";
       }
-      TRY("set handle", dnnl_memory_set_data_handle(a->inner, scratch[i]));
-      if (!a->output) {
+      TRY("set handle", dnnl_memory_set_data_handle(a->inner, scratch[k]));
+      if (!a->output && !held) {
         dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, a->user}, {DNNL_ARG_TO, a->inner}};
         TRY("reorder", dnnl_primitive_execute(a->reorder, stream, 2, r));
+        if (k == DY_SLOT && dy_token != 0) {
+          dy_held.token = dy_token;
+          dy_held.md = *md;
+        }
       }
     }
     args[n++] = (dnnl_exec_arg_t){a->exec_arg, a->inner ? a->inner : a->user};
@@ -291,10 +316,10 @@ static const char* execute(Entry* e, const float* p0, const float* p1, float* p2
 
 /* execute with signals held back: a convolution may run oneDNN's GEMM kernels, which a signal handler corrupts
    the heap under (see parallel.c). */
-static const char* run(Entry* e, const float* p0, const float* p1, float* p2, float* bias) {
+static const char* run(Entry* e, const float* p0, const float* p1, float* p2, float* bias, int32_t dy_token) {
   sigset_t saved;
   hold_signals(&saved);
-  const char* err = execute(e, p0, p1, p2, bias);
+  const char* err = execute(e, p0, p1, p2, bias, dy_token);
   release_signals(&saved);
   return err;
 }
@@ -302,19 +327,19 @@ static const char* run(Entry* e, const float* p0, const float* p1, float* p2, fl
 const char* conv_forward(const Geom* g, const float* x, const float* w, const float* bias, int relu, float* y) {
   Entry* e;
   const char* err = lookup(FWD, g, bias != NULL, relu, &e);
-  return err ? err : run(e, x, w, y, (float*)bias);
+  return err ? err : run(e, x, w, y, (float*)bias, 0);
 }
 
-const char* conv_backward_data(const Geom* g, const float* dy, const float* w, float* dx) {
+const char* conv_backward_data(const Geom* g, const float* dy, const float* w, float* dx, int32_t dy_token) {
   Entry* e;
   const char* err = lookup(BWD_DATA, g, 0, 0, &e);
-  return err ? err : run(e, dy, w, dx, NULL);
+  return err ? err : run(e, dy, w, dx, NULL, dy_token);
 }
 
-const char* conv_backward_weights(const Geom* g, const float* x, const float* dy, float* dw, float* dbias) {
+const char* conv_backward_weights(const Geom* g, const float* x, const float* dy, float* dw, float* dbias, int32_t dy_token) {
   Entry* e;
   const char* err = lookup(BWD_WEIGHTS, g, dbias != NULL, 0, &e);
-  return err ? err : run(e, x, dy, dw, dbias);
+  return err ? err : run(e, x, dy, dw, dbias, dy_token);
 }
 
 const char* dnnl_description(void) {

@@ -56,8 +56,10 @@ typedef struct {
 } Geom;
 /* Each returns NULL on success, else a message naming what failed (a oneDNN status or memory). */
 const char* conv_forward(const Geom* g, const float* x, const float* w, const float* bias, int relu, float* y);
-const char* conv_backward_data(const Geom* g, const float* dy, const float* w, float* dx);
-const char* conv_backward_weights(const Geom* g, const float* x, const float* dy, float* dw, float* dbias);
+/* dy_token: a number naming dy's data (never reused for other data), so that the second backward direction on the
+   same dy reuses the first one's blocked copy; 0 when unnamed. */
+const char* conv_backward_data(const Geom* g, const float* dy, const float* w, float* dx, int32_t dy_token);
+const char* conv_backward_weights(const Geom* g, const float* x, const float* dy, float* dw, float* dbias, int32_t dy_token);
 /* oneDNN's version and the instruction set its JIT kernels use (for the backend line). */
 const char* dnnl_description(void);
 

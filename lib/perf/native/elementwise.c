@@ -46,6 +46,10 @@ static HOT void silu_f32(const float* restrict x, float* restrict y, size_t n) {
   for (size_t i = 0; i < n; i++) y[i] = silu_of(x[i]);
 }
 
+static HOT void silu_inplace(float* y, size_t n) {
+  for (size_t i = 0; i < n; i++) y[i] = silu_of(y[i]);
+}
+
 static HOT void silu_grad_f32(const float* restrict dy, const float* restrict x, float* restrict dx, size_t n) {
   for (size_t i = 0; i < n; i++) dx[i] = silu_grad_of(dy[i], x[i]);
 }
@@ -66,6 +70,17 @@ static void silu_grad_range(void* ctx, int tid, int lo, int hi) {
   const Elementwise* e = (const Elementwise*)ctx;
   (void)tid;
   silu_grad_f32(e->a + lo, e->b + lo, e->out + lo, (size_t)(hi - lo));
+}
+
+/*
+ * In place, for GroupNorm's fused SiLU. The SiLU runs as a pass of its own, called through the clone dispatcher
+ * (this function is not multiversioned), because GroupNorm's loops run in their AVX2 build, and a SiLU inside them
+ * ran in that build too: 2.1× slower than the AVX-512 one on [64, 28, 28, 16] (0.42 against 0.20 ms, AMD EPYC).
+ */
+static void silu_inplace_range(void* ctx, int tid, int lo, int hi) {
+  const Elementwise* e = (const Elementwise*)ctx;
+  (void)tid;
+  silu_inplace(e->out + lo, (size_t)(hi - lo));
 }
 
 /* y = x·σ(x). */
@@ -161,8 +176,6 @@ static HOT_AVX2 void gn_range(void* ctx, int tid, int lo, int hi) {
       const float* row = xb + (size_t)s * C;
       float* out = yb + (size_t)s * C;
       for (int c = 0; c < C; c++) out[c] = row[c] * scale[c] + scale[C + c];
-      if (j->silu)
-        for (int c = 0; c < C; c++) out[c] = silu_of(out[c]);
     }
   }
   free(f);
@@ -176,9 +189,14 @@ static HOT_AVX2 void gn_range(void* ctx, int tid, int lo, int hi) {
  */
 int group_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int B, int S,
                int C, int G, double eps, int silu) {
-  GnJob j = {.x = x, .gamma = gamma, .beta = beta, .y = y, .mean_out = mean, .rstd_out = rstd, .S = S, .C = C, .G = G, .eps = eps,
-             .silu = silu};
+  GnJob j = {.x = x, .gamma = gamma, .beta = beta, .y = y, .mean_out = mean, .rstd_out = rstd, .S = S, .C = C, .G = G, .eps = eps};
   run_parts(gn_range, &j, B, parts_for((size_t)B, (size_t)S * C));
+  if (silu && !j.failed) {
+    /* A pass of its own: see silu_inplace_range. */
+    const size_t n = (size_t)B * S * C;
+    Elementwise e = {NULL, NULL, y};
+    run_parts(silu_inplace_range, &e, (int)n, parts_for(n, 1));
+  }
   return !j.failed;
 }
 
@@ -198,6 +216,13 @@ static HOT void silu_through(const float* restrict x, const float* restrict dy, 
       de[o] = silu_grad_of(dy[o], x[o] * scale[c] + shift[c]);
     }
 }
+
+/*
+ * silu_through, called from gn_grad_range through the clone dispatcher: a direct call from that function's AVX2
+ * build would run the AVX2 clone, 2× slower than the AVX-512 one (see silu_inplace_range). volatile: the compiler
+ * may not resolve the call at build time.
+ */
+static void (*volatile silu_through_dispatched)(const float*, const float*, const float*, const float*, int, int, float*) = silu_through;
 
 static HOT_AVX2 void gn_grad_range(void* ctx, int tid, int lo, int hi) {
   GnJob* j = (GnJob*)ctx;
@@ -220,7 +245,7 @@ static HOT_AVX2 void gn_grad_range(void* ctx, int tid, int lo, int hi) {
       /* Through the activation first: z = GroupNorm(x) as the forward pass computed it (same float operations),
          de = dy·silu'(z). From here on de is the gradient at GroupNorm's output. */
       for (int c = 0; c < C; c++) gn_affine(mu[c], r[c], j->gamma[c], j->beta[c], &f1[c], &f2[c]);
-      silu_through(xb, db, f1, f2, S, C, de);
+      silu_through_dispatched(xb, db, f1, f2, S, C, de);
       db = de;
     }
     /* One pass of sums serves all three gradients: d[c] = Σ_s dy, d[C + c] = Σ_s dy x̂. */

@@ -50,6 +50,8 @@ interface NativeAddon {
   sinCosRows(args: Float64Array, f: Float64Array, out: Float32Array, dim: number): void;
   binary(a: Float32Array, b: Float32Array, out: Float32Array, op: number, outer: number, mid: number, inner: number, bOuter: number): void;
   upsampleNearest(x: Float32Array, out: Float32Array, b: number, h: number, w: number, c: number, fh: number, fw: number): void;
+  avgPool2(x: Float32Array, out: Float32Array, b: number, h: number, w: number, c: number): void;
+  transposeLast2(x: Float32Array, out: Float32Array, n: number, rows: number, cols: number): void;
   sumMid(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void;
   concatRows(out: Float32Array, inputs: Float32Array[], inner: Int32Array, rows: number): void;
   splitRows(x: Float32Array, outputs: Float32Array[], inner: Int32Array, rows: number): void;
@@ -70,7 +72,7 @@ type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attr
 export const ADDON_FILE = "score_sde_native.node";
 const STOCK = [
   "BatchMatMul", "_FusedMatMul", "Conv2D", "FusedConv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "Identity", "Concat", "SplitV",
-  "Add", "Multiply", "ResizeNearestNeighbor", "Sum",
+  "Add", "Multiply", "ResizeNearestNeighbor", "Sum", "AvgPool", "Transpose",
 ] as const;
 /** Kernels of this project's own (lib/perf/kernels: library code reaches them through kernelOr / kernelsOr). */
 const OWN = KERNELS;
@@ -654,7 +656,43 @@ const sumKernel: KernelFunc = (args) => {
   return o;
 };
 
+/**
+ * AvgPool with a 2×2 window, stride 2 and 'valid' padding on even H, W (the U-Net's downsampling and the gradient
+ * of its upsampling), NHWC float32: split over the threads (wasm's kernel runs on one). Other pools: wasm's.
+ */
+const avgPoolKernel: KernelFunc = (args) => {
+  const x = args.inputs.x as tf.TensorInfo;
+  const { filterSize, strides, pad } = args.attrs as { filterSize: number | [number, number]; strides: number | [number, number]; pad: unknown };
+  const two = (v: number | [number, number]) => (Array.isArray(v) ? v[0] === 2 && v[1] === 2 : v === 2);
+  if (x.dtype !== "float32" || x.shape.length !== 4 || !two(filterSize) || !two(strides) || pad !== "valid" || size(x.shape) === 0) {
+    return fallback("AvgPool", args);
+  }
+  const [b, h, w, c] = x.shape;
+  if (h % 2 !== 0 || w % 2 !== 0) return fallback("AvgPool", args);
+  const o = output(args.backend, [b, h / 2, w / 2, c]);
+  (addon as NativeAddon).avgPool2(heap(args.backend, x), heap(args.backend, o), b, h, w, c);
+  return o;
+};
+
+/**
+ * Transpose of the last two axes (perm [0, …, r−3, r−1, r−2]: attention's kᵀ and the gradients of its products)
+ * of a float32 tensor, matrix by matrix over the threads. Other permutations and dtypes: wasm's.
+ */
+const transposeKernel: KernelFunc = (args) => {
+  const x = args.inputs.x as tf.TensorInfo;
+  const perm = (args.attrs as { perm: number[] }).perm;
+  const r = x.shape.length;
+  const lastTwo = r >= 2 && perm.length === r && perm.every((p, i) => p === (i < r - 2 ? i : i === r - 2 ? r - 1 : r - 2));
+  if (x.dtype !== "float32" || !lastTwo || size(x.shape) === 0) return fallback("Transpose", args);
+  const [rows, cols] = x.shape.slice(r - 2);
+  const o = output(args.backend, [...x.shape.slice(0, r - 2), cols, rows]);
+  (addon as NativeAddon).transposeLast2(heap(args.backend, x), heap(args.backend, o), size(x.shape.slice(0, r - 2)), rows, cols);
+  return o;
+};
+
 const IMPLEMENTATIONS: Record<(typeof STOCK)[number], KernelFunc> = {
+  AvgPool: avgPoolKernel,
+  Transpose: transposeKernel,
   Add: binaryKernel("Add", 0),
   Multiply: binaryKernel("Multiply", 1),
   ResizeNearestNeighbor: resizeNearestKernel,

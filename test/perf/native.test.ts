@@ -347,7 +347,7 @@ describe("native kernels (oneDNN)", () => {
     });
   });
 
-  it("Add, Multiply, Concat, SplitV, upsampling and Sum split over 3 threads give the 1-thread results exactly", (t) => {
+  it("Add, Multiply, Concat, SplitV, upsampling, pooling, transposes and Sum split over 3 threads give the 1-thread results exactly", (t) => {
     if (skip) return t.skip(skip);
     // Large enough (≥ 64k floats per part) for the work to be split.
     const x = normal([8, 64, 64, 16]);
@@ -359,7 +359,9 @@ describe("native kernels (oneDNN)", () => {
         const cat = tf.concat([x, y, x], 3);
         const [p, q] = tf.split(cat, [16, 32], 3);
         const sums = [tf.sum(x, [1, 2]), tf.sum(x, 3), tf.sum(x.reshape([1, 8 * 64 * 64, 16]), 1), tf.sum(x.reshape([1, 8 * 64, 64 * 16]), 1), tf.sum(x.reshape([8 * 64 * 64 * 16]))];
-        return [tf.add(x, y), tf.add(x, bias), tf.mul(x, 0.5), tf.mul(x, y), cat, p, q, tf.image.resizeNearestNeighbor(small, [64, 64]), ...sums].map((v) => Array.from(v.dataSync()));
+        const pooled = tf.avgPool(x as tf.Tensor4D, 2, 2, "valid");
+        const transposed = tf.transpose(x.reshape([8 * 64, 64, 16]), [0, 2, 1]);
+        return [tf.add(x, y), tf.add(x, bias), tf.mul(x, 0.5), tf.mul(x, y), cat, p, q, tf.image.resizeNearestNeighbor(small, [64, 64]), pooled, transposed, ...sums].map((v) => Array.from(v.dataSync()));
       });
     const one = run();
     installNativeKernels(3);
@@ -386,6 +388,52 @@ describe("native kernels (oneDNN)", () => {
               for (let k = 0; k < c; k++) want.push(xv[((n * h + Math.floor((i * h) / size[0])) * w + Math.floor((j * w) / size[1])) * c + k]);
         near(tf.image.resizeNearestNeighbor(x, size, false, false).dataSync(), want, 0, `resize ${shape} → ${size}`);
       });
+    }
+  });
+
+  it("2×2 average pooling and last-two-axes transposes equal index arithmetic; other pools and permutations go to wasm", (t) => {
+    if (skip) return t.skip(skip);
+    for (const shape of [[2, 4, 6, 3], [1, 2, 2, 1], [3, 28, 28, 16]]) {
+      tf.tidy(() => {
+        const x = normal(shape) as tf.Tensor4D;
+        const xv = x.dataSync();
+        const [b, h, w, c] = shape;
+        const at = (n: number, i: number, j: number, k: number) => xv[((n * h + i) * w + j) * c + k];
+        const want: number[] = [];
+        for (let n = 0; n < b; n++)
+          for (let i = 0; i < h / 2; i++)
+            for (let j = 0; j < w / 2; j++)
+              for (let k = 0; k < c; k++) want.push((at(n, 2 * i, 2 * j, k) + at(n, 2 * i, 2 * j + 1, k) + at(n, 2 * i + 1, 2 * j, k) + at(n, 2 * i + 1, 2 * j + 1, k)) / 4);
+        near(tf.avgPool(x, 2, 2, "valid").dataSync(), want, 1e-6, `avgPool ${shape}`);
+      });
+    }
+    for (const shape of [[5, 7], [3, 49, 32], [2, 3, 33, 65], [1, 1, 1]]) {
+      tf.tidy(() => {
+        const x = normal(shape);
+        const xv = x.dataSync();
+        const r = shape.length;
+        const [rows, cols] = shape.slice(r - 2);
+        const perm = [...shape.keys()].map((i) => (i < r - 2 ? i : i === r - 2 ? r - 1 : r - 2));
+        const y = tf.transpose(x, perm);
+        assert.deepEqual(y.shape, [...shape.slice(0, r - 2), cols, rows]);
+        const want: number[] = [];
+        for (let m = 0; m < xv.length / (rows * cols); m++)
+          for (let j = 0; j < cols; j++) for (let i = 0; i < rows; i++) want.push(xv[m * rows * cols + i * cols + j]);
+        near(y.dataSync(), want, 0, `transpose ${shape}`);
+      });
+    }
+    // Other windows, strides, paddings and permutations: wasm's kernels, the same numbers as without the addon.
+    const x = normal([2, 6, 6, 3]) as tf.Tensor4D;
+    const others = () =>
+      tf.tidy(() => [tf.avgPool(x, 3, 1, "same"), tf.avgPool(x, 2, 1, "valid"), tf.avgPool(x, 2, 2, "same"), tf.transpose(x, [0, 3, 1, 2]), tf.transpose(x)].map((v) => Array.from(v.dataSync())));
+    const native = others();
+    const threads = nativeKernelsInfo()?.threads ?? 1;
+    uninstallNativeKernels();
+    try {
+      others().forEach((v, i) => assert.deepEqual(native[i], v, `fallback ${i}`));
+    } finally {
+      installNativeKernels(threads);
+      x.dispose();
     }
   });
 

@@ -346,37 +346,71 @@ static napi_value js_binary(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * The arguments (x, out, d[0] … d[count − 1]) of the kernels that take one input, one output and sizes, every
+ * size ≥ 1 (a range error naming `where` otherwise). Returns 0 with an exception pending on bad arguments.
+ */
+static int get_x_out_sizes(napi_env env, napi_callback_info info, const char* where, float** x, size_t* lx, float** o,
+                           size_t* lo, int32_t* d, int count) {
+  Args a;
+  if (!get_args(env, info, &a) || !get_f32(env, a.v[0], x, lx) || !get_f32(env, a.v[1], o, lo) || !get_ints(env, &a, 2, count, d))
+    return 0;
+  for (int i = 0; i < count; i++)
+    if (d[i] < 1) {
+      char msg[128];
+      snprintf(msg, sizeof msg, "score_sde_native.%s: sizes must be positive", where);
+      napi_throw_range_error(env, NULL, msg);
+      return 0;
+    }
+  return 1;
+}
+
 /* upsampleNearest(x, out, B, H, W, C, fh, fw) */
 static napi_value js_upsample_nearest(napi_env env, napi_callback_info info) {
-  Args a;
   float *x, *o;
   size_t lx, lo;
   int32_t d[6];
-  if (!get_args(env, info, &a) || !get_f32(env, a.v[0], &x, &lx) || !get_f32(env, a.v[1], &o, &lo) || !get_ints(env, &a, 2, 6, d))
-    return NULL;
-  for (int i = 0; i < 6; i++)
-    if (d[i] < 1) {
-      napi_throw_range_error(env, NULL, "score_sde_native.upsampleNearest: sizes and factors must be positive");
-      return NULL;
-    }
+  if (!get_x_out_sizes(env, info, "upsampleNearest", &x, &lx, &o, &lo, d, 6)) return NULL;
   const size_t n = (size_t)d[0] * d[1] * d[2] * d[3];
   if (lx < n || lo < n * d[4] * d[5]) return shorter(env, "upsampleNearest");
   upsample_nearest(x, o, d[0], d[1], d[2], d[3], d[4], d[5]);
   return NULL;
 }
 
-/* sumMid(x, out, outer, mid, inner) */
-static napi_value js_sum_mid(napi_env env, napi_callback_info info) {
-  Args a;
+/* avgPool2(x, out, B, H, W, C): H and W even. */
+static napi_value js_avg_pool2(napi_env env, napi_callback_info info) {
+  float *x, *o;
+  size_t lx, lo;
+  int32_t d[4];
+  if (!get_x_out_sizes(env, info, "avgPool2", &x, &lx, &o, &lo, d, 4)) return NULL;
+  if (d[1] % 2 || d[2] % 2) {
+    napi_throw_range_error(env, NULL, "score_sde_native.avgPool2: H and W must be even");
+    return NULL;
+  }
+  const size_t n = (size_t)d[0] * d[1] * d[2] * d[3];
+  if (lx < n || lo < n / 4) return shorter(env, "avgPool2");
+  avg_pool2(x, o, d[0], d[1], d[2], d[3]);
+  return NULL;
+}
+
+/* transposeLast2(x, out, n, rows, cols) */
+static napi_value js_transpose_last2(napi_env env, napi_callback_info info) {
   float *x, *o;
   size_t lx, lo;
   int32_t d[3];
-  if (!get_args(env, info, &a) || !get_f32(env, a.v[0], &x, &lx) || !get_f32(env, a.v[1], &o, &lo) || !get_ints(env, &a, 2, 3, d))
-    return NULL;
-  if (d[0] < 1 || d[1] < 1 || d[2] < 1) {
-    napi_throw_range_error(env, NULL, "score_sde_native.sumMid: sizes must be positive");
-    return NULL;
-  }
+  if (!get_x_out_sizes(env, info, "transposeLast2", &x, &lx, &o, &lo, d, 3)) return NULL;
+  const size_t n = (size_t)d[0] * d[1] * d[2];
+  if (lx < n || lo < n) return shorter(env, "transposeLast2");
+  transpose_last2(x, o, d[0], d[1], d[2]);
+  return NULL;
+}
+
+/* sumMid(x, out, outer, mid, inner) */
+static napi_value js_sum_mid(napi_env env, napi_callback_info info) {
+  float *x, *o;
+  size_t lx, lo;
+  int32_t d[3];
+  if (!get_x_out_sizes(env, info, "sumMid", &x, &lx, &o, &lo, d, 3)) return NULL;
   const size_t outer = (size_t)d[0], mid = (size_t)d[1], inner = (size_t)d[2];
   if (lx < outer * mid * inner || lo < outer * inner) return shorter(env, "sumMid");
   return sum_mid(x, o, outer, mid, inner) ? NULL : failed(env, "sumMid", "out of memory");
@@ -471,6 +505,8 @@ NAPI_MODULE_INIT() {
   EXPORT("groupNormGrad", js_group_norm_grad);
   EXPORT("binary", js_binary);
   EXPORT("upsampleNearest", js_upsample_nearest);
+  EXPORT("avgPool2", js_avg_pool2);
+  EXPORT("transposeLast2", js_transpose_last2);
   EXPORT("sumMid", js_sum_mid);
   EXPORT("adam", js_adam);
   EXPORT("ema", js_ema);

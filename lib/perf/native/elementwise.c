@@ -481,6 +481,71 @@ void upsample_nearest(const float* x, float* out, int B, int H, int W, int C, in
 }
 
 /*
+ * 2×2 average pooling with stride 2 (the U-Net's downsampling, and the gradient of its upsampling): out [B, H/2,
+ * W/2, C], out[b, i, j] = (x[b, 2i, 2j] + x[b, 2i, 2j+1] + x[b, 2i+1, 2j] + x[b, 2i+1, 2j+1])·¼. wasm's kernel
+ * runs on one thread; this one splits the output rows over the threads.
+ */
+typedef struct {
+  const float* x;
+  float* out;
+  int h, w, c;
+} Pool;
+
+static HOT void pool_range(void* ctx, int tid, int lo, int hi) {
+  const Pool* p = (const Pool*)ctx;
+  (void)tid;
+  const int oh = p->h / 2, ow = p->w / 2, c = p->c;
+  const size_t row = (size_t)p->w * c;
+  for (int r = lo; r < hi; r++) { /* r = b·oh + output row */
+    const float* a = p->x + ((size_t)(r / oh) * p->h + 2 * (r % oh)) * row;
+    const float* b = a + row;
+    float* o = p->out + (size_t)r * ow * c;
+    for (int j = 0; j < ow; j++)
+      for (int k = 0; k < c; k++) {
+        const size_t l = (size_t)2 * j * c + k;
+        o[(size_t)j * c + k] = ((a[l] + a[l + c]) + (b[l] + b[l + c])) * 0.25f;
+      }
+  }
+}
+
+void avg_pool2(const float* x, float* out, int B, int H, int W, int C) {
+  Pool p = {x, out, H, W, C};
+  const size_t rows = (size_t)B * (H / 2);
+  run_parts(pool_range, &p, (int)rows, parts_for(rows, (size_t)2 * W * C));
+}
+
+/*
+ * out [n, cols, rows] = x [n, rows, cols] with the last two axes swapped (attention's kᵀ and the gradients of its
+ * products), in 32 × 32 tiles; the matrices split over the threads (wasm's Transpose runs on one).
+ */
+typedef struct {
+  const float* x;
+  float* out;
+  int rows, cols;
+} Transpose;
+
+static void transpose_range(void* ctx, int tid, int lo, int hi) {
+  const Transpose* t = (const Transpose*)ctx;
+  (void)tid;
+  const int R = t->rows, C = t->cols;
+  for (int m = lo; m < hi; m++) {
+    const float* x = t->x + (size_t)m * R * C;
+    float* o = t->out + (size_t)m * R * C;
+    for (int i0 = 0; i0 < R; i0 += 32)
+      for (int j0 = 0; j0 < C; j0 += 32) {
+        const int i1 = i0 + 32 < R ? i0 + 32 : R, j1 = j0 + 32 < C ? j0 + 32 : C;
+        for (int i = i0; i < i1; i++)
+          for (int j = j0; j < j1; j++) o[(size_t)j * R + i] = x[(size_t)i * C + j];
+      }
+  }
+}
+
+void transpose_last2(const float* x, float* out, int n, int rows, int cols) {
+  Transpose t = {x, out, rows, cols};
+  run_parts(transpose_range, &t, n, parts_for((size_t)n, (size_t)rows * cols));
+}
+
+/*
  * Sums over the middle axis of x [outer, mid, inner]: out[o, i] = Σ_m x[o, m, i], in float over blocks of
  * SUM_BLOCK rows flushed to double (the per-image bias gradient Σ_{h,w} dy of [B, H, W, C]; wasm's Sum took
  * 1.4 ms for [64, 28, 28, 16] over axes 1, 2). Work units are (o, column chunk): images split over the threads,

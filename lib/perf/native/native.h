@@ -89,6 +89,10 @@ void binary_bcast(int op, const float* a, const float* b, float* out, size_t out
 int sum_mid(const float* x, float* out, size_t outer, size_t mid, size_t inner);
 /* out [B, H·fh, W·fw, C]: nearest-neighbour upsampling of x [B, H, W, C] by integer factors. */
 void upsample_nearest(const float* x, float* out, int B, int H, int W, int C, int fh, int fw);
+/* 2×2 average pooling, stride 2: x [B, H, W, C] (H, W even) → out [B, H/2, W/2, C]. */
+void avg_pool2(const float* x, float* out, int B, int H, int W, int C);
+/* out [n, cols, rows] = x [n, rows, cols] transposed matrix by matrix. */
+void transpose_last2(const float* x, float* out, int n, int rows, int cols);
 
 /* ---- optim.c ---- */
 void adam(const float* p, const float* g, const float* m, const float* v, float* po, float* mo, float* vo, size_t n,

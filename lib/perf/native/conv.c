@@ -34,7 +34,6 @@ typedef struct {
   dnnl_memory_t inner;      /* NULL: the primitive reads/writes the user layout directly */
   dnnl_primitive_t reorder; /* user → inner for inputs, inner → user for outputs */
   size_t inner_bytes;
-  int slot; /* its scratch buffer */
 } Arg;
 
 typedef struct {
@@ -129,10 +128,9 @@ static int same_placement(const dnnl_memory_desc_t* a, const dnnl_memory_desc_t*
 }
 
 /* The argument `exec_arg` of primitive descriptor pd, in user layout `user_md`: memories and reorder. */
-static const char* make_arg(Arg* a, int slot, dnnl_primitive_desc_t pd, int exec_arg, int output, const dnnl_memory_desc_t* user_md) {
+static const char* make_arg(Arg* a, dnnl_primitive_desc_t pd, int exec_arg, int output, const dnnl_memory_desc_t* user_md) {
   a->exec_arg = exec_arg;
   a->output = output;
-  a->slot = exec_arg == DNNL_ARG_DIFF_DST ? DY_SLOT : slot;
   const dnnl_memory_desc_t* want = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, exec_arg);
   /* The caller's buffer in oneDNN's own layout when that places every element where the caller's does. */
   const int same = dnnl_memory_desc_equal(want, user_md) || same_placement(want, user_md);
@@ -209,17 +207,17 @@ static const char* build(Entry* e, int kind, const Geom* g, int bias, int relu) 
     if (s != dnnl_success) return failure("backward convolution descriptor", s);
   }
   if (kind == FWD) {
-    err = make_arg(&e->args[0], 0, pd, DNNL_ARG_SRC, 0, &s_user);
-    if (!err) err = make_arg(&e->args[1], 1, pd, DNNL_ARG_WEIGHTS, 0, &w_user);
-    if (!err) err = make_arg(&e->args[2], 2, pd, DNNL_ARG_DST, 1, &d_user);
+    err = make_arg(&e->args[0], pd, DNNL_ARG_SRC, 0, &s_user);
+    if (!err) err = make_arg(&e->args[1], pd, DNNL_ARG_WEIGHTS, 0, &w_user);
+    if (!err) err = make_arg(&e->args[2], pd, DNNL_ARG_DST, 1, &d_user);
   } else if (kind == BWD_DATA) {
-    err = make_arg(&e->args[0], 0, pd, DNNL_ARG_DIFF_DST, 0, &d_user);
-    if (!err) err = make_arg(&e->args[1], 1, pd, DNNL_ARG_WEIGHTS, 0, &w_user);
-    if (!err) err = make_arg(&e->args[2], 2, pd, DNNL_ARG_DIFF_SRC, 1, &s_user);
+    err = make_arg(&e->args[0], pd, DNNL_ARG_DIFF_DST, 0, &d_user);
+    if (!err) err = make_arg(&e->args[1], pd, DNNL_ARG_WEIGHTS, 0, &w_user);
+    if (!err) err = make_arg(&e->args[2], pd, DNNL_ARG_DIFF_SRC, 1, &s_user);
   } else {
-    err = make_arg(&e->args[0], 0, pd, DNNL_ARG_SRC, 0, &s_user);
-    if (!err) err = make_arg(&e->args[1], 1, pd, DNNL_ARG_DIFF_DST, 0, &d_user);
-    if (!err) err = make_arg(&e->args[2], 2, pd, DNNL_ARG_DIFF_WEIGHTS, 1, &w_user);
+    err = make_arg(&e->args[0], pd, DNNL_ARG_SRC, 0, &s_user);
+    if (!err) err = make_arg(&e->args[1], pd, DNNL_ARG_DIFF_DST, 0, &d_user);
+    if (!err) err = make_arg(&e->args[2], pd, DNNL_ARG_DIFF_WEIGHTS, 1, &w_user);
   }
   if (!err && bias) {
     s = dnnl_memory_create(&e->bias_mem, &b_md, engine, DNNL_MEMORY_NONE);
@@ -277,7 +275,7 @@ static const char* execute(Entry* e, const float* p0, const float* p1, float* p2
     Arg* a = &e->args[i];
     TRY("set handle", dnnl_memory_set_data_handle(a->user, ptrs[i]));
     if (a->inner) {
-      const int k = a->slot;
+      const int k = a->exec_arg == DNNL_ARG_DIFF_DST ? DY_SLOT : i; /* its scratch buffer */
       const dnnl_memory_desc_t* md;
       TRY("memory desc", dnnl_memory_get_memory_desc(a->inner, &md));
       const int held = k == DY_SLOT && dy_token != 0 && dy_held.token == dy_token && dnnl_memory_desc_equal(&dy_held.md, md);

@@ -305,11 +305,6 @@ class UNet extends ParamStoreNetwork implements ScoreNetwork {
   }
 
   /**
-   * One block inside its own tidy: a single outer tidy would hold every intermediate of the whole pass until the end
-   * (about twice the forward heap). Under a gradient tape this is still safe: tfjs
-   * keeps its own clones of what each gradient needs (and our custom ops save explicitly).
-   */
-  /**
    * Estimated peak bytes an un-checkpointed train step (loss and backward) on `batch` examples adds to the heap on
    * the active backend: what "auto" compares with AUTO_CHECKPOINT_BYTES (checkpointing keeps ~2.7× less).
    */
@@ -324,6 +319,11 @@ class UNet extends ParamStoreNetwork implements ScoreNetwork {
     return mode === "auto" ? this.trainStepBytes(batch) > AUTO_CHECKPOINT_BYTES : mode;
   }
 
+  /**
+   * One block inside its own tidy: a single outer tidy would hold every intermediate of the whole pass until the end
+   * (about twice the forward heap). Under a gradient tape this is still safe: tfjs
+   * keeps its own clones of what each gradient needs (and our custom ops save explicitly).
+   */
   private run(b: Block, h: tf.Tensor, ctx: Ctx): tf.Tensor {
     return tf.tidy(() => this.runBlock(b, h, ctx));
   }

@@ -72,17 +72,6 @@ static void silu_grad_range(void* ctx, int tid, int lo, int hi) {
   silu_grad_f32(e->a + lo, e->b + lo, e->out + lo, (size_t)(hi - lo));
 }
 
-/*
- * In place, for GroupNorm's fused SiLU. The SiLU runs as a pass of its own, called through the clone dispatcher
- * (this function is not multiversioned), because GroupNorm's loops run in their AVX2 build, and a SiLU inside them
- * ran in that build too: 2.1× slower than the AVX-512 one on [64, 28, 28, 16] (0.42 against 0.20 ms, AMD EPYC).
- */
-static void silu_inplace_range(void* ctx, int tid, int lo, int hi) {
-  const Elementwise* e = (const Elementwise*)ctx;
-  (void)tid;
-  silu_inplace(e->out + lo, (size_t)(hi - lo));
-}
-
 /* y = x·σ(x). */
 void silu(const float* x, float* y, size_t n) {
   Elementwise e = {x, NULL, y};
@@ -147,6 +136,24 @@ static HOT_AVX2 void channel_sums(const float* restrict a, const float* restrict
   }
 }
 
+/* de = dy·silu'(z) with z = x·scale_c + shift_c, for one image. */
+static HOT void silu_through(const float* restrict x, const float* restrict dy, const float* restrict scale,
+                             const float* restrict shift, int S, int C, float* restrict de) {
+  for (int s = 0; s < S; s++)
+    for (int c = 0; c < C; c++) {
+      const size_t o = (size_t)s * C + c;
+      de[o] = silu_grad_of(dy[o], x[o] * scale[c] + shift[c]);
+    }
+}
+
+/*
+ * GroupNorm's fused SiLU, called from GroupNorm's loops through the clone dispatchers: those loops run in their
+ * AVX2 build, and a direct call from there would run the AVX2 clones, 2.1× slower than the AVX-512 ones
+ * ([64, 28, 28, 16]: 0.42 against 0.20 ms, AMD EPYC). volatile: the compiler may not resolve the calls at build time.
+ */
+static void (*volatile silu_inplace_dispatched)(float*, size_t) = silu_inplace;
+static void (*volatile silu_through_dispatched)(const float*, const float*, const float*, const float*, int, int, float*) = silu_through;
+
 static HOT_AVX2 void gn_range(void* ctx, int tid, int lo, int hi) {
   GnJob* j = (GnJob*)ctx;
   const int S = j->S, C = j->C, G = j->G, cg = C / G;
@@ -177,6 +184,7 @@ static HOT_AVX2 void gn_range(void* ctx, int tid, int lo, int hi) {
       float* out = yb + (size_t)s * C;
       for (int c = 0; c < C; c++) out[c] = row[c] * scale[c] + scale[C + c];
     }
+    if (j->silu) silu_inplace_dispatched(yb, (size_t)S * C); /* the image is still in cache */
   }
   free(f);
   free(d);
@@ -189,14 +197,9 @@ static HOT_AVX2 void gn_range(void* ctx, int tid, int lo, int hi) {
  */
 int group_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd, int B, int S,
                int C, int G, double eps, int silu) {
-  GnJob j = {.x = x, .gamma = gamma, .beta = beta, .y = y, .mean_out = mean, .rstd_out = rstd, .S = S, .C = C, .G = G, .eps = eps};
+  GnJob j = {.x = x, .gamma = gamma, .beta = beta, .y = y, .mean_out = mean, .rstd_out = rstd, .S = S, .C = C, .G = G, .eps = eps,
+             .silu = silu};
   run_parts(gn_range, &j, B, parts_for((size_t)B, (size_t)S * C));
-  if (silu && !j.failed) {
-    /* A pass of its own: see silu_inplace_range. */
-    const size_t n = (size_t)B * S * C;
-    Elementwise e = {NULL, NULL, y};
-    run_parts(silu_inplace_range, &e, (int)n, parts_for(n, 1));
-  }
   return !j.failed;
 }
 
@@ -206,23 +209,6 @@ static HOT_AVX2 void gn_normalise(const float* restrict x, const float* restrict
   for (int s = 0; s < S; s++)
     for (int c = 0; c < C; c++) xh[(size_t)s * C + c] = (x[(size_t)s * C + c] - mu[c]) * r[c];
 }
-
-/* de = dy·silu'(z) with z = x·scale_c + shift_c, for one image. */
-static HOT void silu_through(const float* restrict x, const float* restrict dy, const float* restrict scale,
-                             const float* restrict shift, int S, int C, float* restrict de) {
-  for (int s = 0; s < S; s++)
-    for (int c = 0; c < C; c++) {
-      const size_t o = (size_t)s * C + c;
-      de[o] = silu_grad_of(dy[o], x[o] * scale[c] + shift[c]);
-    }
-}
-
-/*
- * silu_through, called from gn_grad_range through the clone dispatcher: a direct call from that function's AVX2
- * build would run the AVX2 clone, 2× slower than the AVX-512 one (see silu_inplace_range). volatile: the compiler
- * may not resolve the call at build time.
- */
-static void (*volatile silu_through_dispatched)(const float*, const float*, const float*, const float*, int, int, float*) = silu_through;
 
 static HOT_AVX2 void gn_grad_range(void* ctx, int tid, int lo, int hi) {
   GnJob* j = (GnJob*)ctx;

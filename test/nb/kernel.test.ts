@@ -16,6 +16,8 @@ interface IopubMsg {
   content: { text?: string; name?: string };
 }
 interface KernelClient {
+  conn: { transport: string; ip: string };
+  dir: string;
   ready(): Promise<unknown>;
   request(ch: string, type: string, content: object, o: { timeoutMs: number; onIopub: (m: IopubMsg) => void }): Promise<{ content: { status: string } }>;
   shutdown(): Promise<void>;
@@ -62,4 +64,25 @@ it("resolves folder imports and reloads edited modules transitively on re-import
   } finally {
     await k.shutdown();
   }
+});
+
+it("talks over Unix sockets in the kernel's own folder, so kernels started at once never race for a TCP port", async () => {
+  // CI once lost a notebook test to tslab dying of EADDRINUSE: a port the client had found free was taken before the
+  // kernel bound it. Three kernels started together must all answer, each bound only to files in its own folder.
+  const argv = [process.execPath, path.join(ROOT, "tools", "notebooks", "kernel-main.js"), "kernel", "--config-path", "{connection_file}"];
+  const ks = await Promise.all([0, 1, 2].map(() => Kernel.start({ argv }, { cwd: dir })));
+  try {
+    await Promise.all(ks.map((k) => k.ready()));
+    for (const k of ks) {
+      assert.equal(k.conn.transport, "ipc");
+      assert.equal(path.dirname(k.conn.ip), k.dir);
+      const socks = fs.readdirSync(k.dir).filter((f) => f.startsWith("k:")).sort();
+      assert.deepEqual(socks, ["k:1", "k:2", "k:3", "k:4", "k:5"]);
+      assert.ok(fs.statSync(path.join(k.dir, "k:1")).isSocket(), "k:1 is a Unix socket");
+    }
+    assert.equal(new Set(ks.map((k) => k.dir)).size, 3);
+  } finally {
+    await Promise.all(ks.map((k) => k.shutdown()));
+  }
+  for (const k of ks) assert.ok(!fs.existsSync(k.dir), `${k.dir} removed at shutdown`);
 });

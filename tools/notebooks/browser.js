@@ -125,7 +125,22 @@ function scratchFolder() {
   return { dir, work };
 }
 
+/**
+ * The server on a port found free just before. Another process can take that port before the server binds it; the
+ * server then exits saying so, and another port is tried (three tries).
+ */
 async function startServer(dir, work) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(dir, work);
+    } catch (e) {
+      if (attempt >= 3 || !e.portTaken) throw e;
+      console.error(`[browser] the server's port was taken before it bound it; trying another (${e.message.split("\n")[0]})`);
+    }
+  }
+}
+
+async function startServerOnce(dir, work) {
   const [port] = await freePorts(1);
   const token = crypto.randomBytes(24).toString("hex");
   const args = ["notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--port-retries=0", `--NotebookApp.token=${token}`, `--notebook-dir=${work}`];
@@ -174,7 +189,11 @@ async function startServer(dir, work) {
   const base = `http://127.0.0.1:${port}`;
   const t0 = Date.now();
   for (;;) {
-    if (dead) throw new Error(`the Jupyter server exited at start:\n${log.join("")}`);
+    if (dead) {
+      const e = new Error(`the Jupyter server exited at start:\n${log.join("")}`);
+      e.portTaken = /already in use|EADDRINUSE/i.test(log.join(""));
+      throw e;
+    }
     try {
       const r = await get(`${base}/api/kernelspecs?token=${token}`);
       if (r.status === 200) {

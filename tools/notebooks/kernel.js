@@ -67,12 +67,20 @@ class Kernel {
   }
 
   async _start(spec, opts) {
-    const [shell, iopub, stdin, control, hb] = await freePorts(5);
+    // A socket path may hold at most 107 bytes: a long TMPDIR falls back to /tmp.
+    const tmp = Buffer.byteLength(os.tmpdir()) <= 64 ? os.tmpdir() : "/tmp";
+    this.dir = fs.mkdtempSync(path.join(tmp, "score-sde-kernel-"));
     this.key = crypto.randomBytes(16).toString("hex");
     this.session = crypto.randomUUID();
+    // Unix-domain sockets in the kernel's own fresh folder, not TCP ports: a port found free and released here can
+    // be taken by anything else on the machine before the kernel binds it (CI saw tslab die of EADDRINUSE while
+    // parallel tests started kernels), and a path inside a folder only this process created cannot be. Jupyter's
+    // "ipc" transport; tslab binds `${transport}://${ip}:${port}`, so each channel is the file "k:<n>" there.
+    const ip = path.join(this.dir, "k");
+    const [shell, iopub, stdin, control, hb] = [1, 2, 3, 4, 5];
     this.conn = {
-      transport: "tcp",
-      ip: "127.0.0.1",
+      transport: "ipc",
+      ip,
       shell_port: shell,
       iopub_port: iopub,
       stdin_port: stdin,
@@ -82,7 +90,6 @@ class Kernel {
       signature_scheme: "hmac-sha256",
       kernel_name: "tslab",
     };
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "score-sde-kernel-"));
     this.connFile = path.join(this.dir, "kernel.json");
     fs.writeFileSync(this.connFile, JSON.stringify(this.conn));
     const argv = spec.argv.map((a) => a.replace("{connection_file}", this.connFile));
@@ -106,7 +113,7 @@ class Kernel {
     this.exited = new Promise((res) => this.proc.once("exit", (code, sig) => res({ code, sig })));
     this.exited.then(() => (this.dead = true));
 
-    const addr = (p) => `tcp://127.0.0.1:${p}`;
+    const addr = (p) => `ipc://${ip}:${p}`;
     this.shell = new zmq.Dealer({ routingId: this.session });
     this.control = new zmq.Dealer();
     this.iopub = new zmq.Subscriber();

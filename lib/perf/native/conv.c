@@ -9,7 +9,8 @@
  * (2–4× slower); the reorders cost ~5 % of a convolution, so keeping activations blocked between layers (which
  * would need blocked GroupNorm, SiLU, additions, pooling and concatenation) is not worth it. Where oneDNN's layout
  * places every element where NHWC does (a channel block as wide as the channels: 16 channels on AVX-512), there is
- * no reorder at all.
+ * no reorder at all. Convolutions with 1–4 output channels and stride 1, which oneDNN pads to a whole channel
+ * block, go to conv_direct.c instead.
  *
  * Primitives are created once per (direction, geometry, bias, relu, thread count) and cached: creating one
  * JIT-compiles its kernel (~1 ms). The blocked copies live in scratch buffers shared by all entries (one call runs
@@ -323,18 +324,21 @@ static const char* run(Entry* e, const float* p0, const float* p1, float* p2, fl
 }
 
 const char* conv_forward(const Geom* g, const float* x, const float* w, const float* bias, int relu, float* y) {
+  if (conv_direct_applies(g)) return conv_direct_forward(g, x, w, bias, relu, y);
   Entry* e;
   const char* err = lookup(FWD, g, bias != NULL, relu, &e);
   return err ? err : run(e, x, w, y, (float*)bias, 0);
 }
 
 const char* conv_backward_data(const Geom* g, const float* dy, const float* w, float* dx, int32_t dy_token) {
+  if (conv_direct_applies(g)) return conv_direct_backward_data(g, dy, w, dx);
   Entry* e;
   const char* err = lookup(BWD_DATA, g, 0, 0, &e);
   return err ? err : run(e, dy, w, dx, NULL, dy_token);
 }
 
 const char* conv_backward_weights(const Geom* g, const float* x, const float* dy, float* dw, float* dbias, int32_t dy_token) {
+  if (conv_direct_applies(g)) return conv_direct_backward_weights(g, x, dy, dw, dbias);
   Entry* e;
   const char* err = lookup(BWD_WEIGHTS, g, dbias != NULL, 0, &e);
   return err ? err : run(e, x, dy, dw, dbias, dy_token);

@@ -5,6 +5,7 @@
  *   addon.c        Node-API glue: argument checks, the exported functions
  *   parallel.c     the thread pool (OpenMP, shared with oneDNN) and the work split of the elementwise kernels
  *   conv.c         convolutions on oneDNN (forward, input gradient, filter + bias gradient), primitives cached
+ *   conv_direct.c  convolutions with 1–4 output channels (stride 1), where oneDNN pads the channels to 16
  *   matmul.c       matrix products on oneDNN's sgemm, with the bias/relu epilogue
  *   elementwise.c  SiLU, GroupNorm (both directions), the time embedding's sin/cos rows, broadcast Add/Multiply,
  *                  Concat/Split, upsampling, sums over an axis
@@ -60,6 +61,13 @@ const char* conv_forward(const Geom* g, const float* x, const float* w, const fl
    same dy reuses the first one's blocked copy; 0 when unnamed. */
 const char* conv_backward_data(const Geom* g, const float* dy, const float* w, float* dx, int32_t dy_token);
 const char* conv_backward_weights(const Geom* g, const float* x, const float* dy, float* dw, float* dbias, int32_t dy_token);
+/* ---- conv_direct.c ---- */
+#define CONV_DIRECT_MAX_COUT 4
+/* Whether conv.c's entry points hand geometry g to the conv_direct_* loops (few output channels, stride 1). */
+int conv_direct_applies(const Geom* g);
+const char* conv_direct_forward(const Geom* g, const float* x, const float* w, const float* bias, int relu, float* y);
+const char* conv_direct_backward_data(const Geom* g, const float* dy, const float* w, float* dx);
+const char* conv_direct_backward_weights(const Geom* g, const float* x, const float* dy, float* dw, float* dbias);
 /* oneDNN's version and the instruction set its JIT kernels use (for the backend line). */
 const char* dnnl_description(void);
 

@@ -46,10 +46,6 @@ static HOT void silu_f32(const float* restrict x, float* restrict y, size_t n) {
   for (size_t i = 0; i < n; i++) y[i] = silu_of(x[i]);
 }
 
-static HOT void silu_inplace(float* y, size_t n) {
-  for (size_t i = 0; i < n; i++) y[i] = silu_of(y[i]);
-}
-
 static HOT void silu_grad_f32(const float* restrict dy, const float* restrict x, float* restrict dx, size_t n) {
   for (size_t i = 0; i < n; i++) dx[i] = silu_grad_of(dy[i], x[i]);
 }
@@ -88,8 +84,11 @@ void silu_grad(const float* dy, const float* x, float* dx, size_t n) {
 /*
  * GroupNorm over x [B, S, C] with C split into G groups of cg = C/G channels. Both directions run image by image,
  * images split over the threads. Sums run per channel (vectorisable: cg is often 4) in float over blocks of
- * GN_BLOCK positions, flushed to double, then per group. Built for AVX2 at most (HOT_AVX2): the AVX-512 build of
- * these loops was slower (forward [64, 28, 28, 16], 4 groups, AMD EPYC: 0.43–0.46 ms against 0.40–0.42 ms).
+ * GN_BLOCK positions, flushed to double, then per group. The forward's statistics loops are built for AVX2 at most
+ * (HOT_AVX2): their AVX-512 build was slower (forward [64, 28, 28, 16], 4 groups, AMD EPYC: 0.43–0.46 ms against
+ * 0.40–0.42 ms). The passes that carry the SiLU are built for AVX-512 (HOT), and the gradient is two passes over
+ * an image (sums, then dx) where it was four (x̂, SiLU, sums, dx): [64, 28, 28, 16] with SiLU, 1 thread, AMD EPYC,
+ * forward 0.53 → 0.45 ms, gradient 0.98 → 0.61 ms.
  */
 #define GN_BLOCK 128
 
@@ -136,23 +135,25 @@ static HOT_AVX2 void channel_sums(const float* restrict a, const float* restrict
   }
 }
 
-/* de = dy·silu'(z) with z = x·scale_c + shift_c, for one image. */
-static HOT void silu_through(const float* restrict x, const float* restrict dy, const float* restrict scale,
-                             const float* restrict shift, int S, int C, float* restrict de) {
-  for (int s = 0; s < S; s++)
-    for (int c = 0; c < C; c++) {
-      const size_t o = (size_t)s * C + c;
-      de[o] = silu_grad_of(dy[o], x[o] * scale[c] + shift[c]);
-    }
+/* y = x·scale_c + shift_c, then silu(y) when `silu`, for one image. */
+static HOT void gn_apply(const float* restrict x, const float* restrict scale, const float* restrict shift, int S, int C, int silu,
+                         float* restrict y) {
+  if (silu) {
+    for (int s = 0; s < S; s++)
+      for (int c = 0; c < C; c++) y[(size_t)s * C + c] = silu_of(x[(size_t)s * C + c] * scale[c] + shift[c]);
+  } else {
+    for (int s = 0; s < S; s++)
+      for (int c = 0; c < C; c++) y[(size_t)s * C + c] = x[(size_t)s * C + c] * scale[c] + shift[c];
+  }
 }
-
 /*
- * GroupNorm's fused SiLU, called from GroupNorm's loops through the clone dispatchers: those loops run in their
- * AVX2 build, and a direct call from there would run the AVX2 clones, 2.1× slower than the AVX-512 ones
- * ([64, 28, 28, 16]: 0.42 against 0.20 ms, AMD EPYC). volatile: the compiler may not resolve the calls at build time.
+ * gn_apply and gn_grad_sums / gn_grad_dx carry the SiLU and are built for AVX-512 (HOT); GroupNorm's statistics
+ * loops (channel_sums, gn_range) for AVX2 at most. A call from an AVX2 clone to a HOT function would bind to its
+ * AVX2 clone (the SiLU then 2.1x slower: [64, 28, 28, 16] 0.42 against 0.20 ms, AMD EPYC), so gn_range calls
+ * through this pointer, which the loader resolves to the best clone. volatile: the compiler may not resolve it at
+ * build time.
  */
-static void (*volatile silu_inplace_dispatched)(float*, size_t) = silu_inplace;
-static void (*volatile silu_through_dispatched)(const float*, const float*, const float*, const float*, int, int, float*) = silu_through;
+static void (*volatile gn_apply_dispatched)(const float*, const float*, const float*, int, int, int, float*) = gn_apply;
 
 static HOT_AVX2 void gn_range(void* ctx, int tid, int lo, int hi) {
   GnJob* j = (GnJob*)ctx;
@@ -178,13 +179,7 @@ static HOT_AVX2 void gn_range(void* ctx, int tid, int lo, int hi) {
       j->rstd_out[b * G + g] = r;
       for (int c = g * cg; c < (g + 1) * cg; c++) gn_affine((float)m, r, j->gamma[c], j->beta[c], &scale[c], &scale[C + c]);
     }
-    float* yb = j->y + (size_t)b * S * C;
-    for (int s = 0; s < S; s++) {
-      const float* row = xb + (size_t)s * C;
-      float* out = yb + (size_t)s * C;
-      for (int c = 0; c < C; c++) out[c] = row[c] * scale[c] + scale[C + c];
-    }
-    if (j->silu) silu_inplace_dispatched(yb, (size_t)S * C); /* the image is still in cache */
+    gn_apply_dispatched(xb, scale, scale + C, S, C, j->silu, j->y + (size_t)b * S * C);
   }
   free(f);
   free(d);
@@ -203,53 +198,87 @@ int group_norm(const float* x, const float* gamma, const float* beta, float* y, 
   return !j.failed;
 }
 
-/* x̂[s, c] = (x[s, c] − μ_c)·r_c for one image, with the group statistics spread per channel. */
-static HOT_AVX2 void gn_normalise(const float* restrict x, const float* restrict mu, const float* restrict r, int S, int C,
-                             float* restrict xh) {
-  for (int s = 0; s < S; s++)
-    for (int c = 0; c < C; c++) xh[(size_t)s * C + c] = (x[(size_t)s * C + c] - mu[c]) * r[c];
+/*
+ * One pass over an image for the gradient's sums: x̂ = (x − μ_c)·r_c, g = dy (or, through the fused SiLU,
+ * dy·silu'(x·scale_c + shift_c), kept in de for the second pass), and per channel Σ g, Σ g·x̂ (float over blocks of
+ * GN_BLOCK positions, flushed to double into d1, d2).
+ */
+static HOT void gn_grad_sums(const float* restrict x, const float* restrict dy, const float* restrict mu, const float* restrict r,
+                                  const float* restrict scale, const float* restrict shift, int S, int C, float* restrict de,
+                                  float* restrict a1, float* restrict a2, double* restrict d1, double* restrict d2) {
+  memset(d1, 0, C * sizeof(double));
+  memset(d2, 0, C * sizeof(double));
+  for (int s0 = 0; s0 < S; s0 += GN_BLOCK) {
+    const int s1 = s0 + GN_BLOCK < S ? s0 + GN_BLOCK : S;
+    memset(a1, 0, C * sizeof(float));
+    memset(a2, 0, C * sizeof(float));
+    if (de) {
+      for (int s = s0; s < s1; s++)
+        for (int c = 0; c < C; c++) {
+          const size_t o = (size_t)s * C + c;
+          const float xh = (x[o] - mu[c]) * r[c];
+          const float g = silu_grad_of(dy[o], x[o] * scale[c] + shift[c]);
+          de[o] = g;
+          a1[c] += g;
+          a2[c] += g * xh;
+        }
+    } else {
+      for (int s = s0; s < s1; s++)
+        for (int c = 0; c < C; c++) {
+          const size_t o = (size_t)s * C + c;
+          const float xh = (x[o] - mu[c]) * r[c];
+          a1[c] += dy[o];
+          a2[c] += dy[o] * xh;
+        }
+    }
+    for (int c = 0; c < C; c++) { d1[c] += a1[c]; d2[c] += a2[c]; }
+  }
 }
 
-static HOT_AVX2 void gn_grad_range(void* ctx, int tid, int lo, int hi) {
+/* dx = r (g γ − m1 − x̂ m2), x̂ recomputed (the same float operations as in gn_grad_sums). */
+static HOT void gn_grad_dx(const float* restrict x, const float* restrict g, const float* restrict mu, const float* restrict r,
+                                const float* restrict gamma, const float* restrict coef, int S, int C, float* restrict dx) {
+  for (int s = 0; s < S; s++)
+    for (int c = 0; c < C; c++) {
+      const size_t o = (size_t)s * C + c;
+      const float xh = (x[o] - mu[c]) * r[c];
+      dx[o] = r[c] * (g[o] * gamma[c] - coef[c] - xh * coef[C + c]);
+    }
+}
+
+static void gn_grad_range(void* ctx, int tid, int lo, int hi) {
   GnJob* j = (GnJob*)ctx;
   const int S = j->S, C = j->C, G = j->G, cg = C / G;
-  /* xh [S·C], de [S·C] (with silu), mu, r, f1, f2, coef (2C) floats; d (2C) doubles */
+  /* de [S·C] (with silu); mu, r, scale, shift, a1, a2 (C each), coef (2C) floats; d (2C) doubles */
   const size_t sc = (size_t)S * C;
-  float* f = (float*)malloc(((j->silu ? 2 : 1) * sc + 6 * (size_t)C) * sizeof(float));
+  float* f = (float*)malloc(((j->silu ? sc : 0) + 8 * (size_t)C) * sizeof(float));
   double* d = (double*)malloc(2 * (size_t)C * sizeof(double));
   if (!f || !d) { free(f); free(d); mark_failed(&j->failed); return; }
-  float *xh = f, *de = j->silu ? xh + sc : NULL, *mu = xh + (j->silu ? 2 : 1) * sc, *r = mu + C, *f1 = r + C, *f2 = f1 + C,
-        *coef = f2 + C;
+  float *de = j->silu ? f : NULL, *mu = f + (j->silu ? sc : 0), *r = mu + C, *scale = r + C, *shift = scale + C, *a1 = shift + C,
+        *a2 = a1 + C, *coef = a2 + C;
   double* dp = j->dparams + 2 * (size_t)C * tid; /* this thread's [dγ | dβ] */
   const double count = (double)S * cg;
   for (int b = lo; b < hi; b++) {
     const float* xb = j->x + (size_t)b * S * C;
     const float* db = j->dy + (size_t)b * S * C;
-    for (int c = 0; c < C; c++) { mu[c] = j->mean[b * G + c / cg]; r[c] = j->rstd[b * G + c / cg]; }
-    gn_normalise(xb, mu, r, S, C, xh);
-    if (j->silu) {
-      /* Through the activation first: z = GroupNorm(x) as the forward pass computed it (same float operations),
-         de = dy·silu'(z). From here on de is the gradient at GroupNorm's output. */
-      for (int c = 0; c < C; c++) gn_affine(mu[c], r[c], j->gamma[c], j->beta[c], &f1[c], &f2[c]);
-      silu_through_dispatched(xb, db, f1, f2, S, C, de);
-      db = de;
+    for (int c = 0; c < C; c++) {
+      mu[c] = j->mean[b * G + c / cg];
+      r[c] = j->rstd[b * G + c / cg];
+      /* with silu, z = GroupNorm(x) as the forward pass computed it (same float operations) */
+      if (j->silu) gn_affine(mu[c], r[c], j->gamma[c], j->beta[c], &scale[c], &shift[c]);
     }
-    /* One pass of sums serves all three gradients: d[c] = Σ_s dy, d[C + c] = Σ_s dy x̂. */
-    channel_sums(db, xh, S, C, f1, f2, d, d + C);
-    for (int c = 0; c < C; c++) { dp[c] += d[C + c]; dp[C + c] += d[c]; } /* dγ_c = Σ dy x̂, dβ_c = Σ dy */
-    /* with g = dy·γ: per group m1 = mean(g) = Σ_c γ_c d[c] / count, m2 = mean(g x̂) = Σ_c γ_c d[C + c] / count */
-    for (int g = 0; g < G; g++) {
+    /* One pass of sums serves all three gradients: d[c] = Σ_s g, d[C + c] = Σ_s g x̂, with g the gradient at
+       GroupNorm's output (dy, or dy·silu'(z) through the activation). */
+    gn_grad_sums(xb, db, mu, r, scale, shift, S, C, de, a1, a2, d, d + C);
+    for (int c = 0; c < C; c++) { dp[c] += d[C + c]; dp[C + c] += d[c]; } /* dγ_c = Σ g x̂, dβ_c = Σ g */
+    /* with h = g·γ: per group m1 = mean(h) = Σ_c γ_c d[c] / count, m2 = mean(h x̂) = Σ_c γ_c d[C + c] / count */
+    for (int gi = 0; gi < G; gi++) {
       double s1 = 0, s2 = 0;
-      for (int c = g * cg; c < (g + 1) * cg; c++) { s1 += (double)j->gamma[c] * d[c]; s2 += (double)j->gamma[c] * d[C + c]; }
+      for (int c = gi * cg; c < (gi + 1) * cg; c++) { s1 += (double)j->gamma[c] * d[c]; s2 += (double)j->gamma[c] * d[C + c]; }
       const float m1 = (float)(s1 / count), m2 = (float)(s2 / count);
-      for (int c = g * cg; c < (g + 1) * cg; c++) { coef[c] = m1; coef[C + c] = m2; }
+      for (int c = gi * cg; c < (gi + 1) * cg; c++) { coef[c] = m1; coef[C + c] = m2; }
     }
-    /* dx = r (dy γ − m1 − x̂ m2) */
-    float* dxb = j->dx + (size_t)b * S * C;
-    for (int s = 0; s < S; s++) {
-      const size_t o = (size_t)s * C;
-      for (int c = 0; c < C; c++) dxb[o + c] = r[c] * (db[o + c] * j->gamma[c] - coef[c] - xh[o + c] * coef[C + c]);
-    }
+    gn_grad_dx(xb, j->silu ? de : db, mu, r, j->gamma, coef, S, C, j->dx + (size_t)b * S * C);
   }
   free(f);
   free(d);

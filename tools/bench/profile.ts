@@ -82,10 +82,14 @@ async function main(): Promise<void> {
     e.n += 1;
     by.set(key, e);
   }
-  const byName = new Map<string, number>();
-  for (const [k, e] of by) byName.set(k.split(" ")[0], (byName.get(k.split(" ")[0]) ?? 0) + e.ms);
+  const byName = new Map<string, { ms: number; n: number }>();
+  for (const [k, e] of by) {
+    const name = k.split(" ")[0];
+    const t = byName.get(name) ?? { ms: 0, n: 0 };
+    byName.set(name, { ms: t.ms + e.ms, n: t.n + e.n });
+  }
   console.log(`${what} ${JSON.stringify(p)} backend ${info.name} ${info.threads ?? 1}t: wall ${wall.toFixed(1)} ms/step (unprofiled, mean), kernels ${total.toFixed(1)} ms/step (per-call minimum over ${p.reps} steps), ${n} kernel calls/step`);
-  console.log("by kernel: " + [...byName.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", "));
+  console.log("by kernel (ms, calls): " + [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).map(([k, v]) => `${k} ${v.ms.toFixed(2)} ${v.n}×`).join(", "));
   const rows = [...by.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(p.top ?? 25));
   for (const [k, e] of rows) console.log(`${e.ms.toFixed(2).padStart(8)} ms  ${String(e.n).padStart(5)}×  ${k}`);
 }

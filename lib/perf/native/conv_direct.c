@@ -9,12 +9,12 @@
  * convolutions reach 140–165. Asking it for NHWC instead gives its reference kernels (36–95 ms per direction) or,
  * with every tensor NHWC, a forward and filter gradient still padded to 16 (1.5 ms each).
  *
- * How: a filter tap (i, j) meets the image over a rectangle of output positions, known in advance, so each loop
- * runs over one tap's rectangle with no bounds checks, on 16 channels at a time (one AVX-512 vector, two AVX2
- * ones), the filter's channels held in registers. The filter is first transposed to [kh][kw][cout][cin] so that its
- * channels are contiguous too. Results never depend on the thread count: rows (forward, input gradient) are
- * independent, and the filter gradient sums one partial per image, in float over the image, then in double over the
- * batch in image order.
+ * How: everything runs on 16 channels at a time (one AVX-512 vector, two AVX2 ones), which NHWC keeps contiguous;
+ * the filter is first transposed to [kh][kw][cout][cin] so that its channels are contiguous too. The forward keeps
+ * each output position's sums in registers, several positions at a time. The gradients go tap by tap: a filter tap
+ * (i, j) meets the image over a rectangle of positions known in advance, so their loops run over it with no bounds
+ * checks. Results never depend on the thread count: rows (forward, input gradient) are independent, and the filter
+ * gradient sums one partial per image, in float over the image, then in double over the batch in image order.
  */
 #include <stddef.h>
 #include <stdlib.h>

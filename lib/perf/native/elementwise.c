@@ -204,8 +204,8 @@ int group_norm(const float* x, const float* gamma, const float* beta, float* y, 
  * GN_BLOCK positions, flushed to double into d1, d2).
  */
 static HOT void gn_grad_sums(const float* restrict x, const float* restrict dy, const float* restrict mu, const float* restrict r,
-                                  const float* restrict scale, const float* restrict shift, int S, int C, float* restrict de,
-                                  float* restrict a1, float* restrict a2, double* restrict d1, double* restrict d2) {
+                             const float* restrict scale, const float* restrict shift, int S, int C, float* restrict de,
+                             float* restrict a1, float* restrict a2, double* restrict d1, double* restrict d2) {
   memset(d1, 0, C * sizeof(double));
   memset(d2, 0, C * sizeof(double));
   for (int s0 = 0; s0 < S; s0 += GN_BLOCK) {
@@ -237,7 +237,7 @@ static HOT void gn_grad_sums(const float* restrict x, const float* restrict dy, 
 
 /* dx = r (g γ − m1 − x̂ m2), x̂ recomputed (the same float operations as in gn_grad_sums). */
 static HOT void gn_grad_dx(const float* restrict x, const float* restrict g, const float* restrict mu, const float* restrict r,
-                                const float* restrict gamma, const float* restrict coef, int S, int C, float* restrict dx) {
+                           const float* restrict gamma, const float* restrict coef, int S, int C, float* restrict dx) {
   for (int s = 0; s < S; s++)
     for (int c = 0; c < C; c++) {
       const size_t o = (size_t)s * C + c;

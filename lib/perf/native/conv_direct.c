@@ -4,10 +4,10 @@
  * and its two gradients.
  *
  * Why: oneDNN 2.6's direct kernels block the output channels by 16 (AVX-512) or 8 (AVX2), so for one output
- * channel they compute sixteen and keep one. ONEDNN_VERBOSE on the MNIST U-Net's last convolution, [64,28,28,16]
- * → 1 channel, shows "dst_f32:p:blocked:aBcd16b" (p: padded) and ~1.5 ms per direction, 9 GFLOP/s where its other
- * convolutions reach 140–165. Asking it for NHWC instead gives its reference kernels (36–95 ms per direction) or,
- * with every tensor NHWC, a forward and filter gradient still padded to 16 (1.5 ms each).
+ * channel they compute sixteen and keep one: ONEDNN_VERBOSE on the MNIST U-Net's last convolution, [64,28,28,16]
+ * → 1 channel, shows "dst_f32:p:blocked:aBcd16b" (p: padded), at a sixteenth of the speed of its other
+ * convolutions. Asking it for NHWC instead gives its reference kernels or, with every tensor NHWC, a forward and
+ * filter gradient still padded to 16. Measured figures: tools/bench/README.md.
  *
  * How: everything runs on 16 channels at a time (one AVX-512 vector, two AVX2 ones), which NHWC keeps contiguous;
  * the filter is first transposed to [kh][kw][cout][cin] so that its channels are contiguous too. The forward keeps

@@ -87,8 +87,7 @@ void silu_grad(const float* dy, const float* x, float* dx, size_t n) {
  * GN_BLOCK positions, flushed to double, then per group. The forward's statistics loops are built for AVX2 at most
  * (HOT_AVX2): their AVX-512 build was slower (forward [64, 28, 28, 16], 4 groups, AMD EPYC: 0.43–0.46 ms against
  * 0.40–0.42 ms). The passes that carry the SiLU are built for AVX-512 (HOT), and the gradient is two passes over
- * an image (sums, then dx) where it was four (x̂, SiLU, sums, dx): [64, 28, 28, 16] with SiLU, 1 thread, AMD EPYC,
- * forward 0.53 → 0.45 ms, gradient 0.98 → 0.61 ms.
+ * an image (sums, then dx) where it was four (x̂, SiLU, sums, dx); figures in tools/bench/README.md.
  */
 #define GN_BLOCK 128
 

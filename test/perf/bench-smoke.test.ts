@@ -34,4 +34,12 @@ describe("bench driver", () => {
     assert.equal(rows.filter((x) => x.variant !== undefined).length, 4, "one wasm-kernels row per workload");
     fs.rmSync(path.dirname(out), { recursive: true, force: true });
   });
+
+  it("--settle (the pause before a run that follows the other process's) refuses what is not milliseconds >= 0", () => {
+    for (const bad of ["-5", "soon", ""]) {
+      const r = spawnSync(process.execPath, [path.join(ROOT, "tools/bench/run.js"), "--smoke", "--no-peer", `--settle=${bad}`], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+      assert.equal(r.status, 2, `--settle=${bad}: exit ${r.status}`);
+      assert.match(r.stderr, new RegExp(`--settle must be a number of milliseconds >= 0, got "${bad}"`));
+    }
+  });
 });

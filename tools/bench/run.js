@@ -8,6 +8,7 @@
 //   options: --only=mlp_train,matmul   --threads=1,2   --runs=N   --no-peer   --out=path.json   --smoke
 //            (a full run writes figures/bench/latest.json; quick, smoke and partial runs figures/quick/bench.json)
 //            --image-config=data/configs/mnist-vp.json  the configuration of the image_* rows (MNIST training)
+//            --settle=MS  pause before a run that follows the other process's (default 300; 0: none)
 //            --wasm-kernels  also measure the library without its native oneDNN kernels (a third process with
 //                          SCORE_SDE_NATIVE=0: wasm's own kernels; rows with variant "wasm-kernels"), interleaved
 //
@@ -30,7 +31,7 @@ const opt = (name, dflt) => {
   return a ? a.slice(name.length + 3) : dflt;
 };
 if (flag("help")) {
-  console.log(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 13).join("\n"));
+  console.log(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 14).join("\n"));
   process.exit(0);
 }
 const quick = flag("quick");
@@ -44,7 +45,7 @@ const withWasmOnly = flag("wasm-kernels");
 // Only a full run (every workload, the default runs, both thread counts, the PyTorch twin) replaces the committed
 // figures/bench/latest.json. A quick, smoke or partial run writes figures/quick/bench.json (git-ignored) unless
 // --out names a file: checking the speed must not overwrite the committed results with a shorter run.
-const partial = quick || smoke || Boolean(only) || !withPeer || ["threads", "runs"].some((n) => args.some((a) => a.startsWith(`--${n}=`)));
+const partial = quick || smoke || Boolean(only) || !withPeer || ["threads", "runs", "settle"].some((n) => args.some((a) => a.startsWith(`--${n}=`)));
 const outFile = path.resolve(root, opt("out", partial ? path.join("figures", "quick", "bench.json") : path.join("figures", "bench", "latest.json")));
 
 // ---------------------------------------------------------------------------------------------------------
@@ -71,6 +72,15 @@ function likelihoodPoints(n) {
 }
 
 const runs = (full, q) => Number(opt("runs", quick ? q : full));
+// Pause before a run that follows the other process's (see the timing loop); --settle=0 turns it off. A smoke run
+// measures nothing and does not pause.
+const SETTLE_RAW = opt("settle", smoke ? "0" : "300");
+if (!/^\d+(\.\d+)?$/.test(SETTLE_RAW)) {
+  console.error(`bench: --settle must be a number of milliseconds >= 0, got "${SETTLE_RAW}"`);
+  process.exit(2);
+}
+const SETTLE_MS = Number(SETTLE_RAW);
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 // The MNIST training configuration (engineer-chosen U-Net size for a 2-core CPU), when present.
 const IMAGE_CONFIG = opt("image-config", "data/configs/mnist-vp.json");
 const WORKLOADS = [
@@ -272,10 +282,15 @@ async function main() {
       const peerError = pSetup && !pSetup.ok ? pSetup.error : undefined;
       // Times are per step: a run of `stepsPerRun` back-to-back steps is divided by their number.
       const per = w.params.stepsPerRun ?? 1;
+      let last; // the side that ran last
       for (let r = 0; r < w.runs && !error; r++) {
         // Alternate which side goes first so neither always runs on a machine warmed (or loaded) by the other.
         const order = r % 2 === 0 ? ["tfjs", "torch", "wasm"] : ["wasm", "torch", "tfjs"];
         for (const side of order) {
+          // A run right after the other process's starts while that process's idle threads still spin (OpenBLAS'
+          // workers ~0.1 s after each product, OpenMP's a few ms): let them go to sleep first (SETTLE_MS).
+          if (last !== undefined && last !== side) await sleep(SETTLE_MS);
+          last = side;
           if (side === "tfjs") {
             const res = await tj.ask({ cmd: "run" });
             if (!res.ok) {

@@ -116,9 +116,9 @@ static void group_totals(const double* d1, const double* d2, int g, int cg, doub
   *t2 = s2;
 }
 
-/* Per-channel sums of a[s, c] and a[s, c]·b[s, c] (b NULL: a²) over s < S, in double. */
-static HOT_AVX2 void channel_sums(const float* restrict a, const float* restrict b, int S, int C, float* restrict f1,
-                             float* restrict f2, double* restrict d1, double* restrict d2) {
+/* Per-channel sums of a[s, c] and a[s, c]² over s < S, in double (the forward's statistics). */
+static HOT_AVX2 void channel_sums(const float* restrict a, int S, int C, float* restrict f1, float* restrict f2, double* restrict d1,
+                                  double* restrict d2) {
   memset(d1, 0, C * sizeof(double));
   memset(d2, 0, C * sizeof(double));
   for (int s0 = 0; s0 < S; s0 += GN_BLOCK) {
@@ -127,8 +127,7 @@ static HOT_AVX2 void channel_sums(const float* restrict a, const float* restrict
     memset(f2, 0, C * sizeof(float));
     for (int s = s0; s < s1; s++) {
       const float* ar = a + (size_t)s * C;
-      const float* br = b ? b + (size_t)s * C : ar;
-      for (int c = 0; c < C; c++) { f1[c] += ar[c]; f2[c] += ar[c] * br[c]; }
+      for (int c = 0; c < C; c++) { f1[c] += ar[c]; f2[c] += ar[c] * ar[c]; }
     }
     for (int c = 0; c < C; c++) { d1[c] += f1[c]; d2[c] += f2[c]; }
   }
@@ -137,7 +136,7 @@ static HOT_AVX2 void channel_sums(const float* restrict a, const float* restrict
 /* y = x·scale_c + shift_c, then silu(y) when `silu`, for one image. */
 static HOT void gn_apply(const float* restrict x, const float* restrict scale, const float* restrict shift, int S, int C, int silu,
                          float* restrict y) {
-  if (silu) {
+  if (silu) { /* two loops, as in gn_grad_sums: a condition inside one costs its vectorisation */
     for (int s = 0; s < S; s++)
       for (int c = 0; c < C; c++) y[(size_t)s * C + c] = silu_of(x[(size_t)s * C + c] * scale[c] + shift[c]);
   } else {
@@ -166,7 +165,7 @@ static HOT_AVX2 void gn_range(void* ctx, int tid, int lo, int hi) {
   const double count = (double)S * cg;
   for (int b = lo; b < hi; b++) {
     const float* xb = j->x + (size_t)b * S * C;
-    channel_sums(xb, NULL, S, C, f1, f2, d, d + C);
+    channel_sums(xb, S, C, f1, f2, d, d + C);
     for (int g = 0; g < G; g++) {
       double s1, s2;
       group_totals(d, d + C, g, cg, &s1, &s2);
@@ -211,6 +210,8 @@ static HOT void gn_grad_sums(const float* restrict x, const float* restrict dy, 
     const int s1 = s0 + GN_BLOCK < S ? s0 + GN_BLOCK : S;
     memset(a1, 0, C * sizeof(float));
     memset(a2, 0, C * sizeof(float));
+    /* Two loops, not one with the SiLU under a condition: GCC does not vectorise that one (figures in
+       tools/bench/README.md). */
     if (de) {
       for (int s = s0; s < s1; s++)
         for (int c = 0; c < C; c++) {

@@ -41,12 +41,12 @@ static inline __attribute__((always_inline)) float lanes_sum(v16 v) {
   return (b[0] + b[2]) + (b[1] + b[3]);
 }
 
-/* The output positions [lo, hi) where tap k (of size dk, offset by pad) lands inside an input of size n (stride 1):
-   input position = output position − pad + k·dk. */
-static inline void tap_range(int k, int dk, int pad, int n, int out, int* lo, int* hi) {
-  const int shift = k * dk - pad;
+/* The positions p in [0, count) whose p + shift lies in [0, n), as [lo, hi) (empty when hi ≤ lo). A tap at offset
+   k·dk − pad meets output p at input p + k·dk − pad (forward, filter gradient); input p meets output p + pad − k·dk
+   (input gradient). */
+static inline void shifted_range(int shift, int n, int count, int* lo, int* hi) {
   *lo = shift < 0 ? -shift : 0;
-  *hi = n - shift < out ? n - shift : out;
+  *hi = n - shift < count ? n - shift : count;
 }
 
 /* The filter [kh][kw][cin][cout] as [kh][kw][cout][cin]. */
@@ -138,9 +138,10 @@ static inline __attribute__((always_inline)) void bwd_data_rows_n(Job* j, int lo
       if (oy < 0 || oy >= g->oh) continue;
       const float* dyrow = j->dy + ((size_t)b * g->oh + oy) * g->ow * cout;
       for (int jx = 0; jx < g->kw; jx++) {
-        /* input ix meets output ox = ix + pl − j·dw: the ix with 0 ≤ ox < ow, inside the input */
+        /* input ix meets output ox = ix + shift */
         const int shift = g->pl - jx * g->dw;
-        const int x0 = shift < 0 ? -shift : 0, x1 = g->ow - shift < g->w ? g->ow - shift : g->w;
+        int x0, x1;
+        shifted_range(shift, g->ow, g->w, &x0, &x1);
         for (int c0 = 0; c0 < cin; c0 += CB) {
           v16 wv[CONV_DIRECT_MAX_COUT];
           for (int o = 0; o < cout; o++) wv[o] = LOAD(j->wt + ((size_t)(i * g->kw + jx) * cout + o) * cin + c0);
@@ -166,17 +167,18 @@ static inline __attribute__((always_inline)) void bwd_weights_images_n(Job* j, i
     float* part = j->part + b * stride; /* [taps][cout][cin], then [cout] */
     const float* dyb = j->dy + (size_t)b * g->oh * g->ow * cout;
     for (int i = 0; i < g->kh; i++) {
+      const int yshift = i * g->dh - g->pt;
       int y0, y1;
-      tap_range(i, g->dh, g->pt, g->h, g->oh, &y0, &y1);
+      shifted_range(yshift, g->h, g->oh, &y0, &y1);
       for (int jx = 0; jx < g->kw; jx++) {
+        const int shift = jx * g->dw - g->pl;
         int x0, x1;
-        tap_range(jx, g->dw, g->pl, g->w, g->ow, &x0, &x1);
+        shifted_range(shift, g->w, g->ow, &x0, &x1);
         for (int c0 = 0; c0 < cin; c0 += CB) {
           v16 a0[CONV_DIRECT_MAX_COUT], a1[CONV_DIRECT_MAX_COUT];
           for (int o = 0; o < cout; o++) a0[o] = a1[o] = (v16){0};
           for (int oy = y0; oy < y1; oy++) {
-            const float* xrow = j->x + ((size_t)b * g->h + (oy - g->pt + i * g->dh)) * g->w * cin + c0;
-            const int shift = jx * g->dw - g->pl;
+            const float* xrow = j->x + ((size_t)b * g->h + (oy + yshift)) * g->w * cin + c0;
             const float* dyp = dyb + (size_t)oy * g->ow * cout;
             int ox = x0;
             for (; ox + 1 < x1; ox += 2) {

@@ -287,6 +287,8 @@ async function main() {
         // Alternate which side goes first so neither always runs on a machine warmed (or loaded) by the other.
         const order = r % 2 === 0 ? ["tfjs", "torch", "wasm"] : ["wasm", "torch", "tfjs"];
         for (const side of order) {
+          const present = side === "tfjs" || (side === "torch" ? Boolean(pSetup?.ok) : Boolean(fSetup?.ok));
+          if (!present) continue;
           // A run right after the other process's starts while that process's idle threads still spin (OpenBLAS'
           // workers ~0.1 s after each product, OpenMP's a few ms): let them go to sleep first (SETTLE_MS).
           if (last !== undefined && last !== side) await sleep(SETTLE_MS);
@@ -301,15 +303,13 @@ async function main() {
             cpus.push(res.cpu_ms / per);
             extras.push(res.extra);
           } else if (side === "wasm") {
-            if (fSetup?.ok) {
-              const res = await tf2.ask({ cmd: "run" });
-              if (res.ok) {
-                ftimes.push(res.ms / per);
-                fcpus.push(res.cpu_ms / per);
-                fextras.push(res.extra);
-              }
+            const res = await tf2.ask({ cmd: "run" });
+            if (res.ok) {
+              ftimes.push(res.ms / per);
+              fcpus.push(res.cpu_ms / per);
+              fextras.push(res.extra);
             }
-          } else if (pSetup?.ok) {
+          } else {
             const res = await tp.ask({ cmd: "run" });
             if (res.ok) {
               ptimes.push(res.ms / per);

@@ -247,7 +247,7 @@ async function main() {
   const loadBefore = os.loadavg();
   const python = withPeer ? findPython() : undefined;
   const peerNote = !withPeer ? "PyTorch runs disabled (--no-peer)" : python ? `PyTorch ${python.version} (${python.py})` : "PyTorch not found: install Debian python3-torch (and python3-scipy for the likelihood twin); tfjs measured alone";
-  console.log(`score-sde-ts bench ${quick ? "(quick) " : ""}— ${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length}, ${isaLevel()}, load ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(`score-sde-ts bench ${quick ? "(quick) " : ""}— ${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length} (${cpuId()}), ${isaLevel()}, load ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`);
   console.log(peerNote);
 
   const rows = [];
@@ -393,7 +393,7 @@ async function main() {
     date: started.toISOString(),
     finished: new Date().toISOString(),
     quick,
-    machine: { cpu: os.cpus()[0]?.model ?? "unknown", isa: isaLevel(), cores: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}` },
+    machine: { cpu: os.cpus()[0]?.model ?? "unknown", cpu_id: cpuId(), isa: isaLevel(), cores: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}` },
     load: { before: loadBefore.map((l) => round(l)), after: os.loadavg().map((l) => round(l)), uptime: spawnSync("uptime", { encoding: "utf8" }).stdout?.trim() ?? "" },
     peer: peerNote,
     note: "ratio = tfjs ms_median / PyTorch ms_median at the same thread count, measured in the same run with runs interleaved. Load is the 1/5/15-min load average: other processes shared the machine.",
@@ -404,10 +404,26 @@ async function main() {
   // different CPU kinds are not comparable.
   const { writeFileAtomic } = require("../ts-lib").io();
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
-  writeFileAtomic(outFile, JSON.stringify(rows.map((r) => ({ ...r, date: result.date, cpu: result.machine.cpu, isa: result.machine.isa, load: result.load.before })), null, 1) + "\n");
+  writeFileAtomic(outFile, JSON.stringify(rows.map((r) => ({ ...r, date: result.date, cpu: result.machine.cpu, cpu_id: result.machine.cpu_id, isa: result.machine.isa, load: result.load.before })), null, 1) + "\n");
   writeFileAtomic(outFile.replace(/\.json$/, ".meta.json"), JSON.stringify({ ...result, rows: undefined }, null, 1) + "\n");
   printTable(rows);
   console.log(`\nload after: ${result.load.after.join(" ")}; written ${path.relative(root, outFile)}`);
+}
+
+/**
+ * The CPU's vendor, family and model numbers from /proc/cpuinfo ("AuthenticAMD family 25 model 1"): the model name
+ * alone does not tell the CPU kinds apart on these VMs (both AMD kinds report "AMD EPYC": family 25 is Zen 3, 26
+ * Zen 5; Sapphire Rapids is GenuineIntel family 6 model 143). "unknown" where the file lacks them.
+ */
+function cpuId() {
+  try {
+    const info = fs.readFileSync("/proc/cpuinfo", "utf8").split("\n\n")[0];
+    const field = (name) => info.match(new RegExp(`^${name}\\s*:\\s*(.*)$`, "m"))?.[1]?.trim();
+    const [vendor, family, model] = [field("vendor_id"), field("cpu family"), field("model")];
+    return vendor && family && model ? `${vendor} family ${family} model ${model}` : "unknown";
+  } catch {
+    return "unknown";
+  }
 }
 
 /**

@@ -412,8 +412,9 @@ async function main() {
 
 /**
  * The CPU's vendor, family and model numbers from /proc/cpuinfo ("AuthenticAMD family 25 model 1"): the model name
- * alone does not tell the CPU kinds apart on these VMs (both AMD kinds report "AMD EPYC": family 25 is Zen 3, 26
- * Zen 5; Sapphire Rapids is GenuineIntel family 6 model 143). "unknown" where the file lacks them.
+ * alone does not tell the CPU kinds apart on these VMs (both AMD kinds report "AMD EPYC": family 25 model 1 is
+ * Zen 3, models 16-17 Zen 4, family 26 Zen 5; Sapphire Rapids is GenuineIntel family 6 model 143). "unknown" where
+ * the file lacks them.
  */
 function cpuId() {
   try {

@@ -10,7 +10,7 @@
  * would need blocked GroupNorm, SiLU, additions, pooling and concatenation) is not worth it. Where oneDNN's layout
  * places every element where NHWC does (a channel block as wide as the channels: 16 channels on AVX-512), there is
  * no reorder at all. Convolutions with 1–4 output channels and stride 1, which oneDNN pads to a whole channel
- * block, go to conv_direct.c instead.
+ * block, go to conv_direct.c instead on CPUs with AVX-512 (conv_direct_applies says when).
  *
  * Primitives are created once per (direction, geometry, bias, relu, thread count) and cached: creating one
  * JIT-compiles its kernel (~1 ms). The blocked copies live in scratch buffers shared by all entries (one call runs

@@ -1,7 +1,7 @@
 /*
  * Convolutions with few output channels (cout ≤ CONV_DIRECT_MAX_COUT), input channels in whole blocks of 16 and
- * stride 1, computed here rather than by oneDNN: a U-Net's last convolution (16 → 1 channel on MNIST, → 3 on RGB)
- * and its two gradients.
+ * stride 1, computed here rather than by oneDNN on CPUs with AVX-512: a U-Net's last convolution (16 → 1 channel on
+ * MNIST, → 3 on RGB) and its two gradients.
  *
  * Why: oneDNN 2.6's direct kernels block the output channels by 16 (AVX-512) or 8 (AVX2), so for one output
  * channel they compute sixteen and keep one: ONEDNN_VERBOSE on the MNIST U-Net's last convolution, [64,28,28,16]
@@ -32,7 +32,15 @@ typedef float v4 __attribute__((vector_size(16)));
 #define LOAD(p) (*(const v16u*)(p))
 #define STORE(p, v) (*(v16u*)(p) = (v))
 
-int conv_direct_applies(const Geom* g) { return g->cout <= CONV_DIRECT_MAX_COUT && g->cin % CB == 0 && g->sh == 1 && g->sw == 1; }
+/* Only where the CPU has AVX-512 (x86-64-v4), where these loops were measured faster than oneDNN in every direction.
+   On AVX2 the forward's register sums (8 positions × cout 16-lane vectors, two registers each) outgrow its 16
+   vector registers, and oneDNN pads to blocks of 8 there, not 16: on an AVX2-only EPYC the loops were 1.5–3× slower
+   than oneDNN at 2–4 output channels (forward, filter gradient) and mixed at 1 (tools/bench/README.md). */
+int conv_direct_applies(const Geom* g) {
+  static int avx512 = -1;
+  if (avx512 < 0) avx512 = __builtin_cpu_supports("x86-64-v4") ? 1 : 0;
+  return avx512 && g->cout <= CONV_DIRECT_MAX_COUT && g->cin % CB == 0 && g->sh == 1 && g->sw == 1;
+}
 
 /* Σ of the 16 lanes, pairwise in one fixed order. */
 static inline __attribute__((always_inline)) float lanes_sum(v16 v) {

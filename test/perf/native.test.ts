@@ -111,7 +111,8 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 5, 5, 32], w: [3, 3, 32, 16], stride: 2, pad: "same", dil: 1 },
   { x: [3, 4, 4, 8], w: [1, 1, 8, 8], stride: 1, pad: "valid", dil: 1 },
   // 1–4 output channels from whole blocks of 16 input channels, stride 1: conv_direct.c's loops where the CPU has
-  // AVX-512 (oneDNN would pad the outputs to 16 channels), oneDNN elsewhere. Every tap position at the borders, uneven 'same' padding, 'valid', dilation, 1×1.
+  // AVX-512 (oneDNN would pad the outputs to 16 channels), oneDNN elsewhere. Every tap position at the borders,
+  // uneven 'same' padding, 'valid', dilation, 1×1.
   { x: [2, 7, 6, 16], w: [3, 3, 16, 1], stride: 1, pad: "same", dil: 1 },
   { x: [2, 6, 7, 32], w: [3, 3, 32, 3], stride: 1, pad: "valid", dil: 1 },
   { x: [1, 9, 8, 16], w: [5, 5, 16, 2], stride: 1, pad: "same", dil: 2 },

@@ -247,7 +247,9 @@ async function main() {
   const loadBefore = os.loadavg();
   const python = withPeer ? findPython() : undefined;
   const peerNote = !withPeer ? "PyTorch runs disabled (--no-peer)" : python ? `PyTorch ${python.version} (${python.py})` : "PyTorch not found: install Debian python3-torch (and python3-scipy for the likelihood twin); tfjs measured alone";
-  console.log(`score-sde-ts bench ${quick ? "(quick) " : ""}— ${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length} (${cpuId()}), ${isaLevel()}, load ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`);
+  // The machine, read once: the header line, the meta file and every row carry it.
+  const machine = { cpu: os.cpus()[0]?.model ?? "unknown", cpu_id: cpuId(), isa: isaLevel(), cores: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}` };
+  console.log(`score-sde-ts bench ${quick ? "(quick) " : ""}— ${machine.cpu} × ${machine.cores} (${machine.cpu_id}), ${machine.isa}, load ${loadBefore.map((l) => l.toFixed(2)).join(" ")}`);
   console.log(peerNote);
 
   const rows = [];
@@ -393,7 +395,7 @@ async function main() {
     date: started.toISOString(),
     finished: new Date().toISOString(),
     quick,
-    machine: { cpu: os.cpus()[0]?.model ?? "unknown", cpu_id: cpuId(), isa: isaLevel(), cores: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}` },
+    machine,
     load: { before: loadBefore.map((l) => round(l)), after: os.loadavg().map((l) => round(l)), uptime: spawnSync("uptime", { encoding: "utf8" }).stdout?.trim() ?? "" },
     peer: peerNote,
     note: "ratio = tfjs ms_median / PyTorch ms_median at the same thread count, measured in the same run with runs interleaved. Load is the 1/5/15-min load average: other processes shared the machine.",

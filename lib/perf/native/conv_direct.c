@@ -37,9 +37,7 @@ typedef float v4 __attribute__((vector_size(16)));
    vector registers, and oneDNN pads to blocks of 8 there, not 16: on an AVX2-only EPYC the loops were 1.5–3× slower
    than oneDNN at 2–4 output channels (forward, filter gradient) and mixed at 1 (tools/bench/README.md). */
 int conv_direct_applies(const Geom* g) {
-  static int avx512 = -1;
-  if (avx512 < 0) avx512 = __builtin_cpu_supports("x86-64-v4") ? 1 : 0;
-  return avx512 && g->cout <= CONV_DIRECT_MAX_COUT && g->cin % CB == 0 && g->sh == 1 && g->sw == 1;
+  return __builtin_cpu_supports("x86-64-v4") && g->cout <= CONV_DIRECT_MAX_COUT && g->cin % CB == 0 && g->sh == 1 && g->sw == 1;
 }
 
 /* Σ of the 16 lanes, pairwise in one fixed order. */

@@ -1,5 +1,7 @@
 // Reading and writing .ipynb files (nbformat 4) the way Jupyter does, so executed notebooks diff cleanly:
-// one-space indent, sorted keys, multi-line strings stored as lists of lines.
+// one-space indent, sorted keys, multi-line strings stored as lists of lines, except that arrays of numbers (plotly
+// figure data) are written on one line: one number per line made a quarter to a third of the bytes of the plotted
+// notebooks (02_score_fields: 6.76 → 5.04 MB). Jupyter reads either; saving from Jupyter spreads them out again.
 // Written atomically (lib/io's writeFileAtomic): a run killed while writing leaves the previous notebook, not half of one.
 "use strict";
 const { io } = require("../ts-lib");
@@ -69,9 +71,16 @@ function writeNotebook(file, nb) {
     if (cell.cell_type === "code") cell.outputs = (cell.outputs || []).map(normalizeOutput);
     return cell;
   }) };
-  io().writeFileAtomic(file, JSON.stringify(sortKeys(copy), null, 1) + "\n");
+  io().writeFileAtomic(file, numberArraysOnOneLine(JSON.stringify(sortKeys(copy), null, 1)) + "\n");
+}
+
+// An array of JSON numbers and nulls spread over lines. Only matches that span a line break are collapsed: JSON
+// strings hold no raw line breaks, and the element pattern admits no quote, so no match lies in or crosses a string.
+const NUMBER_ARRAY = /\[\s*(?:-?\d[\d.eE+-]*|null)(?:\s*,\s*(?:-?\d[\d.eE+-]*|null))*\s*\]/g;
+function numberArraysOnOneLine(json) {
+  return json.replace(NUMBER_ARRAY, (m) => (m.includes("\n") ? m.replace(/\s+/g, "") : m));
 }
 
 const tagsOf = (cell) => ((cell.metadata && cell.metadata.tags) || []).map(String);
 
-module.exports = { readNotebook, writeNotebook, joinText, splitLines, tagsOf };
+module.exports = { readNotebook, writeNotebook, joinText, splitLines, tagsOf, numberArraysOnOneLine };

@@ -473,12 +473,12 @@ const OWN_GRADIENTS: { kernelName: string; inputsToSave?: string[]; outputsToSav
     inputsToSave: ["x", "w"],
     gradFunc: (dy, [x, w]) => {
       const d = dy as tf.Tensor2D;
-      const [rows, cols] = d.shape;
       return {
         x: () => tf.matMul(d, w, false, true),
         w: () => tf.matMul(x, d, true, false),
-        // Column sums as one product with a row of ones (a Sum over axis 0 is a scalar loop on wasm).
-        b: () => tf.matMul(tf.ones([1, rows]), d).reshape([cols]),
+        // Column sums by this module's Sum kernel (sum_mid, one op). A product with a row of ones, as before,
+        // cost three ops and a fresh ones array per layer: MLP w128 train step 4.3-4.7 -> 4.1-4.5 ms (p10).
+        b: () => tf.sum(d, 0),
       };
     },
   },

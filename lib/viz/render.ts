@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { Figure } from "./figure";
 import { writeFileAtomic } from "../io/atomic";
+import { optimizePng } from "../io/png";
 
 export type ImageFormat = "png" | "svg";
 
@@ -173,7 +174,8 @@ function decodeDataUrl(url: string, format: ImageFormat): Buffer | string {
   if (!url.startsWith("data:") || comma < 0) throw new Error(`Plotly.toImage returned an unexpected value: ${url.slice(0, 60)}`);
   const head = url.slice(0, comma);
   const body = url.slice(comma + 1);
-  if (format === "png") return Buffer.from(body, "base64");
+  // Chromium's PNG encoder favours speed: re-filtered and re-deflated, the same pixels take 20-30 % fewer bytes.
+  if (format === "png") return optimizePng(Buffer.from(body, "base64"));
   return head.endsWith(";base64") ? Buffer.from(body, "base64").toString("utf8") : decodeURIComponent(body);
 }
 

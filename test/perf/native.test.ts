@@ -757,6 +757,18 @@ describe("native kernels (oneDNN)", () => {
     assert.equal(sumSquares({ a, b }), 1 + 4 + 9 + 0.25 + 16);
     const c = tf.tensor1d([1, NaN]);
     assert.ok(Number.isNaN(sumSquares({ a, c })));
+    // Long inputs run through the lane sums (blocks of 4096, 64 lanes, a tail): within float32 rounding of the
+    // float64 sum; a NaN or ∞ anywhere in a lane still comes out.
+    const n = 3 * 4096 + 77;
+    const long = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * (1 + (i % 13)));
+    let want = 0;
+    for (const v of long) want += v * v;
+    const got = sumSquares({ l: tf.tensor1d(long), a });
+    assert.ok(Math.abs(got - (want + 14)) <= 1e-6 * want, `${got} vs ${want + 14}`);
+    long[5000] = Infinity;
+    assert.equal(sumSquares({ l: tf.tensor1d(long) }), Infinity);
+    long[9001] = NaN;
+    assert.ok(Number.isNaN(sumSquares({ l: tf.tensor1d(long) })));
     tf.dispose([a, b, c]);
   });
 

@@ -346,13 +346,21 @@ HOT void sin_cos_rows(const double* restrict args, int rows, const double* restr
       continue;
     }
     for (int k = 2 * half; k < dim; k++) row[k] = 0.0f; /* odd widths: zero padding (out is not zeroed) */
+    /* The polynomial for every k (a branch-free loop, which the compiler vectorises; a libm call in it did not),
+       then libm for the rare |x| past the reduction's range. */
+    const double a = args[b];
     for (int k = 0; k < half; k++) {
-      const double x = args[b] * f[k];
       double s, c;
-      if (__builtin_fabs(x) < SINCOS_LIMIT) sincos_f64(x, &s, &c);
-      else { s = sin(x); c = cos(x); }
+      sincos_f64(a * f[k], &s, &c);
       row[k] = (float)s;
       row[half + k] = (float)c;
+    }
+    for (int k = 0; k < half; k++) {
+      const double x = a * f[k];
+      if (!(__builtin_fabs(x) < SINCOS_LIMIT)) {
+        row[k] = (float)sin(x);
+        row[half + k] = (float)cos(x);
+      }
     }
   }
 }

@@ -59,10 +59,12 @@ function splitmix32(seed: number): () => number {
 }
 
 class Xoshiro128 implements Rng {
-  private s0 = 0;
-  private s1 = 0;
-  private s2 = 0;
-  private s3 = 0;
+  /**
+   * The four state words, held as int32 (the same bits as the uint32 words of getState). Plain number fields took
+   * both int32 and uint32 values (≥ 2^31 is not a small integer), so V8 kept them as boxed doubles and converted on
+   * every draw.
+   */
+  private readonly s = new Int32Array(4);
 
   /**
    * A seed in [0, 2^32) fills the state with four splitmix32 outputs from the seed: mix(seed + k·φ), k = 1…4, where
@@ -75,30 +77,27 @@ class Xoshiro128 implements Rng {
    */
   constructor(seed: number) {
     const sm = splitmix32(seed >>> 0);
-    this.s0 = sm();
-    this.s1 = sm();
-    this.s2 = sm();
-    this.s3 = sm();
+    const s = this.s;
+    for (let k = 0; k < 4; k++) s[k] = sm();
     const hi = Math.floor(seed / 4294967296);
     if (hi !== 0) {
       const h = splitmix32(hi >>> 0);
-      this.s1 = (this.s1 ^ h()) >>> 0;
-      this.s2 = (this.s2 ^ h()) >>> 0;
-      this.s3 = (this.s3 ^ h()) >>> 0;
+      for (let k = 1; k < 4; k++) s[k] ^= h();
     }
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1;
   }
 
   /** Next 32-bit unsigned integer. */
   private next(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
+    const s = this.s;
+    const s1 = s[1];
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const s2 = s[2] ^ s[0];
+    const s3 = s[3] ^ s1;
+    s[1] = s1 ^ s2;
+    s[0] ^= s3;
+    s[2] = s2 ^ (s1 << 9);
+    s[3] = rotl(s3, 11);
     return result;
   }
 
@@ -118,7 +117,12 @@ class Xoshiro128 implements Rng {
 
   normalArray(n: number): Float64Array {
     checkCount(n);
-    const out = new Float64Array(n);
+    return this.fillNormal(new Float64Array(n));
+  }
+
+  /** Box–Muller pairs into `out` (a Float32Array rounds each double as Float32Array.from would). */
+  private fillNormal<A extends Float32Array | Float64Array>(out: A): A {
+    const n = out.length;
     for (let i = 0; i < n; i += 2) {
       const u1 = 1 - this.nextDouble(); // (0, 1]: log is finite
       const u2 = this.nextDouble();
@@ -130,14 +134,14 @@ class Xoshiro128 implements Rng {
   }
 
   normal(shape: readonly number[]): tf.Tensor {
-    return tf.tensor(Float32Array.from(this.normalArray(checkShape(shape))), shape.slice(), "float32");
+    return tf.tensor(this.fillNormal(new Float32Array(checkShape(shape))), shape.slice(), "float32");
   }
 
   uniform(shape: readonly number[]): tf.Tensor {
     // Round down onto float32 so that a value just below 1 never rounds up to 1.
-    const u = this.uniformArray(checkShape(shape));
-    const f = new Float32Array(u.length);
-    for (let i = 0; i < u.length; i++) f[i] = Math.min(u[i], 0.99999994);
+    const n = checkShape(shape);
+    const f = new Float32Array(n);
+    for (let i = 0; i < n; i++) f[i] = Math.min(this.nextDouble(), 0.99999994);
     return tf.tensor(f, shape.slice(), "float32");
   }
 
@@ -149,7 +153,7 @@ class Xoshiro128 implements Rng {
   }
 
   getState(): RngState {
-    return { algorithm: "xoshiro128**", s: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0] };
+    return { algorithm: "xoshiro128**", s: [this.s[0] >>> 0, this.s[1] >>> 0, this.s[2] >>> 0, this.s[3] >>> 0] };
   }
 
   setState(state: RngState): void {
@@ -163,7 +167,7 @@ class Xoshiro128 implements Rng {
       }
     }
     if (state.s.every((w) => w === 0)) throw new Error("setState: the all-zero state is not allowed");
-    [this.s0, this.s1, this.s2, this.s3] = s as number[];
+    this.s.set(s as number[]);
   }
 }
 

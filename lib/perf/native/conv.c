@@ -2,15 +2,19 @@
  * Convolutions on oneDNN (the library PyTorch runs its CPU convolutions on), through its C API: forward (bias and
  * relu fused), input gradient, filter gradient with the bias gradient in the same pass.
  *
- * Layout strategy (chosen by measurement, see environment.md): the tensors stay NHWC / HWIO in the wasm heap, as
- * every other tfjs kernel needs them; each convolution lets oneDNN pick its own layouts (format_tag_any: on
- * AVX-512 and AVX2 the direct JIT kernels with channel-blocked nChw16c / nChw8c activations) and reorders its
- * inputs into them and its output back. With the layouts fixed to NHWC oneDNN 2.6 falls back to im2col + GEMM
- * (2–4× slower); the reorders cost ~5 % of a convolution, so keeping activations blocked between layers (which
- * would need blocked GroupNorm, SiLU, additions, pooling and concatenation) is not worth it. Where oneDNN's layout
- * places every element where NHWC does (a channel block as wide as the channels: 16 channels on AVX-512), there is
- * no reorder at all. Convolutions with 1–4 output channels and stride 1, which oneDNN pads to a whole channel
- * block, go to conv_direct.c instead on CPUs with AVX-512 (conv_direct_applies says when).
+ * Layout strategy (chosen by measurement per CPU kind, see environment.md): the tensors stay NHWC / HWIO in the
+ * wasm heap, as every other tfjs kernel needs them. The filters always go to the layout oneDNN asks for
+ * (format_tag_any; a small reorder). The activations:
+ *   - where oneDNN runs its AVX-512 kernels, fixed to NHWC: oneDNN 2.6 then runs its direct kernels on them
+ *     (brgconv forward, jit gradients) and no activation is reordered. Intel Xeon (AMX): the U-Net train step 8 %
+ *     faster than with blocked activations and their reorders; AVX-512 AMD EPYC: even.
+ *   - elsewhere (AVX2) left to oneDNN (format_tag_any: nChw8c), reordered into it and the output back; NHWC
+ *     measured even there, its filter gradient slower.
+ *   With the filters fixed to HWIO as well, oneDNN 2.6 falls back to im2col + GEMM (2–4× slower), and a geometry
+ *   whose NHWC primitive would be such a fallback (or a reference kernel) takes the blocked layout instead.
+ * Where a blocked layout places every element where NHWC does (a channel block as wide as the channels: 8 channels
+ * on AVX2), there is no reorder at all. Convolutions with 1–4 output channels and stride 1, which oneDNN pads to a
+ * whole channel block, go to conv_direct.c instead on CPUs with AVX-512 (conv_direct_applies says when).
  *
  * Primitives are created once per (direction, geometry, bias, relu, thread count) and cached: creating one
  * JIT-compiles its kernel (~1 ms). The blocked copies live in scratch buffers shared by all entries (one call runs
@@ -150,8 +154,39 @@ static const char* make_arg(Arg* a, dnnl_primitive_desc_t pd, int exec_arg, int 
 
 static void dims4(dnnl_dims_t d, int a, int b, int c, int e) { d[0] = a; d[1] = b; d[2] = c; d[3] = e; }
 
-/* Builds the cache entry for (kind, g, bias, relu) at the current thread count. */
+/* Whether oneDNN runs its AVX-512 kernels here (DNNL_MAX_CPU_ISA may cap it): then activations stay NHWC. */
+static int nhwc_activations(void) {
+  return (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+}
+
+/* Whether pd runs one of oneDNN's direct kernels, not its im2col + GEMM ("gemm:…") or reference ("ref:…") ones. */
+static int direct_kernel(dnnl_primitive_desc_t pd) {
+  const char* impl = NULL;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl) return 0;
+  return strncmp(impl, "gemm", 4) != 0 && strncmp(impl, "ref", 3) != 0;
+}
+
+static const char* build_with(Entry* e, int kind, const Geom* g, int bias, int relu, dnnl_format_tag_t act, int* fallback);
+
+/*
+ * Builds the cache entry for (kind, g, bias, relu) at the current thread count: activations in NHWC where
+ * nhwc_activations() (unless oneDNN has no direct kernel for them there), else in the layout oneDNN picks.
+ */
 static const char* build(Entry* e, int kind, const Geom* g, int bias, int relu) {
+  if (nhwc_activations()) {
+    int fallback = 0;
+    const char* err = build_with(e, kind, g, bias, relu, dnnl_nhwc, &fallback);
+    if (!err && !fallback) return NULL;
+    free_entry(e); /* no direct kernel on NHWC, or no primitive at all: the blocked layout */
+  }
+  return build_with(e, kind, g, bias, relu, dnnl_format_tag_any, NULL);
+}
+
+/*
+ * build with the activations (source and destination) in layout `act`. With `fallback` given, a primitive that
+ * would not run a direct kernel is not built: *fallback is set (the caller frees what was made).
+ */
+static const char* build_with(Entry* e, int kind, const Geom* g, int bias, int relu, dnnl_format_tag_t act, int* fallback) {
   const char* err;
   e->kind = kind;
   e->g = *g;
@@ -168,19 +203,19 @@ static const char* build(Entry* e, int kind, const Geom* g, int bias, int relu) 
   dims4(sd, g->b, g->cin, g->h, g->w); /* oneDNN's logical order is always N, C, H, W / O, I, H, W */
   dims4(wd, g->cout, g->cin, g->kh, g->kw);
   dims4(dd, g->b, g->cout, g->oh, g->ow);
-  dnnl_memory_desc_t s_user, w_user, d_user, b_md, s_any, w_any, d_any;
+  dnnl_memory_desc_t s_user, w_user, d_user, b_md, s_act, w_any, d_act;
   TRY("memory desc", dnnl_memory_desc_init_by_tag(&s_user, 4, sd, dnnl_f32, dnnl_nhwc));
   TRY("memory desc", dnnl_memory_desc_init_by_tag(&w_user, 4, wd, dnnl_f32, dnnl_hwio));
   TRY("memory desc", dnnl_memory_desc_init_by_tag(&d_user, 4, dd, dnnl_f32, dnnl_nhwc));
   TRY("memory desc", dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x));
-  TRY("memory desc", dnnl_memory_desc_init_by_tag(&s_any, 4, sd, dnnl_f32, dnnl_format_tag_any));
+  TRY("memory desc", dnnl_memory_desc_init_by_tag(&s_act, 4, sd, dnnl_f32, act));
   TRY("memory desc", dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
-  TRY("memory desc", dnnl_memory_desc_init_by_tag(&d_any, 4, dd, dnnl_f32, dnnl_format_tag_any));
+  TRY("memory desc", dnnl_memory_desc_init_by_tag(&d_act, 4, dd, dnnl_f32, act));
 
   /* The forward descriptor: the primitive itself, or the hint every backward primitive needs. */
   dnnl_convolution_desc_t fd;
-  TRY("convolution desc", dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &s_any, &w_any,
-                                                                      bias ? &b_md : NULL, &d_any, strides, dil, pad_l, pad_r));
+  TRY("convolution desc", dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &s_act, &w_any,
+                                                                      bias ? &b_md : NULL, &d_act, strides, dil, pad_l, pad_r));
   dnnl_primitive_attr_t attr = NULL;
   if (kind == FWD && relu) {
     dnnl_post_ops_t ops;
@@ -199,13 +234,18 @@ static const char* build(Entry* e, int kind, const Geom* g, int bias, int relu) 
   } else {
     dnnl_convolution_desc_t bd_;
     if (kind == BWD_DATA)
-      s = dnnl_dilated_convolution_backward_data_desc_init(&bd_, dnnl_convolution_direct, &s_any, &w_any, &d_any, strides, dil, pad_l, pad_r);
+      s = dnnl_dilated_convolution_backward_data_desc_init(&bd_, dnnl_convolution_direct, &s_act, &w_any, &d_act, strides, dil, pad_l, pad_r);
     else
-      s = dnnl_dilated_convolution_backward_weights_desc_init(&bd_, dnnl_convolution_direct, &s_any, &w_any, bias ? &b_md : NULL, &d_any,
+      s = dnnl_dilated_convolution_backward_weights_desc_init(&bd_, dnnl_convolution_direct, &s_act, &w_any, bias ? &b_md : NULL, &d_act,
                                                              strides, dil, pad_l, pad_r);
     if (s == dnnl_success) s = dnnl_primitive_desc_create(&pd, &bd_, NULL, engine, fpd);
     dnnl_primitive_desc_destroy(fpd);
     if (s != dnnl_success) return failure("backward convolution descriptor", s);
+  }
+  if (fallback && !direct_kernel(pd)) {
+    dnnl_primitive_desc_destroy(pd);
+    *fallback = 1;
+    return NULL;
   }
   if (kind == FWD) {
     err = make_arg(&e->args[0], pd, DNNL_ARG_SRC, 0, &s_user);

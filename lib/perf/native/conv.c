@@ -6,11 +6,11 @@
  * wasm heap, as every other tfjs kernel needs them. The filters always go to the layout oneDNN asks for
  * (format_tag_any; a small reorder). The activations:
  *   - where oneDNN runs its AVX-512 kernels, fixed to NHWC: oneDNN 2.6 then runs its direct kernels on them
- *     (brgconv forward, jit gradients) and no activation is reordered. Intel Xeon (AMX): the U-Net train step 8 %
- *     faster than with blocked activations and their reorders; AVX-512 AMD EPYC: even.
+ *     (brgconv forward, jit gradients) and no activation is reordered: faster than blocked activations with their
+ *     reorders on the Intel Xeon (AMX), even on the AVX-512 AMD EPYC.
  *   - elsewhere (AVX2) left to oneDNN (format_tag_any: nChw8c), reordered into it and the output back; NHWC
  *     measured even there, its filter gradient slower.
- *   With the filters fixed to HWIO as well, oneDNN 2.6 falls back to im2col + GEMM (2–4× slower), and a geometry
+ *   With the filters fixed to HWIO as well, oneDNN 2.6 falls back to im2col + GEMM (several times slower), and a geometry
  *   whose NHWC primitive would be such a fallback (or a reference kernel) takes the blocked layout instead.
  * Where a blocked layout places every element where NHWC does (a channel block as wide as the channels: 8 channels
  * on AVX2), there is no reorder at all. Convolutions with 1–4 output channels and stride 1, which oneDNN pads to a

@@ -539,7 +539,7 @@ describe("native kernels (oneDNN)", () => {
         const r = ref(c, dys[di]);
         const got = which === "dx" ? inputGrad(dys[di], c.w, c.xs) : filterGrad(c.x, dys[di], c.ws);
         // Float32 rounding grows with the sum length (as checkConv): dx sums k·k·32 products, dW 2·6·5.
-        const n = which === "dx" ? c.ws[0] * c.ws[1] * 32 : 60;
+        const n = which === "dx" ? c.ws[0] * c.ws[1] * 32 : 2 * 6 * 5;
         near(got.dataSync(), which === "dx" ? r.dx : r.dw, Math.max(1e-5, 6e-8 * n), `${which} of conv ${ci} with dy ${di}`);
       }
     });

@@ -10,8 +10,8 @@
  *     reorders on the Intel Xeon (AMX), even on the AVX-512 AMD EPYC.
  *   - elsewhere (AVX2) left to oneDNN (format_tag_any: nChw8c), reordered into it and the output back; NHWC
  *     measured even there, its filter gradient slower.
- *   With the filters fixed to HWIO as well, oneDNN 2.6 falls back to im2col + GEMM (several times slower), and a geometry
- *   whose NHWC primitive would be such a fallback (or a reference kernel) takes the blocked layout instead.
+ *   With the filters fixed to HWIO as well, oneDNN 2.6 falls back to im2col + GEMM (several times slower), and a
+ *   geometry whose NHWC primitive would be such a fallback (or a reference kernel) takes the blocked layout.
  * Where a blocked layout places every element where NHWC does (a channel block as wide as the channels: 8 channels
  * on AVX2), there is no reorder at all. Convolutions with 1–4 output channels and stride 1, which oneDNN pads to a
  * whole channel block, go to conv_direct.c instead on CPUs with AVX-512 (conv_direct_applies says when).
@@ -166,25 +166,9 @@ static int direct_kernel(dnnl_primitive_desc_t pd) {
   return strncmp(impl, "gemm", 4) != 0 && strncmp(impl, "ref", 3) != 0;
 }
 
-static const char* build_with(Entry* e, int kind, const Geom* g, int bias, int relu, dnnl_format_tag_t act, int* fallback);
-
 /*
- * Builds the cache entry for (kind, g, bias, relu) at the current thread count: activations in NHWC where
- * nhwc_activations() (unless oneDNN has no direct kernel for them there), else in the layout oneDNN picks.
- */
-static const char* build(Entry* e, int kind, const Geom* g, int bias, int relu) {
-  if (nhwc_activations()) {
-    int fallback = 0;
-    const char* err = build_with(e, kind, g, bias, relu, dnnl_nhwc, &fallback);
-    if (!err && !fallback) return NULL;
-    free_entry(e); /* no direct kernel on NHWC, or no primitive at all: the blocked layout */
-  }
-  return build_with(e, kind, g, bias, relu, dnnl_format_tag_any, NULL);
-}
-
-/*
- * build with the activations (source and destination) in layout `act`. With `fallback` given, a primitive that
- * would not run a direct kernel is not built: *fallback is set (the caller frees what was made).
+ * A cache entry with the activations (source and destination) in layout `act`. With `fallback` given, a primitive
+ * that would not run a direct kernel is not built: *fallback is set (the caller frees what was made).
  */
 static const char* build_with(Entry* e, int kind, const Geom* g, int bias, int relu, dnnl_format_tag_t act, int* fallback) {
   const char* err;
@@ -270,6 +254,20 @@ static const char* build_with(Entry* e, int kind, const Geom* g, int bias, int r
   }
   dnnl_primitive_desc_destroy(pd);
   return err;
+}
+
+/*
+ * Builds the cache entry for (kind, g, bias, relu) at the current thread count: activations in NHWC where
+ * nhwc_activations() (unless oneDNN has no direct kernel for them there), else in the layout oneDNN picks.
+ */
+static const char* build(Entry* e, int kind, const Geom* g, int bias, int relu) {
+  if (nhwc_activations()) {
+    int fallback = 0;
+    const char* err = build_with(e, kind, g, bias, relu, dnnl_nhwc, &fallback);
+    if (!err && !fallback) return NULL;
+    free_entry(e); /* no direct kernel on NHWC, or no primitive at all: the blocked layout */
+  }
+  return build_with(e, kind, g, bias, relu, dnnl_format_tag_any, NULL);
 }
 
 /* The cached entry for this call, built on first use (the oldest entry makes room when the cache is full). */

@@ -30,10 +30,10 @@ HOT void ema(const float* restrict s, const float* restrict p, float* restrict o
 }
 
 /*
- * Σ x² in double (NaN and ∞ propagate). 64 float partial sums (four vectors of sixteen lanes) over blocks of 4096
- * elements, added up in double per block: a single running float sum is a chain of dependent additions that the
- * compiler may not reorder (no -ffast-math), one element per addition latency; independent lanes vectorise and
- * keep several additions in flight. Each lane sums 64 squares in float before the double.
+ * Σ x² in double (NaN and ∞ propagate). 64 float partial sums (four AVX-512 or eight AVX2 vectors) over blocks of
+ * 4096 elements, added up in double per block: a single running float sum is a chain of dependent additions that
+ * the compiler may not reorder (no -ffast-math), one element per addition latency; independent lanes vectorise
+ * and keep several additions in flight. Each lane sums 64 squares in float before the double.
  */
 #define SS_LANES 64
 #define SS_BLOCK 4096
